@@ -1,0 +1,3 @@
+"""The embedded default: SQLite, in-process Celery, DEBUG on."""
+
+from .base import *  # noqa: F403
