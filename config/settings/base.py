@@ -35,8 +35,6 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "health_check",
-    "health_check.db",
-    "health_check.cache",
     "codes",
     "practice",
     "billing",
