@@ -1,0 +1,461 @@
+"""CodingSnapshot: every coding question answered as of one date of service.
+
+Pure: a snapshot is built from ``ReleaseData`` objects (one per loaded release) and never touches the ORM
+itself. ``codes.selectors.snapshot_on`` builds one from the database (with per-release in-memory
+tables cached per process, and the large NCCI PTP table queried per claim); tests and benchmarks can
+build one from rows in memory with ``MemoryRelease``.
+
+Rules of the contract (../shared/contract/README.md, "Dates"):
+- a release is in force from ``effective_from`` to ``effective_to`` inclusive (None: open ended);
+- when two releases of one kind cover a date, the one that took effect later answers for it;
+- rows that carry their own dates (HCPCS add/termination, NCCI effective/deletion) keep them: the
+  release in force is asked, and the row's own dates decide whether it applies on the date;
+- a procedure code is known when any loaded source that lists procedure codes has it in effect.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from codes.formats.base import normalise_code
+
+# Release kinds. The contract's import kinds plus the project's own fixture kinds.
+ICD10CM = "icd10cm"
+HCPCS = "hcpcs"
+CPT = "cpt"
+PROCEDURE_SUMMARIES = "procedure-summaries"  # fixtures: our own plain summaries of CPT/HCPCS codes
+MODIFIERS = "modifiers"  # fixtures: CPT and HCPCS modifiers
+POS = "pos"
+PFS_RVU = "pfs-rvu"
+GPCI = "gpci"
+LOCALITY = "locality"
+PTP_PRACTITIONER = "ncci-ptp-practitioner"
+PTP_HOSPITAL = "ncci-ptp-hospital"
+MUE_PRACTITIONER = "mue-practitioner"
+MUE_HOSPITAL = "mue-hospital"
+OPPS = "opps"
+ASC = "asc"
+
+KIND_LABELS = {
+    ICD10CM: "ICD-10-CM diagnoses",
+    HCPCS: "HCPCS Level II",
+    CPT: "CPT descriptors (licensed)",
+    PROCEDURE_SUMMARIES: "Procedure codes (project summaries)",
+    MODIFIERS: "Modifiers",
+    POS: "Places of service",
+    PFS_RVU: "Physician fee schedule RVUs",
+    GPCI: "GPCIs",
+    LOCALITY: "Medicare localities",
+    PTP_PRACTITIONER: "NCCI PTP edits, practitioner",
+    PTP_HOSPITAL: "NCCI PTP edits, outpatient hospital",
+    MUE_PRACTITIONER: "MUEs, practitioner",
+    MUE_HOSPITAL: "MUEs, outpatient hospital",
+    OPPS: "OPPS Addendum B",
+    ASC: "ASC Addendum AA",
+}
+ALL_KINDS = tuple(KIND_LABELS)
+# Sources that list procedure codes (contract: "procedure" look-ups search all of them).
+PROCEDURE_KINDS = (HCPCS, CPT, PROCEDURE_SUMMARIES, PFS_RVU, OPPS, ASC)
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseRef:
+    """Which release answered: shown in every finding's reference and in the result's ``coding`` list."""
+
+    id: int | None
+    kind: str
+    label: str
+    effective_from: date
+    effective_to: date | None = None
+    sha256: str = ""
+
+    def covers(self, on: date) -> bool:
+        return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
+
+    def as_coding(self) -> dict:
+        return {
+            "kind": self.kind,
+            "release": self.label,
+            "effective_from": self.effective_from.isoformat(),
+            "effective_to": self.effective_to.isoformat() if self.effective_to else None,
+        }
+
+
+def in_effect(on: date, start: date | None, end: date | None) -> bool:
+    """Row-level dates: in effect from ``start`` to ``end`` inclusive; None is open."""
+    return (start is None or start <= on) and (end is None or on <= end)
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosisInfo:
+    code: str  # no dot
+    billable: bool
+    description: str
+    release: ReleaseRef
+
+    @property
+    def display(self) -> str:
+        return self.code if len(self.code) <= 3 else f"{self.code[:3]}.{self.code[3:]}"
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureInfo:
+    """A procedure code as one source lists it, with its own dates where the source has them."""
+
+    code: str
+    system: str  # "CPT" or "HCPCS"
+    description: str
+    description_is_summary: bool  # our own words (fixtures), not the source's descriptor
+    effective_from: date | None
+    effective_to: date | None  # last valid day
+    replacement: str
+    release: ReleaseRef
+    coverage: str = ""  # HCPCS COV code
+    status: str = ""  # PFS status code, when the source is the PFS
+
+
+@dataclass(frozen=True, slots=True)
+class ModifierInfo:
+    code: str
+    system: str
+    description: str
+    effective_from: date | None
+    effective_to: date | None
+    ncci_associated: bool
+    anatomic: bool
+    release: ReleaseRef
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceInfo:
+    code: str
+    name: str
+    facility: bool
+    release: ReleaseRef
+
+
+@dataclass(frozen=True, slots=True)
+class PtpEdit:
+    column1: str
+    column2: str
+    effective: date
+    deleted: date | None
+    modifier_indicator: str
+    rationale: str
+    release: ReleaseRef
+
+    def applies_on(self, on: date) -> bool:
+        if self.deleted is not None and self.deleted == self.effective and self.modifier_indicator == "9":
+            return False  # withdrawn retroactively: never applied
+        return in_effect(on, self.effective, self.deleted)
+
+
+@dataclass(frozen=True, slots=True)
+class MueInfo:
+    code: str
+    value: int
+    adjudication_indicator: int
+    rationale: str
+    release: ReleaseRef
+
+
+@dataclass(frozen=True, slots=True)
+class RvuInfo:
+    code: str
+    modifier: str
+    status: str
+    work_rvu: Decimal | None
+    pe_nonfacility_rvu: Decimal | None
+    pe_nonfacility_na: bool
+    pe_facility_rvu: Decimal | None
+    pe_facility_na: bool
+    mp_rvu: Decimal | None
+    pctc_indicator: str
+    global_days: str
+    mult_proc: str
+    bilat_surg: str
+    conversion_factor: Decimal | None
+    release: ReleaseRef
+
+
+class ReleaseData(ABC):
+    """One loaded release's rows, indexed. Subclasses decide where the rows come from."""
+
+    ref: ReleaseRef
+
+    @abstractmethod
+    def get(self, code: str):
+        """The row object for a key (a code; for PFS a (code, modifier) tuple), or None."""
+
+    @abstractmethod
+    def keys_with_prefix(self, prefix: str) -> list[str]:
+        """Codes starting with ``prefix`` (ICD-10-CM children of a header)."""
+
+    @abstractmethod
+    def pairs(self, codes: frozenset[str]) -> list:
+        """NCCI PTP rows whose column 1 and column 2 are both in ``codes`` (any dates)."""
+
+
+class MemoryRelease(ReleaseData):
+    """A release held in memory: a dict of rows by key; PTP rows by (column1, column2)."""
+
+    def __init__(self, ref: ReleaseRef, rows: Mapping | None = None, ptp: Iterable | None = None):
+        self.ref = ref
+        self.rows = dict(rows or {})
+        self._sorted: list[str] | None = None
+        self._ptp: dict[tuple[str, str], list] = {}
+        for row in ptp or ():
+            self._ptp.setdefault((row.column1, row.column2), []).append(row)
+
+    def get(self, code):
+        return self.rows.get(code)
+
+    def keys_with_prefix(self, prefix: str) -> list[str]:
+        import bisect
+
+        if self._sorted is None:
+            self._sorted = sorted(k for k in self.rows if isinstance(k, str))
+        i = bisect.bisect_left(self._sorted, prefix)
+        out = []
+        while i < len(self._sorted) and self._sorted[i].startswith(prefix):
+            out.append(self._sorted[i])
+            i += 1
+        return out
+
+    def pairs(self, codes: frozenset[str]) -> list:
+        out = []
+        for c1 in codes:
+            for c2 in codes:
+                if c1 != c2:
+                    out.extend(self._ptp.get((c1, c2), ()))
+        return out
+
+
+@dataclass
+class CodingSnapshot:
+    """The coding in force on ``on``. ``releases`` maps a kind to every loaded release of that kind."""
+
+    on: date
+    releases: Mapping[str, Sequence[ReleaseData]]
+    _in_force: dict[str, ReleaseData | None] = field(default_factory=dict, repr=False)
+
+    # ---- releases -------------------------------------------------------------------------------
+    def data(self, kind: str) -> ReleaseData | None:
+        """The release of ``kind`` in force on the date (the latest to take effect), or None."""
+        if kind not in self._in_force:
+            covering = [r for r in self.releases.get(kind, ()) if r.ref.covers(self.on)]
+            self._in_force[kind] = max(covering, key=lambda r: (r.ref.effective_from, r.ref.id or 0), default=None)
+        return self._in_force[kind]
+
+    def release(self, kind: str) -> ReleaseRef | None:
+        data = self.data(kind)
+        return data.ref if data else None
+
+    def loaded(self, kind: str) -> bool:
+        """Whether any release of ``kind`` is loaded at all (whatever its dates)."""
+        return bool(self.releases.get(kind))
+
+    def coding(self) -> list[dict]:
+        """The releases in force on the date, for the result's ``coding`` list."""
+        return [d.ref.as_coding() for kind in ALL_KINDS if (d := self.data(kind)) is not None]
+
+    # ---- diagnoses ------------------------------------------------------------------------------
+    def diagnosis(self, code: str) -> DiagnosisInfo | None:
+        """The ICD-10-CM code as the release in force lists it."""
+        data = self.data(ICD10CM)
+        code = normalise_code(code)
+        row = data.get(code) if data else None
+        return _diagnosis(row, data.ref) if row is not None else None
+
+    def diagnosis_elsewhere(self, code: str) -> DiagnosisInfo | None:
+        """The code as another loaded ICD-10-CM release lists it (latest first), for 'not in effect'."""
+        code = normalise_code(code)
+        current = self.data(ICD10CM)
+        for data in sorted(self.releases.get(ICD10CM, ()), key=lambda r: r.ref.effective_from, reverse=True):
+            if data is current:
+                continue
+            row = data.get(code)
+            if row is not None:
+                return _diagnosis(row, data.ref)
+        return None
+
+    def billable_children(self, code: str, limit: int = 12) -> list[str]:
+        data = self.data(ICD10CM)
+        if not data:
+            return []
+        code = normalise_code(code)
+        out = []
+        for key in data.keys_with_prefix(code):
+            if key != code and data.get(key).billable:
+                out.append(key)
+                if len(out) >= limit:
+                    break
+        return out
+
+    # ---- procedures -----------------------------------------------------------------------------
+    def procedure_sources(self, code: str) -> list[ProcedureInfo]:
+        """The code as every procedure-code source in force on the date lists it (any row dates)."""
+        code = normalise_code(code)
+        out = []
+        for kind in PROCEDURE_KINDS:
+            data = self.data(kind)
+            if data is None:
+                continue
+            row = data.get((code, "")) if kind == PFS_RVU else data.get(code)
+            if row is not None:
+                out.append(_procedure(kind, row, data.ref))
+        return out
+
+    def procedure(self, code: str) -> ProcedureInfo | None:
+        """The best answer for a procedure code: a source that has it in effect, else any that lists it."""
+        sources = self.procedure_sources(code)
+        for info in sources:
+            if in_effect(self.on, info.effective_from, info.effective_to):
+                return info
+        return sources[0] if sources else None
+
+    def procedure_elsewhere(self, code: str) -> ProcedureInfo | None:
+        """The code in any loaded procedure release not in force on the date (for 'not in effect')."""
+        code = normalise_code(code)
+        for kind in PROCEDURE_KINDS:
+            current = self.data(kind)
+            for data in sorted(self.releases.get(kind, ()), key=lambda r: r.ref.effective_from, reverse=True):
+                if data is current:
+                    continue
+                row = data.get((code, "")) if kind == PFS_RVU else data.get(code)
+                if row is not None:
+                    info = _procedure(kind, row, data.ref)
+                    # outside its release's dates, the code was not in effect on our date
+                    return ProcedureInfo(
+                        **{
+                            **{f: getattr(info, f) for f in info.__slots__},
+                            "effective_from": info.effective_from or data.ref.effective_from,
+                            "effective_to": info.effective_to or data.ref.effective_to,
+                        }
+                    )
+        return None
+
+    def procedures_loaded(self) -> bool:
+        return any(self.data(kind) is not None for kind in PROCEDURE_KINDS)
+
+    # ---- modifiers and places of service ------------------------------------------------------
+    def modifier(self, code: str) -> ModifierInfo | None:
+        code = (code or "").strip().upper()
+        for kind in (MODIFIERS, HCPCS):
+            data = self.data(kind)
+            row = data.get(code) if data else None
+            if row is None:
+                continue
+            if kind == HCPCS:
+                if not row.is_modifier:
+                    continue
+                return ModifierInfo(
+                    code, "HCPCS", row.long_description, row.added, row.terminated, False, False, data.ref
+                )
+            return ModifierInfo(
+                code,
+                row.code_system,
+                row.description,
+                row.effective_from,
+                row.effective_to,
+                row.ncci_associated,
+                row.anatomic,
+                data.ref,
+            )
+        return None
+
+    def place_of_service(self, code: str) -> PlaceInfo | None:
+        data = self.data(POS)
+        row = data.get((code or "").strip().zfill(2)) if data else None
+        if row is None or not in_effect(self.on, row.effective_from, row.effective_to):
+            return None
+        return PlaceInfo(row.code, row.name, row.facility, data.ref)
+
+    # ---- edits and fees -------------------------------------------------------------------------
+    def ptp_edits(self, codes: Iterable[str], claim_type: str = "professional") -> list[PtpEdit]:
+        """PTP pairs among ``codes`` that apply on the date (column 1 and column 2 both present)."""
+        data = self.data(PTP_HOSPITAL if claim_type == "institutional" else PTP_PRACTITIONER)
+        if data is None:
+            return []
+        codes = frozenset(normalise_code(c) for c in codes)
+        if len(codes) < 2:
+            return []
+        edits = [
+            PtpEdit(r.column1, r.column2, r.effective, r.deleted, r.modifier_indicator, r.rationale, data.ref)
+            for r in data.pairs(codes)
+        ]
+        return [e for e in edits if e.applies_on(self.on)]
+
+    def mue(self, code: str, claim_type: str = "professional") -> MueInfo | None:
+        data = self.data(MUE_HOSPITAL if claim_type == "institutional" else MUE_PRACTITIONER)
+        row = data.get(normalise_code(code)) if data else None
+        if row is None:
+            return None
+        return MueInfo(row.code, row.value, row.adjudication_indicator, row.rationale, data.ref)
+
+    def rvu(self, code: str, modifier: str = "") -> RvuInfo | None:
+        data = self.data(PFS_RVU)
+        row = data.get((normalise_code(code), modifier or "")) if data else None
+        if row is None:
+            return None
+        return RvuInfo(
+            row.code,
+            row.modifier,
+            row.status,
+            row.work_rvu,
+            row.pe_nonfacility_rvu,
+            row.pe_nonfacility_na,
+            row.pe_facility_rvu,
+            row.pe_facility_na,
+            row.mp_rvu,
+            row.pctc_indicator,
+            row.global_days,
+            row.mult_proc,
+            row.bilat_surg,
+            row.conversion_factor,
+            data.ref,
+        )
+
+    def row(self, kind: str, key):
+        """The raw row of the release of ``kind`` in force, by key (GPCI: (mac, locality); OPPS/ASC: code)."""
+        data = self.data(kind)
+        return data.get(key) if data else None
+
+
+def _diagnosis(row, ref: ReleaseRef) -> DiagnosisInfo:
+    return DiagnosisInfo(row.code, row.billable, row.description, ref)
+
+
+def _procedure(kind: str, row, ref: ReleaseRef) -> ProcedureInfo:
+    """Turn a source row of any procedure kind into a ProcedureInfo with the row's own dates."""
+    if kind == HCPCS:
+        return ProcedureInfo(
+            row.code,
+            "HCPCS",
+            row.long_description,
+            False,
+            row.added,
+            row.terminated,
+            next(iter(row.xrefs), "") if row.terminated else "",
+            ref,
+            coverage=row.coverage,
+        )
+    if kind == PROCEDURE_SUMMARIES:
+        return ProcedureInfo(
+            row.code, row.code_system, row.summary, True, row.effective_from, row.effective_to, row.replacement, ref
+        )
+    if kind == CPT:
+        return ProcedureInfo(row.code, "CPT", row.description, False, None, None, "", ref)
+    if kind == PFS_RVU:
+        system = "HCPCS" if row.code[:1].isalpha() else "CPT"
+        return ProcedureInfo(row.code, system, row.description, False, None, None, "", ref, status=row.status)
+    # OPPS / ASC addenda
+    system = "HCPCS" if row.code[:1].isalpha() else "CPT"
+    return ProcedureInfo(row.code, system, row.short_description, False, None, None, "", ref)
+
+
+SnapshotFactory = Callable[[date], CodingSnapshot]

@@ -1,0 +1,103 @@
+"""Payers and payer rules as plain data, for the claim checker and the billing guide (no ORM here).
+
+``practice.models`` stores them (effective-dated, with history); ``practice.selectors`` turns the
+versions in force on a date into these objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+MEDICARE_FFS = "medicare"
+MEDICARE_ADVANTAGE = "medicare_advantage"
+MEDICAID = "medicaid"
+COMMERCIAL = "commercial"
+PAYER_TYPES = {
+    MEDICARE_FFS: "Medicare fee-for-service",
+    MEDICARE_ADVANTAGE: "Medicare Advantage",
+    MEDICAID: "Medicaid",
+    COMMERCIAL: "Commercial",
+}
+
+COVERED = "covered"
+COVERED_CED = "ced"
+NOT_COVERED = "not_covered"
+INVESTIGATIONAL = "investigational"
+COVERAGE_CHOICES = {
+    COVERED: "Covered",
+    COVERED_CED: "Covered only under Coverage with Evidence Development (CED)",
+    NOT_COVERED: "Not covered",
+    INVESTIGATIONAL: "Investigational / experimental (not covered)",
+}
+
+POSITION_PRIMARY = "primary"
+POSITION_SECONDARY = "secondary"  # anywhere but first
+POSITION_ANY = "any"  # anywhere on the claim
+POSITION_LINE = "line"  # pointed to by the line
+POSITIONS = {
+    POSITION_PRIMARY: "Primary (first) diagnosis",
+    POSITION_SECONDARY: "A secondary diagnosis (not first)",
+    POSITION_ANY: "Anywhere on the claim",
+    POSITION_LINE: "Pointed to by the service line",
+}
+
+CERTAINTY = {"sure": "Sure (primary source)", "likely": "Likely (secondary source)", "unverified": "Unverified"}
+
+
+@dataclass(frozen=True, slots=True)
+class PayerInfo:
+    key: str
+    name: str
+    payer_type: str
+    filing_limit_days: int | None  # None: no limit known
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosisRequirement:
+    """Any one of ``codes`` (no dots; a code ending in '*' is a prefix) in ``position``."""
+
+    codes: tuple[str, ...]
+    position: str = POSITION_ANY
+
+
+@dataclass(frozen=True, slots=True)
+class PayerRuleVersion:
+    """One version of a payer's rule for a set of procedure codes, in force from/to (inclusive)."""
+
+    id: int | None
+    name: str
+    payer_key: str
+    codes: tuple[str, ...]
+    effective_from: date
+    effective_to: date | None
+    version: int
+    coverage: str
+    required_modifiers: tuple[str, ...] = ()
+    required_diagnoses: tuple[DiagnosisRequirement, ...] = ()
+    trial_number_required: bool = False
+    approved_trials: tuple[str, ...] = ()
+    prior_auth_required: bool = False
+    allowed_places_of_service: tuple[str, ...] = ()  # empty: any
+    place_of_service_severity: str = "error"  # or "warning" (e.g. an unverified limit)
+    not_covered_advice: str = ""  # what to do when not covered (waiver, GA modifier, member waiver)
+    notes: str = ""
+    reference: str = ""  # e.g. "Medicare NCD 150.13"
+    reference_url: str = ""
+    certainty: str = "sure"
+    practice_override: bool = False
+
+    def applies_to(self, code: str) -> bool:
+        return code in self.codes
+
+    def covers(self, on: date) -> bool:
+        return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
+
+    def describe(self) -> str:
+        """How a finding names this rule: which rule, which version, from when, on what source."""
+        span = f"in force from {self.effective_from.isoformat()}"
+        if self.effective_to:
+            span += f" to {self.effective_to.isoformat()}"
+        own = ", practice override" if self.practice_override else ""
+        source = f"; source: {self.reference}" if self.reference else ""
+        return f"{self.name} v{self.version} ({span}{own}){source} [{self.certainty}]"
