@@ -50,9 +50,7 @@ class Release(models.Model):
         return f"{self.effective_from.isoformat()} to {end}"
 
     def ref(self) -> kinds.ReleaseRef:
-        return kinds.ReleaseRef(
-            self.id, self.kind, self.label, self.effective_from, self.effective_to, self.sha256
-        )
+        return kinds.ReleaseRef(self.id, self.kind, self.label, self.effective_from, self.effective_to, self.sha256)
 
 
 class _ReleaseRow(models.Model):

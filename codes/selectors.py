@@ -43,14 +43,30 @@ def _rows_of(release: models.Release) -> dict:
         out = {}
         for h in models.HcpcsCode.objects.filter(release_id=rid).iterator(chunk_size=5000):
             out[h.code] = r.HcpcsRow(
-                h.code, h.is_modifier, h.long_description, h.short_description, _split(h.pricing_indicators),
-                h.multiple_pricing, h.coverage, h.asc_group, h.asc_date, h.proc_note, h.betos,
-                _split(h.type_of_service), _split(h.xrefs), h.added, h.action_effective, h.terminated, h.action_code,
+                h.code,
+                h.is_modifier,
+                h.long_description,
+                h.short_description,
+                _split(h.pricing_indicators),
+                h.multiple_pricing,
+                h.coverage,
+                h.asc_group,
+                h.asc_date,
+                h.proc_note,
+                h.betos,
+                _split(h.type_of_service),
+                _split(h.xrefs),
+                h.added,
+                h.action_effective,
+                h.terminated,
+                h.action_code,
             )
         return out
     if kind == k.CPT:
-        return {c: r.CptRow(c, d) for c, d in models.CptDescriptor.objects.filter(release_id=rid).values_list(
-            "code", "description")}
+        return {
+            c: r.CptRow(c, d)
+            for c, d in models.CptDescriptor.objects.filter(release_id=rid).values_list("code", "description")
+        }
     if kind == k.PROCEDURE_SUMMARIES:
         return {
             p.code: r.ProcedureSummaryRow(
@@ -74,9 +90,25 @@ def _rows_of(release: models.Release) -> dict:
         out = {}
         for v in models.RvuValue.objects.filter(release_id=rid).iterator(chunk_size=5000):
             out[(v.code, v.modifier)] = r.RvuRow(
-                v.code, v.modifier, v.description, v.status, v.work_rvu, v.pe_nonfacility_rvu, v.pe_nonfacility_na,
-                v.pe_facility_rvu, v.pe_facility_na, v.mp_rvu, v.total_nonfacility, v.total_facility,
-                v.pctc_indicator, v.global_days, v.mult_proc, v.bilat_surg, v.asst_surg, v.co_surg, v.team_surg,
+                v.code,
+                v.modifier,
+                v.description,
+                v.status,
+                v.work_rvu,
+                v.pe_nonfacility_rvu,
+                v.pe_nonfacility_na,
+                v.pe_facility_rvu,
+                v.pe_facility_na,
+                v.mp_rvu,
+                v.total_nonfacility,
+                v.total_facility,
+                v.pctc_indicator,
+                v.global_days,
+                v.mult_proc,
+                v.bilat_surg,
+                v.asst_surg,
+                v.co_surg,
+                v.team_surg,
                 v.conversion_factor,
             )
         return out
@@ -100,16 +132,27 @@ def _rows_of(release: models.Release) -> dict:
     if kind == k.OPPS:
         return {
             o.code: r.OppsRow(
-                o.code, o.short_description, o.status_indicator, o.apc, o.relative_weight, o.payment_rate,
-                o.national_copayment, o.minimum_copayment,
+                o.code,
+                o.short_description,
+                o.status_indicator,
+                o.apc,
+                o.relative_weight,
+                o.payment_rate,
+                o.national_copayment,
+                o.minimum_copayment,
             )
             for o in models.OppsRate.objects.filter(release_id=rid)
         }
     if kind == k.ASC:
         return {
             a.code: r.AscRow(
-                a.code, a.short_description, a.multiple_procedure_discount, a.comment_indicator,
-                a.payment_indicator, a.payment_weight, a.payment_rate,
+                a.code,
+                a.short_description,
+                a.multiple_procedure_discount,
+                a.comment_indicator,
+                a.payment_indicator,
+                a.payment_weight,
+                a.payment_rate,
             )
             for a in models.AscRate.objects.filter(release_id=rid)
         }
@@ -233,8 +276,14 @@ def snapshot_on(on: date) -> CodingSnapshot:
     return SnapshotFactory()(on)
 
 
-LOOKUP_SYSTEMS = {"icd10cm": "icd10cm", "procedure": "procedure", "cpt": "procedure", "hcpcs": "procedure",
-                  "modifier": "modifier", "pos": "pos"}
+LOOKUP_SYSTEMS = {
+    "icd10cm": "icd10cm",
+    "procedure": "procedure",
+    "cpt": "procedure",
+    "hcpcs": "procedure",
+    "modifier": "modifier",
+    "pos": "pos",
+}
 
 
 def lookup(system: str, code: str, on: date, snapshot: CodingSnapshot | None = None) -> dict:
@@ -243,16 +292,35 @@ def lookup(system: str, code: str, on: date, snapshot: CodingSnapshot | None = N
     if system_key is None:
         raise ValueError(f"unknown system {system!r}: one of {', '.join(LOOKUP_SYSTEMS)}")
     snap = snapshot or snapshot_on(on)
-    out = {"system": system.lower(), "code": code, "found": False, "in_effect": False, "billable": None,
-           "description": None, "release": None}
+    out = {
+        "system": system.lower(),
+        "code": code,
+        "found": False,
+        "in_effect": False,
+        "billable": None,
+        "description": None,
+        "release": None,
+    }
     if system_key == "icd10cm":
         info = snap.diagnosis(code)
         if info is not None:
-            out.update(code=info.display, found=True, in_effect=True, billable=info.billable,
-                       description=info.description, release=info.release.label)
+            out.update(
+                code=info.display,
+                found=True,
+                in_effect=True,
+                billable=info.billable,
+                description=info.description,
+                release=info.release.label,
+            )
         elif (other := snap.diagnosis_elsewhere(code)) is not None:
-            out.update(code=other.display, found=True, in_effect=False, billable=other.billable,
-                       description=other.description, release=other.release.label)
+            out.update(
+                code=other.display,
+                found=True,
+                in_effect=False,
+                billable=other.billable,
+                description=other.description,
+                release=other.release.label,
+            )
         else:
             out["code"] = normalise_code(code)
     elif system_key == "procedure":
@@ -261,8 +329,13 @@ def lookup(system: str, code: str, on: date, snapshot: CodingSnapshot | None = N
         info = snap.procedure(code_n) or snap.procedure_elsewhere(code_n)
         if info is not None:
             effective = k.in_effect(on, info.effective_from, info.effective_to) and info.release.covers(on)
-            out.update(found=True, in_effect=effective, billable=effective, description=info.description,
-                       release=info.release.label)
+            out.update(
+                found=True,
+                in_effect=effective,
+                billable=effective,
+                description=info.description,
+                release=info.release.label,
+            )
             out["code_system"] = info.system
             out["description_is_summary"] = info.description_is_summary
             if info.effective_from:
@@ -293,15 +366,17 @@ def freshness(today: date) -> list[dict]:
         rels = [x for x in releases if x.kind == kind]
         current = max((x for x in rels if x.ref().covers(today)), key=lambda x: x.effective_from, default=None)
         latest_end = max((x.effective_to or date.max for x in rels), default=None)
-        out.append({
-            "kind": kind,
-            "label": k.KIND_LABELS[kind],
-            "loaded": bool(rels),
-            "current": current,
-            "covers_today": current is not None,
-            "stale": bool(rels) and current is None,
-            "last_day": None if latest_end in (None, date.max) else latest_end,
-        })
+        out.append(
+            {
+                "kind": kind,
+                "label": k.KIND_LABELS[kind],
+                "loaded": bool(rels),
+                "current": current,
+                "covers_today": current is not None,
+                "stale": bool(rels) and current is None,
+                "last_day": None if latest_end in (None, date.max) else latest_end,
+            }
+        )
     return out
 
 
