@@ -17,9 +17,7 @@ from pathlib import Path
 class FormatError(ValueError):
     """A file that cannot be read in full. ``str()`` names the file, the line and (when known) the field."""
 
-    def __init__(
-        self, message: str, *, file: str | None = None, line: int | None = None, field: str | None = None
-    ):
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None, field: str | None = None):
         self.message = message
         self.file = file
         self.line = line
