@@ -37,6 +37,7 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 from .base import FileInfo, FormatError
 from .cpt_descriptors import CPT_CODE
@@ -99,15 +100,15 @@ def parse(path: str | Path) -> Iterator[FixtureRow]:
 
 
 def parse_procedure_summaries(path: str | Path) -> Iterator[ProcedureSummaryRow]:
-    return _parse(path, PROCEDURE_SUMMARIES)  # type: ignore[return-value]
+    return cast(Iterator[ProcedureSummaryRow], _parse(path, PROCEDURE_SUMMARIES))
 
 
 def parse_modifiers(path: str | Path) -> Iterator[ModifierRow]:
-    return _parse(path, MODIFIERS)  # type: ignore[return-value]
+    return cast(Iterator[ModifierRow], _parse(path, MODIFIERS))
 
 
 def parse_places_of_service(path: str | Path) -> Iterator[PlaceOfServiceRow]:
-    return _parse(path, PLACES_OF_SERVICE)  # type: ignore[return-value]
+    return cast(Iterator[PlaceOfServiceRow], _parse(path, PLACES_OF_SERVICE))
 
 
 def kind_of(path: str | Path) -> str:

@@ -264,7 +264,9 @@ def _row(record: _Record, parts: list[str], file: str) -> HcpcsRow:
 
     long_description = " ".join(part.strip() for part in parts if part.strip())
     if not long_description:
-        raise FormatError(f"{fields['HCPC']} has no long description", file=file, line=record.line, field="LONG")
+        raise FormatError(
+            f"{fields['HCPC']} has no long description", file=file, line=record.line, field="LONG DESCRIPTION"
+        )
     return HcpcsRow(
         code=fields["HCPC"],
         is_modifier=fields["RECID"] == "7",
