@@ -294,14 +294,15 @@ _MONTHS = {name.upper(): number for number, name in enumerate(calendar.month_abb
 
 def file_info(path: str | Path) -> FileInfo:
     """Validity from the name. ``HCPC2026_OCT_ANWEB_v2.txt`` -> 2026-10-01..2026-12-31 (a quarterly file runs
-    to the end of its quarter); ``HCPC2020_ANWEB_w_disclaimer.txt`` (annual) -> from 2020-01-01, open-ended."""
+    to the end of its quarter); ``HCPC2020_ANWEB_w_disclaimer.txt`` (annual) -> 2020-01-01..2020-12-31: an annual file is the code set of its calendar year (later years come in
+    their own files), so a 2026 date of service is not answered from it and the product says it is not loaded."""
     match = _NAME.search(Path(path).name)
     if not match:
         return FileInfo()
     year = int(match["year"])
     month = _MONTHS.get((match["month"] or "").upper())
     if month is None:
-        return FileInfo(date(year, 1, 1), None, f"HCPCS {year}")
+        return FileInfo(date(year, 1, 1), date(year, 12, 31), f"HCPCS {year}")
     quarter_end = (month - 1) // 3 * 3 + 3
     end = date(year, quarter_end, calendar.monthrange(year, quarter_end)[1])
     return FileInfo(date(year, month, 1), end, f"HCPCS {year} {calendar.month_abbr[month].upper()}")

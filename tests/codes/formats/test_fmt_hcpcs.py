@@ -128,12 +128,12 @@ def test_xlsx_with_numeric_cells(cms_dir, tmp_path):
 @pytest.mark.parametrize(
     ("name", "start", "end", "label"),
     [
-        (TXT, date(2020, 1, 1), None, "HCPCS 2020"),
+        (TXT, date(2020, 1, 1), date(2020, 12, 31), "HCPCS 2020"),
         ("HCPC2026_OCT_ANWEB_v2.txt", date(2026, 10, 1), date(2026, 12, 31), "HCPCS 2026 OCT"),
         ("HCPC2025_JAN_ANWEB_12172024.xlsx", date(2025, 1, 1), date(2025, 3, 31), "HCPCS 2025 JAN"),
         ("HCPC2024_JUL_ANWEB_v3.xlsx", date(2024, 7, 1), date(2024, 9, 30), "HCPCS 2024 JUL"),
         ("hcpc2025_apr_anweb.csv", date(2025, 4, 1), date(2025, 6, 30), "HCPCS 2025 APR"),
-        ("HCPC2015_CONTR_ANWEB_v2.txt", date(2015, 1, 1), None, "HCPCS 2015"),
+        ("HCPC2015_CONTR_ANWEB_v2.txt", date(2015, 1, 1), date(2015, 12, 31), "HCPCS 2015"),
         (CSV, date(2026, 10, 1), date(2026, 12, 31), "HCPCS 2026 OCT"),
     ],
 )
