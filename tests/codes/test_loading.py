@@ -38,7 +38,9 @@ def test_icd10cm_xml_loads_and_every_billable_flag_agrees_with_simple_icd_10_cm(
     assert result.rows == 98186
     stored = dict(models.IcdCode.objects.filter(release_id=result.release_id).values_list("code", "billable"))
     assert sum(stored.values()) == 74719
-    library = {c.replace(".", ""): cm.is_leaf(c) for c in cm.get_all_codes(with_dots=True) if cm.is_category_or_subcategory(c)}
+    library = {
+        c.replace(".", ""): cm.is_leaf(c) for c in cm.get_all_codes(with_dots=True) if cm.is_category_or_subcategory(c)
+    }
     disagree = [c for c, billable in library.items() if stored.get(c) != billable]
     assert disagree == []
 
