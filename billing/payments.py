@@ -247,7 +247,8 @@ def pfs_amount(rvu: RvuLike | None, gpci: GpciInput, cf: Decimal, setting: str) 
         return PfsAmount(where, code, None, status=NOT_PAYABLE, note=f"status {code or '?'}: {meaning}")
     na = rvu.pe_facility_na if where == FACILITY else rvu.pe_nonfacility_na
     if na:
-        return PfsAmount(where, code, None, status=NA_IN_SETTING, note=f"no {where} PE RVUs (NA indicator)")
+        label = "facility" if where == FACILITY else "non-facility"
+        return PfsAmount(where, code, None, status=NA_IN_SETTING, note=f"no {label} PE RVUs (NA indicator)")
     if not has_rvus:
         return PfsAmount(where, code, None, status=NO_RVUS, note=f"status {code}: {meaning}, but no RVUs")
     work_g, pe_g, mp_g = _gpci_triple(gpci)
