@@ -68,7 +68,7 @@ def is_number(value) -> bool:
 def print_setup(ws: Worksheet, header_row: int | None, title: str) -> None:
     """Landscape, fitted to one page wide, header row repeated, title and page numbers in the margins."""
     ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_LETTER
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_LETTER
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
