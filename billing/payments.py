@@ -144,6 +144,8 @@ def table_conversion_factor(on: date, *, qpp: bool = False) -> Decimal | None:
 def conversion_factor(on: date, *, qpp: bool = False, file_cf: Decimal | None = None) -> Decimal:
     """The CF to use on ``on``: the loaded RVU file's own CF when given (non-zero), else the table's.
 
+    Pass the CF of the release in force on ``on`` (2024: the January file says 32.7442, the files from
+    2024-03-09 say 33.2875) and, from 2026, of the QPP file for qualifying APM participants.
     Raises ``LookupError`` when neither is known, so a caller never prices with a guessed factor.
     """
     if file_cf is not None and file_cf > 0:

@@ -424,12 +424,11 @@ def write_check_report(
                 ("Findings (rule ids)", 60),
             ],
         )
-    limit = EXCEL_MAX_ROWS - _Sheet.header_row
     truncated = False
     for row in rows:
         claim, practice, payer, month, status, rules = _fields(row)
         if agg.add(claim, practice, payer, month, status, rules) and detail is not None:
-            if detail.rows < limit:
+            if detail.rows < EXCEL_MAX_ROWS:
                 detail.plain([claim, practice, payer, month, STATUS_LABELS[status], ", ".join(rules)])
             else:
                 truncated = True

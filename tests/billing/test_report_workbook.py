@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 from openpyxl.chart import BarChart
 
+from billing import reports
 from billing.reports import (
     CLEAN,
     ERRORS,
@@ -204,3 +205,13 @@ def test_empty_input_writes_a_valid_report():
     wb = openpyxl.load_workbook(io.BytesIO(stream.getvalue()))
     assert wb.sheetnames == REPORT_SHEETS[:-1]
     assert any(row[0] == "No findings" for row in wb["Summary"].iter_rows(values_only=True))
+
+
+def test_the_claims_sheet_stops_at_the_row_limit(monkeypatch):
+    monkeypatch.setattr(reports, "EXCEL_MAX_ROWS", 10)
+    stream = io.BytesIO()
+    figures = write_check_report(synthetic_checks(50), stream)
+    assert figures.total.checks == 50
+    wb = openpyxl.load_workbook(io.BytesIO(stream.getvalue()))
+    assert wb["Checked claims"].max_row == 10
+    assert any("stops at Excel" in (row[0] or "") for row in wb["Summary"].iter_rows(values_only=True))
