@@ -174,6 +174,14 @@ def test_wrong_kind_of_file(cms_dir, tmp_path):
         list(parse(other))
 
 
+def test_wrong_encoding(tmp_path):
+    path = tmp_path / "icd10cm_tabular_2026.xml"
+    path.write_bytes(SMALL.format(extra="<diag><name>A00.1</name><desc>Chol\xe9ra</desc></diag>").encode("latin-1"))
+    with pytest.raises(FormatError, match="not well-formed") as caught:
+        list(parse(path))
+    assert caught.value.line == 8
+
+
 def test_duplicate_code(tmp_path):
     path = write(tmp_path, SMALL.format(extra="<diag><name>A00.0</name><desc>Again</desc></diag>"))
     with pytest.raises(FormatError, match="A000 appears twice") as caught:
