@@ -5,11 +5,14 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from codes.formats import ncci_ptp
 from codes.formats._tabular import quarter_end
@@ -251,6 +254,42 @@ def test_utf16_and_xlsx_refused(tmp_path, excerpt_bytes):
         list(ncci_ptp.parse(_write(tmp_path, excerpt_bytes.decode("latin-1").encode("utf-16"))))
     with pytest.raises(FormatError, match="zip or Excel"):
         list(ncci_ptp.parse(_write(tmp_path, b"PK\x03\x04" + b"\x00" * 100, "ccipra-v322r0-f1.xlsx")))
+
+
+# ---- any valid table reads back as written ----------------------------------------------------------------
+
+_code = st.text(alphabet="0123456789ABCDEFGHJKLMNPQRSTUVWXYZ", min_size=5, max_size=5)
+_day = st.dates(min_value=date(1996, 1, 1), max_value=date(2026, 9, 30))
+
+
+@st.composite
+def _edit(draw) -> tuple:
+    effective = draw(_day)
+    deleted = draw(st.none() | st.dates(min_value=effective, max_value=date(2026, 9, 30)))
+    return (
+        draw(_code),
+        draw(_code),
+        draw(st.booleans()),
+        effective,
+        deleted,
+        draw(st.sampled_from("019")),
+        draw(st.sampled_from(sorted(ncci_ptp.RATIONALES))),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(edits=st.lists(_edit(), min_size=1, max_size=40, unique_by=lambda e: (e[0], e[1], e[3])), ordered=st.booleans())
+def test_round_trip(edits, ordered):
+    if ordered:
+        edits = sorted(edits, key=lambda e: (e[0], e[1]))
+    lines = [*_gen_module().HEADER_LINES]
+    for c1, c2, prior, effective, deleted, modifier, rationale in edits:
+        when = f"{deleted:%Y%m%d}" if deleted else "*"
+        lines.append(f"{c1}\t{c2}\t{'*' if prior else ''}\t{effective:%Y%m%d}\t{when}\t{modifier}\t{rationale}")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "ccipra-v322r0-f1.TXT"
+        path.write_text("\n".join(lines) + "\n", encoding="latin-1")
+        assert list(ncci_ptp.parse_tuples(path)) == edits
 
 
 # ---- the benchmark generator -----------------------------------------------------------------------------
