@@ -276,7 +276,7 @@ def validate_source_url(value: str) -> None:
 
 class Source(models.Model):
     """Where a kind of code set is fetched from, and when. The address may hold placeholders for the quarter
-    being fetched ({year}, {yy}, {quarter}, {month}, {month_name}, {mon}; see ``codes.refresh.expand_url``)."""
+    being fetched ({year}, {ncci}, {month_name}...; see ``codes.refresh.expand_url``)."""
 
     class Dates(models.TextChoices):
         FROM_FILE = "file", "From the file or its name"
@@ -295,7 +295,8 @@ class Source(models.Model):
         "address",
         max_length=1000,
         validators=[validate_source_url],
-        help_text="https://, http:// or file://. Placeholders: {year} {yy} {quarter} {month} {month_name} {mon}.",
+        help_text="https://, http:// or file://. Placeholders for the quarter fetched: "
+        "{year} {yy} {quarter} {q0} {ncci} {month} {month_name} {mon}.",
     )
     member = models.CharField(
         "zip member",

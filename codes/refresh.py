@@ -110,9 +110,7 @@ def sync_schedule(source: Source):
 
     schedule = schedule_of(source)
     crontab = CRONTABS.get(schedule, CRONTABS[Source.Schedule.YEARLY])
-    cron, _ = CrontabSchedule.objects.get_or_create(
-        **crontab, day_of_week="*", timezone=settings.CELERY_TIMEZONE
-    )
+    cron, _ = CrontabSchedule.objects.get_or_create(**crontab, day_of_week="*", timezone=settings.CELERY_TIMEZONE)
     task, _ = PeriodicTask.objects.update_or_create(
         name=periodic_task_name(source.pk),
         defaults={
@@ -154,7 +152,8 @@ MONTHS = ["january", "february", "march", "april", "may", "june", "july", "augus
 
 def expand_url(template: str, on: date) -> str:
     """Fill the placeholders of a source's address for the quarter of ``on``: {year} 2026, {yy} 26, {quarter} 1-4,
-    {q0} 0-3 (as in NCCI versions: v32{q0}), {month} 04, {month_name} april, {mon} apr. No braces: unchanged."""
+    {q0} 0-3, {ncci} 322 (the NCCI version of 2026 Q3: v322r0), {month} 04, {month_name} april, {mon} apr.
+    No braces: unchanged."""
     if "{" not in template:
         return template
     quarter = (on.month - 1) // 3 + 1
@@ -163,6 +162,7 @@ def expand_url(template: str, on: date) -> str:
         "yy": f"{on.year % 100:02d}",
         "quarter": quarter,
         "q0": quarter - 1,
+        "ncci": f"{on.year - 1994}{quarter - 1}",
         "month": f"{on.month:02d}",
         "month_name": MONTHS[on.month - 1],
         "mon": MONTHS[on.month - 1][:3],
@@ -247,7 +247,7 @@ def unpack(fetched: Fetched, pattern: str, kind: str, dest: str | Path, max_byte
             if not patterns and len(members) == 1:
                 chosen = members
             if not chosen:
-                wanted = " or ".join(repr(p) for p in patterns) if patterns else "a member (give the source's zip member)"
+                wanted = " or ".join(repr(p) for p in patterns) or "a name (give the source's zip member)"
                 raise RefreshError(f"the zip has no member matching {wanted} (members: {', '.join(names) or 'none'})")
             out = []
             for info in sorted(chosen, key=lambda i: i.filename):
@@ -685,8 +685,11 @@ def claim(run_id: int) -> str:
             )
     except IntegrityError:
         holder = RefreshRun.objects.filter(kind=run.kind, status=RefreshRun.Status.RUNNING).first()
-        note = f"waiting for run #{holder.pk} of {run.kind} to finish" if holder else "waiting for the kind's lock"
-        RefreshRun.objects.filter(pk=run.pk).update(progress_note=note)
+        other = f"run #{holder.pk}" if holder else "another run"
+        values = {"progress_note": f"waiting for {other} of {run.kind} to finish"}
+        if f"waited for {other}" not in run.note:
+            values["note"] = _add_note(run.note, f"waited for {other} of {run.kind} (one refresh per kind at a time)")
+        RefreshRun.objects.filter(pk=run.pk).update(**values)
         return BUSY
     return "claimed" if taken else ELSEWHERE
 
@@ -709,9 +712,9 @@ def _finish(run: RefreshRun, status: str, *, error: str = "", note: str = "", wo
     }
     if note:
         values["note"] = _add_note(run.note, note)
-    done = RefreshRun.objects.filter(
-        pk=run.pk, status=RefreshRun.Status.RUNNING, worker=worker or run.worker
-    ).update(**values)
+    done = RefreshRun.objects.filter(pk=run.pk, status=RefreshRun.Status.RUNNING, worker=worker or run.worker).update(
+        **values
+    )
     if not done:
         log.warning("refresh run %s: no longer ours, its end (%s) was not recorded", run.pk, status)
     for name, value in values.items():
@@ -908,4 +911,3 @@ def wait_for(run_ids: list[int], timeout: float, poll: float = 0.5) -> list[Refr
         if all(runs[i].finished for i in run_ids) or time.monotonic() >= deadline:
             return [runs[i] for i in run_ids]
         time.sleep(poll)
-

@@ -279,7 +279,8 @@ class ChangeNoticeAdmin(admin.ModelAdmin):
     def run_link(self, obj):
         if not obj.run_id:
             return "-"
-        return format_html('<a href="{}">#{}</a>', reverse("admin:codes_refreshrun_change", args=[obj.run_id]), obj.run_id)
+        url = reverse("admin:codes_refreshrun_change", args=[obj.run_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.run_id)
 
     @admin.display(description="Emailed", boolean=True)
     def emailed(self, obj):

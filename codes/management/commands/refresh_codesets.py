@@ -38,7 +38,9 @@ class Command(BaseCommand):
                 sources = sources.filter(kind=kind)
             if not sources:
                 what = f"for {kind} " if kind else ""
-                raise CommandError(f"no source is configured {what}(add one in the admin: Code sets > Sources), or give --url")
+                raise CommandError(
+                    f"no source is configured {what}(add one in the admin: Code sets > Sources), or give --url"
+                )
             runs = [refresh.enqueue(source=s, trigger="command") for s in sources]
         if not opts["wait"]:  # in-process (no REDIS_URL) the runs are already done: say how they ended
             for run in RefreshRun.objects.filter(pk__in=[r.pk for r in runs]).select_related("release"):
