@@ -381,10 +381,14 @@ def bulk_insert(model, columns: tuple[str, ...], release_id: int, rows: Iterable
     count = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            from psycopg.copy import QueuedLibpqWriter
+
             raw = cursor.cursor  # the psycopg cursor under Django's wrapper
             names = ", ".join(connection.ops.quote_name(c) for c in cols)
             # Binary COPY: psycopg converts each value once, PostgreSQL parses no text (about twice the text rate).
-            with raw.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+            # The queued writer sends from a thread, so parsing here overlaps with the server's work.
+            writer = QueuedLibpqWriter(raw)
+            with raw.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)", writer=writer) as copy:
                 copy.set_types([_pg_type(model, c) for c in cols])
                 write = copy.write_row
                 for row in rows:
