@@ -1,1 +1,264 @@
-from django.db import models  # noqa: F401
+"""Code-set releases and the rows that belong to them.
+
+Every row belongs to a ``Release``: one loaded file set of one kind, in force from ``effective_from``
+to ``effective_to`` (inclusive; open ended when empty). Rows that carry their own dates in the
+source (HCPCS add/termination dates, NCCI effective/deletion dates) keep them. Rows are written only
+by ``codes.loading`` with bulk paths (PostgreSQL COPY, SQLite executemany) and never edited.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from codes import snapshot as kinds
+
+KIND_CHOICES = [(k, label) for k, label in kinds.KIND_LABELS.items()]
+
+
+class Release(models.Model):
+    class Status(models.TextChoices):
+        LOADING = "loading", "Loading"
+        LOADED = "loaded", "Loaded (answers for its dates)"
+        HELD = "held", "Held for review (not used)"
+        SUPERSEDED = "superseded", "Superseded (not used)"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=32, choices=KIND_CHOICES, db_index=True)
+    label = models.CharField(max_length=200)
+    effective_from = models.DateField()
+    effective_to = models.DateField(null=True, blank=True, help_text="Last day in force; empty: open ended.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.LOADING, db_index=True)
+    sources = models.JSONField(default=list, blank=True, help_text="Files: name, size, sha256.")
+    sha256 = models.CharField(max_length=64, db_index=True, help_text="Checksum of the file set.")
+    row_count = models.PositiveIntegerField(default=0)
+    loaded_at = models.DateTimeField(auto_now_add=True)
+    loaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    held_reason = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["kind", "-effective_from", "-id"]
+        indexes = [models.Index(fields=["kind", "status", "effective_from"])]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.in_force_text})"
+
+    @property
+    def in_force_text(self) -> str:
+        end = self.effective_to.isoformat() if self.effective_to else "open"
+        return f"{self.effective_from.isoformat()} to {end}"
+
+    def ref(self) -> kinds.ReleaseRef:
+        return kinds.ReleaseRef(self.id, self.kind, self.label, self.effective_from, self.effective_to, self.sha256)
+
+
+class _ReleaseRow(models.Model):
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        abstract = True
+
+
+class IcdCode(_ReleaseRow):
+    code = models.CharField(max_length=7)
+    billable = models.BooleanField()
+    description = models.TextField()
+    short_description = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["release", "code"], name="icd_release_code")]
+        verbose_name = "ICD-10-CM code"
+
+
+class HcpcsCode(_ReleaseRow):
+    code = models.CharField(max_length=5)
+    is_modifier = models.BooleanField(default=False)
+    long_description = models.TextField()
+    short_description = models.CharField(max_length=40, blank=True)
+    pricing_indicators = models.CharField(max_length=16, blank=True)  # space separated
+    multiple_pricing = models.CharField(max_length=1, blank=True)
+    coverage = models.CharField(max_length=1, blank=True)
+    asc_group = models.CharField(max_length=2, blank=True)
+    asc_date = models.DateField(null=True, blank=True)
+    proc_note = models.CharField(max_length=4, blank=True)
+    betos = models.CharField(max_length=3, blank=True)
+    type_of_service = models.CharField(max_length=10, blank=True)  # space separated
+    xrefs = models.CharField(max_length=30, blank=True)  # space separated
+    added = models.DateField(null=True, blank=True)
+    action_effective = models.DateField(null=True, blank=True)
+    terminated = models.DateField(null=True, blank=True)
+    action_code = models.CharField(max_length=1, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["release", "code"], name="hcpcs_release_code")]
+        verbose_name = "HCPCS Level II code"
+
+
+class CptDescriptor(_ReleaseRow):
+    """A licensed AMA descriptor, imported by a practice that holds the licence. Never shipped."""
+
+    code = models.CharField(max_length=5)
+    description = models.TextField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["release", "code"], name="cpt_release_code")]
+        verbose_name = "CPT descriptor (licensed)"
+
+
+class ProcedureSummary(_ReleaseRow):
+    """A procedure code from the project's fixtures with our own plain-language summary (not AMA text)."""
+
+    code = models.CharField(max_length=5)
+    code_system = models.CharField(max_length=5)
+    summary = models.TextField()
+    effective_from = models.DateField(null=True, blank=True)
+    effective_to = models.DateField(null=True, blank=True)
+    replacement = models.CharField(max_length=5, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["release", "code"], name="procsum_release_code")]
+        verbose_name_plural = "procedure summaries"
+
+
+class ModifierCode(_ReleaseRow):
+    code = models.CharField(max_length=2)
+    code_system = models.CharField(max_length=5)
+    description = models.TextField()
+    effective_from = models.DateField(null=True, blank=True)
+    effective_to = models.DateField(null=True, blank=True)
+    ncci_associated = models.BooleanField(default=False)
+    anatomic = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["release", "code"], name="modifier_release_code")]
+
+
+class PlaceOfService(_ReleaseRow):
+    code = models.CharField(max_length=2)
+    name = models.CharField(max_length=200)
+    facility = models.BooleanField()
+    effective_from = models.DateField(null=True, blank=True)
+    effective_to = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["release", "code"], name="pos_release_code")]
+        verbose_name_plural = "places of service"
+
+
+_RVU = {"max_digits": 9, "decimal_places": 2, "null": True, "blank": True}
+
+
+class RvuValue(_ReleaseRow):
+    code = models.CharField(max_length=5)
+    modifier = models.CharField(max_length=2, blank=True)
+    description = models.CharField(max_length=60, blank=True)
+    status = models.CharField(max_length=1)
+    work_rvu = models.DecimalField(**_RVU)
+    pe_nonfacility_rvu = models.DecimalField(**_RVU)
+    pe_nonfacility_na = models.BooleanField(default=False)
+    pe_facility_rvu = models.DecimalField(**_RVU)
+    pe_facility_na = models.BooleanField(default=False)
+    mp_rvu = models.DecimalField(**_RVU)
+    total_nonfacility = models.DecimalField(**_RVU)
+    total_facility = models.DecimalField(**_RVU)
+    pctc_indicator = models.CharField(max_length=1, blank=True)
+    global_days = models.CharField(max_length=3, blank=True)
+    mult_proc = models.CharField(max_length=1, blank=True)
+    bilat_surg = models.CharField(max_length=1, blank=True)
+    asst_surg = models.CharField(max_length=1, blank=True)
+    co_surg = models.CharField(max_length=1, blank=True)
+    team_surg = models.CharField(max_length=1, blank=True)
+    conversion_factor = models.DecimalField(max_digits=9, decimal_places=4, null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["release", "code", "modifier"], name="rvu_release_code_mod")]
+        verbose_name = "PFS RVU row"
+
+
+_GPCI = {"max_digits": 6, "decimal_places": 3}
+
+
+class Gpci(_ReleaseRow):
+    mac = models.CharField(max_length=5)
+    state = models.CharField(max_length=40)
+    locality = models.CharField(max_length=2)
+    name = models.CharField(max_length=200)
+    work = models.DecimalField(**_GPCI)
+    pe = models.DecimalField(**_GPCI)
+    mp = models.DecimalField(**_GPCI)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["release", "mac", "locality"], name="gpci_release_loc")]
+        verbose_name = "GPCI"
+
+
+class Locality(_ReleaseRow):
+    mac = models.CharField(max_length=5)
+    locality = models.CharField(max_length=2)
+    state = models.CharField(max_length=40)
+    area = models.CharField(max_length=200)
+    counties = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "localities"
+        indexes = [models.Index(fields=["release", "mac", "locality"])]
+
+
+class PtpEdit(_ReleaseRow):
+    """An NCCI procedure-to-procedure edit (practitioner or hospital by the release's kind)."""
+
+    column1 = models.CharField(max_length=5)
+    column2 = models.CharField(max_length=5)
+    prior_1996 = models.BooleanField(default=False)
+    effective = models.DateField()
+    deleted = models.DateField(null=True, blank=True)
+    modifier_indicator = models.CharField(max_length=1)
+    rationale = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["release", "column1", "column2"], name="ptp_release_pair")]
+        verbose_name = "NCCI PTP edit"
+
+
+class MueValue(_ReleaseRow):
+    code = models.CharField(max_length=5)
+    value = models.PositiveIntegerField()
+    adjudication_indicator = models.PositiveSmallIntegerField()
+    rationale = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["release", "code"], name="mue_release_code")]
+        verbose_name = "MUE value"
+
+
+_MONEY = {"max_digits": 12, "decimal_places": 3, "null": True, "blank": True}
+
+
+class OppsRate(_ReleaseRow):
+    code = models.CharField(max_length=5)
+    short_description = models.CharField(max_length=60, blank=True)
+    status_indicator = models.CharField(max_length=2, blank=True)
+    apc = models.CharField(max_length=5, blank=True)
+    relative_weight = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    payment_rate = models.DecimalField(**_MONEY)
+    national_copayment = models.DecimalField(**_MONEY)
+    minimum_copayment = models.DecimalField(**_MONEY)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["release", "code"], name="opps_release_code")]
+        verbose_name = "OPPS Addendum B row"
+
+
+class AscRate(_ReleaseRow):
+    code = models.CharField(max_length=5)
+    short_description = models.CharField(max_length=60, blank=True)
+    multiple_procedure_discount = models.BooleanField(default=False)
+    comment_indicator = models.CharField(max_length=3, blank=True)
+    payment_indicator = models.CharField(max_length=2, blank=True)
+    payment_weight = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    payment_rate = models.DecimalField(**_MONEY)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["release", "code"], name="asc_release_code")]
+        verbose_name = "ASC Addendum AA row"

@@ -1,0 +1,41 @@
+"""The default code sets: the project's fixtures and the ICD-10-CM release shipped by simple-icd-10-cm."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from django.conf import settings
+
+from codes import snapshot as k
+from codes.loading import LoadResult, load_files
+
+FIXTURES = Path(settings.BASE_DIR) / "fixtures" / "codesets"
+
+# (kind, file, effective_from, effective_to, label). The procedure summaries cover 2025 and 2026 (the years the
+# project's facts were checked for); modifiers and places of service are open ended.
+DEFAULT_SETS = [
+    (k.PROCEDURE_SUMMARIES, "procedure_codes.csv", date(2025, 1, 1), date(2026, 12, 31),
+     "Procedure codes of the mild® profile, project summaries 2025-2026"),
+    (k.MODIFIERS, "modifiers.csv", date(2008, 1, 1), None, "CPT and HCPCS modifiers (project fixtures)"),
+    (k.POS, "places_of_service.csv", date(2003, 1, 1), None, "CMS places of service (project fixtures)"),
+]
+
+ICD10CM_SHIPPED = ("icd10c-tabular-April-1-2026.xml", date(2026, 4, 1), date(2026, 9, 30),
+                   "ICD-10-CM April 2026 (tabular XML shipped by simple-icd-10-cm)")
+
+
+def shipped_icd10cm_xml() -> Path:
+    import simple_icd_10_cm
+
+    return Path(simple_icd_10_cm.__file__).parent / "data" / ICD10CM_SHIPPED[0]
+
+
+def load_default_codesets() -> list[LoadResult]:
+    """Load (or find unchanged) every default code set. Idempotent by checksum."""
+    results = []
+    for kind, name, start, end, label in DEFAULT_SETS:
+        results.append(load_files(kind, [FIXTURES / name], effective_from=start, effective_to=end, label=label))
+    _, start, end, label = ICD10CM_SHIPPED
+    results.append(load_files(k.ICD10CM, [shipped_icd10cm_xml()], effective_from=start, effective_to=end, label=label))
+    return results

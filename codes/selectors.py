@@ -1,0 +1,391 @@
+"""Questions to the stored code sets, answered as of a date of service.
+
+``snapshot_on(date)`` gives a ``CodingSnapshot`` over every loaded release. Each release's rows are
+read once per process into memory (rows never change after a load) except the NCCI PTP tables, which
+can hold millions of rows and are asked per claim with one indexed query for the claim's codes. So a
+claim check costs a constant number of queries, whatever its size.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from datetime import date
+from decimal import Decimal
+
+from codes import models
+from codes import snapshot as k
+from codes.formats import rows as r
+from codes.formats.base import normalise_code
+from codes.snapshot import CodingSnapshot, MemoryRelease, ReleaseData, ReleaseRef
+
+_cache_lock = threading.Lock()
+_release_cache: OrderedDict[int, ReleaseData] = OrderedDict()
+_CACHE_SIZE = 24  # releases kept in memory per process
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(value.split()) if value else ()
+
+
+def _rows_of(release: models.Release) -> dict:
+    """Every row of a (non-PTP) release as the parser's row objects, by key."""
+    rid = release.id
+    kind = release.kind
+    if kind == k.ICD10CM:
+        return {
+            c: r.IcdRow(c, b, d, s)
+            for c, b, d, s in models.IcdCode.objects.filter(release_id=rid).values_list(
+                "code", "billable", "description", "short_description"
+            )
+        }
+    if kind == k.HCPCS:
+        out = {}
+        for h in models.HcpcsCode.objects.filter(release_id=rid).iterator(chunk_size=5000):
+            out[h.code] = r.HcpcsRow(
+                h.code,
+                h.is_modifier,
+                h.long_description,
+                h.short_description,
+                _split(h.pricing_indicators),
+                h.multiple_pricing,
+                h.coverage,
+                h.asc_group,
+                h.asc_date,
+                h.proc_note,
+                h.betos,
+                _split(h.type_of_service),
+                _split(h.xrefs),
+                h.added,
+                h.action_effective,
+                h.terminated,
+                h.action_code,
+            )
+        return out
+    if kind == k.CPT:
+        return {
+            c: r.CptRow(c, d)
+            for c, d in models.CptDescriptor.objects.filter(release_id=rid).values_list("code", "description")
+        }
+    if kind == k.PROCEDURE_SUMMARIES:
+        return {
+            p.code: r.ProcedureSummaryRow(
+                p.code, p.summary, p.code_system, p.effective_from, p.effective_to, p.replacement
+            )
+            for p in models.ProcedureSummary.objects.filter(release_id=rid)
+        }
+    if kind == k.MODIFIERS:
+        return {
+            m.code: r.ModifierRow(
+                m.code, m.description, m.code_system, m.effective_from, m.effective_to, m.ncci_associated, m.anatomic
+            )
+            for m in models.ModifierCode.objects.filter(release_id=rid)
+        }
+    if kind == k.POS:
+        return {
+            p.code: r.PlaceOfServiceRow(p.code, p.name, p.facility, p.effective_from, p.effective_to)
+            for p in models.PlaceOfService.objects.filter(release_id=rid)
+        }
+    if kind == k.PFS_RVU:
+        out = {}
+        for v in models.RvuValue.objects.filter(release_id=rid).iterator(chunk_size=5000):
+            out[(v.code, v.modifier)] = r.RvuRow(
+                v.code,
+                v.modifier,
+                v.description,
+                v.status,
+                v.work_rvu,
+                v.pe_nonfacility_rvu,
+                v.pe_nonfacility_na,
+                v.pe_facility_rvu,
+                v.pe_facility_na,
+                v.mp_rvu,
+                v.total_nonfacility,
+                v.total_facility,
+                v.pctc_indicator,
+                v.global_days,
+                v.mult_proc,
+                v.bilat_surg,
+                v.asst_surg,
+                v.co_surg,
+                v.team_surg,
+                v.conversion_factor,
+            )
+        return out
+    if kind == k.GPCI:
+        return {
+            (g.mac, g.locality): r.GpciRow(g.mac, g.state, g.locality, g.name, g.work, g.pe, g.mp)
+            for g in models.Gpci.objects.filter(release_id=rid)
+        }
+    if kind == k.LOCALITY:
+        return {
+            (x.mac, x.locality): r.LocalityRow(x.mac, x.locality, x.state, x.area, x.counties)
+            for x in models.Locality.objects.filter(release_id=rid)
+        }
+    if kind in (k.MUE_PRACTITIONER, k.MUE_HOSPITAL):
+        return {
+            c: r.MueRow(c, v, a, ra)
+            for c, v, a, ra in models.MueValue.objects.filter(release_id=rid).values_list(
+                "code", "value", "adjudication_indicator", "rationale"
+            )
+        }
+    if kind == k.OPPS:
+        return {
+            o.code: r.OppsRow(
+                o.code,
+                o.short_description,
+                o.status_indicator,
+                o.apc,
+                o.relative_weight,
+                o.payment_rate,
+                o.national_copayment,
+                o.minimum_copayment,
+            )
+            for o in models.OppsRate.objects.filter(release_id=rid)
+        }
+    if kind == k.ASC:
+        return {
+            a.code: r.AscRow(
+                a.code,
+                a.short_description,
+                a.multiple_procedure_discount,
+                a.comment_indicator,
+                a.payment_indicator,
+                a.payment_weight,
+                a.payment_rate,
+            )
+            for a in models.AscRate.objects.filter(release_id=rid)
+        }
+    raise ValueError(f"no row reader for kind {kind!r}")
+
+
+class DbPtpRelease(ReleaseData):
+    """An NCCI PTP release left in the database: one indexed query per set of codes."""
+
+    def __init__(self, ref: ReleaseRef):
+        self.ref = ref
+
+    def get(self, code):
+        return None
+
+    def keys_with_prefix(self, prefix: str) -> list[str]:
+        return []
+
+    def pairs(self, codes: frozenset[str]) -> list:
+        codes = list(codes)
+        return [
+            r.PtpRow(c1, c2, p, e, d, m, ra)
+            for c1, c2, p, e, d, m, ra in models.PtpEdit.objects.filter(
+                release_id=self.ref.id, column1__in=codes, column2__in=codes
+            ).values_list("column1", "column2", "prior_1996", "effective", "deleted", "modifier_indicator", "rationale")
+        ]
+
+
+def release_data(release: models.Release) -> ReleaseData:
+    """The in-memory (or, for PTP, query-backed) data of one release, cached per process."""
+    if release.kind in (k.PTP_PRACTITIONER, k.PTP_HOSPITAL):
+        return DbPtpRelease(release.ref())
+    with _cache_lock:
+        data = _release_cache.get(release.id)
+        if data is not None:
+            _release_cache.move_to_end(release.id)
+            return data
+    data = MemoryRelease(release.ref(), _rows_of(release))
+    with _cache_lock:
+        _release_cache[release.id] = data
+        while len(_release_cache) > _CACHE_SIZE:
+            _release_cache.popitem(last=False)
+    return data
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _release_cache.clear()
+
+
+class LazyReleases(dict):
+    """kind -> [ReleaseData], reading a release's rows only when a question needs that kind."""
+
+    def __init__(self, releases: list[models.Release]):
+        super().__init__()
+        self._by_kind: dict[str, list[models.Release]] = {}
+        for rel in releases:
+            self._by_kind.setdefault(rel.kind, []).append(rel)
+
+    def get(self, kind, default=()):
+        if kind not in self:
+            rels = self._by_kind.get(kind)
+            if not rels:
+                return default
+            self[kind] = _LazyList(rels)
+        return dict.get(self, kind, default)
+
+
+class _LazyList(list):
+    """A list of ReleaseData where each element is read on first access, and ``.ref`` is always cheap."""
+
+    def __init__(self, releases: list[models.Release]):
+        super().__init__(_LazyData(rel) for rel in releases)
+
+
+class _LazyData(ReleaseData):
+    def __init__(self, release: models.Release):
+        self.release = release
+        self.ref = release.ref()
+        self._data: ReleaseData | None = None
+
+    def _load(self) -> ReleaseData:
+        if self._data is None:
+            self._data = release_data(self.release)
+        return self._data
+
+    def get(self, code):
+        return self._load().get(code)
+
+    def keys_with_prefix(self, prefix: str) -> list[str]:
+        return self._load().keys_with_prefix(prefix)
+
+    def pairs(self, codes: frozenset[str]) -> list:
+        return self._load().pairs(codes)
+
+    @property
+    def rows(self) -> dict:
+        return getattr(self._load(), "rows", {})
+
+
+def loaded_releases() -> list[models.Release]:
+    return list(models.Release.objects.filter(status=models.Release.Status.LOADED).order_by("kind", "effective_from"))
+
+
+class SnapshotFactory:
+    """Snapshots for many dates over one read of the release list (the batch checker's path)."""
+
+    def __init__(self, releases: list[models.Release] | None = None):
+        self.releases = loaded_releases() if releases is None else releases
+        self._lazy = LazyReleases(self.releases)
+        self._snapshots: dict[date, CodingSnapshot] = {}
+
+    def __call__(self, on: date) -> CodingSnapshot:
+        snap = self._snapshots.get(on)
+        if snap is None:
+            snap = self._snapshots[on] = CodingSnapshot(on, self._lazy)
+        return snap
+
+
+def snapshot_on(on: date) -> CodingSnapshot:
+    return SnapshotFactory()(on)
+
+
+LOOKUP_SYSTEMS = {
+    "icd10cm": "icd10cm",
+    "procedure": "procedure",
+    "cpt": "procedure",
+    "hcpcs": "procedure",
+    "modifier": "modifier",
+    "pos": "pos",
+}
+
+
+def lookup(system: str, code: str, on: date, snapshot: CodingSnapshot | None = None) -> dict:
+    """The contract's lookup object for one code as of ``on``."""
+    system_key = LOOKUP_SYSTEMS.get(system.lower())
+    if system_key is None:
+        raise ValueError(f"unknown system {system!r}: one of {', '.join(LOOKUP_SYSTEMS)}")
+    snap = snapshot or snapshot_on(on)
+    out = {
+        "system": system.lower(),
+        "code": code,
+        "found": False,
+        "in_effect": False,
+        "billable": None,
+        "description": None,
+        "release": None,
+    }
+    if system_key == "icd10cm":
+        info = snap.diagnosis(code)
+        if info is not None:
+            out.update(
+                code=info.display,
+                found=True,
+                in_effect=True,
+                billable=info.billable,
+                description=info.description,
+                release=info.release.label,
+            )
+        elif (other := snap.diagnosis_elsewhere(code)) is not None:
+            out.update(
+                code=other.display,
+                found=True,
+                in_effect=False,
+                billable=other.billable,
+                description=other.description,
+                release=other.release.label,
+            )
+        else:
+            out["code"] = normalise_code(code)
+    elif system_key == "procedure":
+        code_n = normalise_code(code)
+        out["code"] = code_n
+        info = snap.procedure(code_n) or snap.procedure_elsewhere(code_n)
+        if info is not None:
+            effective = k.in_effect(on, info.effective_from, info.effective_to) and info.release.covers(on)
+            out.update(
+                found=True,
+                in_effect=effective,
+                billable=effective,
+                description=info.description,
+                release=info.release.label,
+            )
+            out["code_system"] = info.system
+            out["description_is_summary"] = info.description_is_summary
+            if info.effective_from:
+                out["effective_from"] = info.effective_from.isoformat()
+            if info.effective_to:
+                out["effective_to"] = info.effective_to.isoformat()
+            if info.status:
+                out["pfs_status"] = info.status
+    elif system_key == "modifier":
+        out["code"] = code.strip().upper()
+        info = snap.modifier(code)
+        if info is not None:
+            effective = k.in_effect(on, info.effective_from, info.effective_to)
+            out.update(found=True, in_effect=effective, description=info.description, release=info.release.label)
+    else:
+        out["code"] = code.strip().zfill(2)
+        info = snap.place_of_service(code)
+        if info is not None:
+            out.update(found=True, in_effect=True, description=info.name, release=info.release.label)
+    return out
+
+
+def freshness(today: date) -> list[dict]:
+    """For each kind: the release covering today (if any), its end date, and whether it is stale."""
+    out = []
+    releases = loaded_releases()
+    for kind in k.ALL_KINDS:
+        rels = [x for x in releases if x.kind == kind]
+        current = max((x for x in rels if x.ref().covers(today)), key=lambda x: x.effective_from, default=None)
+        latest_end = max((x.effective_to or date.max for x in rels), default=None)
+        out.append(
+            {
+                "kind": kind,
+                "label": k.KIND_LABELS[kind],
+                "loaded": bool(rels),
+                "current": current,
+                "covers_today": current is not None,
+                "stale": bool(rels) and current is None,
+                "last_day": None if latest_end in (None, date.max) else latest_end,
+            }
+        )
+    return out
+
+
+def conversion_factor(snapshot: CodingSnapshot) -> Decimal | None:
+    """The PFS conversion factor of the RVU release in force (every row carries it)."""
+    data = snapshot.data(k.PFS_RVU)
+    if data is None:
+        return None
+    for row in getattr(data, "rows", {}).values():
+        if row.conversion_factor:
+            return row.conversion_factor
+    return None
