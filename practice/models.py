@@ -190,7 +190,12 @@ class ProfileCode(models.Model):
     service, or one to avoid. ``system`` uses the names of ``codes.selectors.lookup``."""
 
     PROCEDURE, DIAGNOSIS, MODIFIER, POS = "procedure", "icd10cm", "modifier", "pos"
-    SYSTEMS = [(PROCEDURE, "Procedure code"), (DIAGNOSIS, "Diagnosis"), (MODIFIER, "Modifier"), (POS, "Place of service")]
+    SYSTEMS = [
+        (PROCEDURE, "Procedure code"),
+        (DIAGNOSIS, "Diagnosis"),
+        (MODIFIER, "Modifier"),
+        (POS, "Place of service"),
+    ]
     PRIMARY, ALTERNATIVE, RELATED, USUAL, AVOID = "primary", "alternative", "related", "usual", "avoid"
     ROLES = [
         (PRIMARY, "Primary: the procedure's own code"),
@@ -236,12 +241,18 @@ class ProfileCode(models.Model):
             raise ValidationError({"code": message})
         allowed = self.PROCEDURE_ROLES if self.system == self.PROCEDURE else self.OTHER_ROLES
         if self.role and self.role not in allowed:
-            raise ValidationError({"role": f"Role for a {self.get_system_display().lower()}: {', '.join(sorted(allowed))}."})
+            kind = self.get_system_display().lower()
+            raise ValidationError({"role": f"Role for a {kind}: {', '.join(sorted(allowed))}."})
 
 
 class PayerRuleQuerySet(models.QuerySet):
     def in_force(self, on: date):
         return self.filter(Q(effective_to__isnull=True) | Q(effective_to__gte=on), effective_from__lte=on)
+
+    def for_code(self, code: str):
+        """Versions whose codes include ``code`` (exactly). A quoted match on the JSON text: portable to SQLite,
+        which has no JSON containment lookup, and PostgreSQL alike."""
+        return self.filter(codes__icontains=f'"{normalise(code)}"')
 
     def series_of(self, payer_id: int, key: str, practice_id: int | None):
         if practice_id is None:
@@ -295,7 +306,7 @@ class PayerRule(models.Model):
         null=True,
         blank=True,
         related_name="rule_overrides",
-        help_text="Empty: the shipped rule for every practice. Set: this practice's own rule (wins over the shipped one).",
+        help_text="Empty: the shipped rule for every practice. Set: this practice's own rule (wins over the shipped).",
     )
     key = models.SlugField(max_length=80, help_text="Names the rule across its versions: ncd-150-13")
     name = models.CharField(max_length=200)

@@ -87,7 +87,10 @@ def normalise_nct(value: str) -> str:
 
 def procedure_code_error(code: str) -> str | None:
     if not PROCEDURE_RE.match(code):
-        return f"“{code}” is not a procedure code: CPT codes are five characters (0275T, 77003), HCPCS codes a letter and four digits (G0276)."
+        return (
+            f"“{code}” is not a procedure code: CPT codes are five characters (0275T, 77003), "
+            "HCPCS codes a letter and four digits (G0276)."
+        )
     return None
 
 
