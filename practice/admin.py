@@ -16,13 +16,15 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 
 from practice import policy, services
@@ -114,6 +116,12 @@ class DiagnosisRequirementsField(forms.CharField):
 REASON_HELP = "Why (the policy change, the correction): kept in the history with your name."
 
 
+def _formfield(db_field, **kwargs):
+    if isinstance(db_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return db_field.formfield(**kwargs)
+
+
 class PayerRuleForm(forms.ModelForm):
     codes = CodeListField(required=True, label="Procedure codes", help_text="The codes the rule applies to: 0275T")
     required_modifiers = CodeListField(help_text="E.g. Q0 on a Medicare CED service.")
@@ -125,6 +133,7 @@ class PayerRuleForm(forms.ModelForm):
     class Meta:
         model = PayerRule
         fields = list(PayerRule.RULE_FIELDS)
+        formfield_callback = _formfield
 
 
 class PayerForm(forms.ModelForm):
@@ -186,6 +195,7 @@ class ScopeFilter(admin.SimpleListFilter):
 @admin.register(PayerRule)
 class PayerRuleAdmin(SimpleHistoryAdmin):
     form = PayerRuleForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     change_form_template = "admin/practice/payerrule/change_form.html"
     list_display = (
         "name",
@@ -258,7 +268,7 @@ class PayerRuleAdmin(SimpleHistoryAdmin):
             )
             for v in obj.series().order_by("effective_from")
         ]
-        return format_html_join(format_html("<br>"), '<a href="{}">version {}</a>: {} to {}{}', rows)
+        return format_html_join(mark_safe("<br>"), '<a href="{}">version {}</a>: {} to {}{}', rows)
 
     # scope: staff see the shipped rules and their own practices' overrides
     def get_queryset(self, request):
