@@ -7,7 +7,8 @@ saved only when a field differs -- so a second run writes nothing and adds no hi
 
 Local edits win over the shipped defaults: a payer or rule whose latest history entry was not written by this
 loader (an administrator changed it, or closed it with a new version) is left alone and reported as kept.
-Load the code sets first: rules are checked against those covering their start dates (``practice.codecheck``).
+Rules are checked against the code sets covering their start dates (``practice.codecheck``); at the end every
+rule's ``code_check_notes`` is brought up to date with the code sets loaded now.
 """
 
 from __future__ import annotations
@@ -163,6 +164,7 @@ def load_defaults(demo: bool = False) -> LoadReport:
     loader.rules(payers)
     if demo:
         loader.demo(payers)
+    services.recheck_rule_codes()  # code sets may have been loaded since a rule was last saved
     return loader.report
 
 

@@ -80,3 +80,20 @@ def new_version_from(rule: PayerRule, start: date, *, reason: str, user=None) ->
     current.effective_to = start - timedelta(days=1)
     _save(current, user, f"Closed on {current.effective_to}: replaced by version {copy.version} from {start}. {reason}")
     return _save(copy, user, f"Version {copy.version} from {start}, copied from version {current.version}. {reason}")
+
+
+def recheck_rule_codes() -> int:
+    """Check every rule version's codes again against the code sets loaded now (after a load or a refresh) and
+    rewrite its ``code_check_notes``: what still cannot be checked, and what would now be refused. Nothing else
+    changes and no history is written (the notes are not part of a version). Returns how many notes changed."""
+    from practice.codecheck import check_rule_codes
+
+    changed = 0
+    for rule in PayerRule.objects.all():
+        result = check_rule_codes(rule)
+        notes = [f"Would now be refused: {m}" for messages in result.errors.values() for m in messages]
+        text = "\n".join(notes + result.notes)
+        if text != rule.code_check_notes:
+            PayerRule.objects.filter(pk=rule.pk).update(code_check_notes=text)
+            changed += 1
+    return changed

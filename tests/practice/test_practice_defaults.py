@@ -166,3 +166,24 @@ def test_defaults_load_with_code_sets_in_place(codesets):
     bcbs = PayerRule.objects.get(payer__key="commercial-bcbs")
     assert "No procedure code release covering 2011-07-01" in bcbs.code_check_notes
     assert Location.objects.get().place_of_service == "24"
+
+
+def test_code_check_notes_follow_the_code_sets_loaded_later(no_codesets):
+    load_defaults()
+    rule = PayerRule.objects.get(payer__key="medicare", key="ncd-150-13", version=2)
+    assert "No modifier release covering 2016-12-07" in rule.code_check_notes
+    from codes import models as cm
+    from codes import snapshot as k
+
+    release = cm.Release.objects.create(
+        kind=k.MODIFIERS, label="m", effective_from=date(2008, 1, 1), status="loaded", sha256="m"
+    )
+    cm.ModifierCode.objects.create(release=release, code="GA", code_system="HCPCS", description="m")
+    history = PayerRule.history.count()
+    with_modifiers = [r for r in PayerRule.objects.all() if r.required_modifiers]
+    assert services.recheck_rule_codes() == len(with_modifiers) == 5
+    rule.refresh_from_db()
+    assert "Would now be refused: Modifier Q0 is not in the loaded code sets" in rule.code_check_notes
+    assert "No modifier release" not in rule.code_check_notes
+    assert services.recheck_rule_codes() == 0
+    assert PayerRule.history.count() == history
