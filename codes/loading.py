@@ -12,6 +12,7 @@ whole load back: nothing half-written, the release in force untouched.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import itertools
 import logging
 import time
@@ -19,25 +20,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 from django.db import connection, transaction
 
 from codes import models
 from codes import snapshot as k
-from codes.formats import (
-    asc_addendum_aa,
-    cpt_descriptors,
-    fixtures_csv,
-    gpci,
-    hcpcs,
-    icd10cm_order,
-    icd10cm_tabular,
-    locality,
-    mue,
-    ncci_ptp,
-    opps_addendum_b,
-    pfs_rvu,
-)
 from codes.formats.base import FileInfo, FormatError
 
 log = logging.getLogger(__name__)
@@ -85,12 +73,30 @@ class KindSpec:
     tuples: Callable[[Path], Iterator[tuple]] | None = None  # fast path yielding ready tuples
 
 
+def _module(name: str):
+    return importlib.import_module(f"codes.formats.{name}")
+
+
 def _icd_parser(path: Path):
-    return icd10cm_tabular if path.suffix.lower() == ".xml" else icd10cm_order
+    return _module("icd10cm_tabular" if path.suffix.lower() == ".xml" else "icd10cm_order")
 
 
-def _fixed(module):
-    return lambda path: module
+def _fixed(name: str):
+    return lambda path: _module(name)
+
+
+def _fixture(parse_name: str):
+    """The project's fixture CSVs: one module, a parse function per kind."""
+
+    def pick(path: Path):
+        module = _module("fixtures_csv")
+        return SimpleNamespace(parse=getattr(module, parse_name), file_info=module.file_info)
+
+    return pick
+
+
+def _ptp_tuples(path: Path):
+    return _module("ncci_ptp").parse_tuples(path)
 
 
 SPECS: dict[str, KindSpec] = {
@@ -141,21 +147,21 @@ SPECS: dict[str, KindSpec] = {
             r.terminated,
             r.action_code,
         ),
-        _fixed(hcpcs),
+        _fixed("hcpcs"),
         key=lambda r: r.code,
     ),
     k.CPT: KindSpec(
         models.CptDescriptor,
         ("code", "description"),
         lambda r: (r.code, r.description),
-        _fixed(cpt_descriptors),
+        _fixed("cpt_descriptors"),
         key=lambda r: r.code,
     ),
     k.PROCEDURE_SUMMARIES: KindSpec(
         models.ProcedureSummary,
         ("code", "code_system", "summary", "effective_from", "effective_to", "replacement"),
         lambda r: (r.code, r.code_system, r.summary, r.effective_from, r.effective_to, r.replacement),
-        _fixed(fixtures_csv.procedures),
+        _fixture("parse_procedure_summaries"),
         key=lambda r: r.code,
     ),
     k.MODIFIERS: KindSpec(
@@ -170,14 +176,14 @@ SPECS: dict[str, KindSpec] = {
             r.ncci_associated,
             r.anatomic,
         ),
-        _fixed(fixtures_csv.modifiers),
+        _fixture("parse_modifiers"),
         key=lambda r: r.code,
     ),
     k.POS: KindSpec(
         models.PlaceOfService,
         ("code", "name", "facility", "effective_from", "effective_to"),
         lambda r: (r.code, r.name, r.facility, r.effective_from, r.effective_to),
-        _fixed(fixtures_csv.places_of_service),
+        _fixture("parse_places_of_service"),
         key=lambda r: r.code,
     ),
     k.PFS_RVU: KindSpec(
@@ -226,27 +232,27 @@ SPECS: dict[str, KindSpec] = {
             r.team_surg,
             r.conversion_factor,
         ),
-        _fixed(pfs_rvu),
+        _fixed("pfs_rvu"),
         key=lambda r: (r.code, r.modifier),
     ),
     k.GPCI: KindSpec(
         models.Gpci,
         ("mac", "state", "locality", "name", "work", "pe", "mp"),
         lambda r: (r.mac, r.state, r.locality, r.name, r.work, r.pe, r.mp),
-        _fixed(gpci),
+        _fixed("gpci"),
         key=lambda r: (r.mac, r.locality),
     ),
     k.LOCALITY: KindSpec(
         models.Locality,
         ("mac", "locality", "state", "area", "counties"),
         lambda r: (r.mac, r.locality, r.state, r.area, r.counties),
-        _fixed(locality),
+        _fixed("locality"),
     ),
     k.MUE_PRACTITIONER: KindSpec(
         models.MueValue,
         ("code", "value", "adjudication_indicator", "rationale"),
         lambda r: (r.code, r.value, r.adjudication_indicator, r.rationale),
-        _fixed(mue),
+        _fixed("mue"),
         key=lambda r: r.code,
     ),
     k.OPPS: KindSpec(
@@ -271,7 +277,7 @@ SPECS: dict[str, KindSpec] = {
             r.national_copayment,
             r.minimum_copayment,
         ),
-        _fixed(opps_addendum_b),
+        _fixed("opps_addendum_b"),
         key=lambda r: r.code,
     ),
     k.ASC: KindSpec(
@@ -294,7 +300,7 @@ SPECS: dict[str, KindSpec] = {
             r.payment_weight,
             r.payment_rate,
         ),
-        _fixed(asc_addendum_aa),
+        _fixed("asc_addendum_aa"),
         key=lambda r: r.code,
     ),
 }
@@ -302,8 +308,8 @@ _PTP = KindSpec(
     models.PtpEdit,
     ("column1", "column2", "prior_1996", "effective", "deleted", "modifier_indicator", "rationale"),
     lambda r: (r.column1, r.column2, r.prior_1996, r.effective, r.deleted, r.modifier_indicator, r.rationale),
-    _fixed(ncci_ptp),
-    tuples=ncci_ptp.parse_tuples,  # the parser checks duplicate keys itself, per file
+    _fixed("ncci_ptp"),
+    tuples=_ptp_tuples,  # the parser checks duplicate keys itself, per file
 )
 SPECS[k.PTP_PRACTITIONER] = _PTP
 SPECS[k.PTP_HOSPITAL] = _PTP

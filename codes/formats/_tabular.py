@@ -1,0 +1,113 @@
+"""Helpers shared by the CMS payment and edit table parsers (PFS, GPCI, locality, NCCI, OPPS, ASC).
+
+Private to ``codes.formats``: the public surface of each format is its own module's ``parse`` and
+``file_info``. Nothing here touches Django.
+"""
+
+from __future__ import annotations
+
+import calendar
+import os
+import re
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TextIO
+
+from .base import FormatError
+
+PathLike = str | os.PathLike[str]
+
+_MONTH_NAMES = ["january", "february", "march", "april", "may", "june"]
+_MONTH_NAMES += ["july", "august", "september", "october", "november", "december"]
+MONTHS: dict[str, int] = {name: i for i, name in enumerate(_MONTH_NAMES, 1)} | {
+    name[:3]: i for i, name in enumerate(_MONTH_NAMES, 1)
+}  # "october" and "oct" -> 10 (fixed English names: CMS files do not follow the locale)
+
+MONTH_ABBR = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+_SNIFF_BYTES = 8192
+_UTF8_BOM = b"\xef\xbb\xbf"
+_WS = re.compile(r"\s+")
+
+
+def sniff_encoding(path: PathLike) -> str:
+    """The encoding to read a CMS text file with, refusing files that are not plain text.
+
+    CMS publishes latin-1 text. A UTF-8 byte order mark means UTF-8. A UTF-16 byte order mark, NUL bytes
+    or a zip signature (an ``.xlsx`` renamed to ``.csv``) are a FormatError: decoding those as latin-1 would
+    yield garbage rather than an error.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+    except OSError as exc:
+        raise FormatError(f"cannot open the file: {exc.strerror}", file=str(path)) from None
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FormatError("the file is UTF-16 encoded; CMS files are latin-1 text (save it as CSV/TXT)", file=str(path))
+    if head.startswith(b"PK\x03\x04"):
+        raise FormatError("the file is a zip or Excel workbook, not a text file", file=str(path))
+    if b"\x00" in head:
+        raise FormatError("the file contains NUL bytes: binary or UTF-16 data, not latin-1 text", file=str(path))
+    if head.startswith(_UTF8_BOM):
+        return "utf-8-sig"
+    return "latin-1"
+
+
+def open_checked(path: PathLike, *, newline: str | None = None) -> TextIO:
+    """Open after :func:`sniff_encoding`; ``newline=""`` for the csv module."""
+    encoding = sniff_encoding(path)
+    return open(path, encoding=encoding, newline=newline)  # noqa: SIM115
+
+
+def clean(value: str | None) -> str:
+    """Strip and collapse runs of white space (CSV header cells carry stray spaces and line breaks)."""
+    return _WS.sub(" ", value or "").strip()
+
+
+def header_key(value: str | None) -> str:
+    """A header cell reduced for comparison: collapsed white space, upper case."""
+    return clean(value).upper()
+
+
+def flatten_stacked(rows: Iterable[list[str]], width: int) -> list[str]:
+    """Join a header stacked over several rows column by column: ``NON-FAC`` over ``PE RVU`` -> ``NON-FAC PE RVU``."""
+    parts: list[list[str]] = [[] for _ in range(width)]
+    for row in rows:
+        for i in range(min(width, len(row))):
+            cell = clean(row[i])
+            if cell:
+                parts[i].append(cell)
+    joined = []
+    for pieces in parts:
+        text = ""
+        for piece in pieces:  # a hyphen ends a broken word: "CO-" + "SURG" -> "CO-SURG"
+            text = f"{text}{piece}" if not text or text.endswith("-") else f"{text} {piece}"
+        joined.append(text)
+    return joined
+
+
+def to_decimal(value: str, *, file: str | None, line: int | None, field: str) -> Decimal | None:
+    """``"$1,234.56"`` -> Decimal; blank or ``.`` -> None; anything else non-numeric is a FormatError."""
+    text = value.strip()
+    if not text or text == ".":
+        return None
+    text = text.replace("$", "").replace(",", "").strip()
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise FormatError(f"{value!r} is not a number", file=file, line=line, field=field) from None
+    if not number.is_finite():
+        raise FormatError(f"{value!r} is not a number", file=file, line=line, field=field)
+    return number
+
+
+def quarter_end(day: date) -> date:
+    """The last day of the calendar quarter holding ``day``."""
+    last_month = (day.month - 1) // 3 * 3 + 3
+    return date(day.year, last_month, calendar.monthrange(day.year, last_month)[1])
+
+
+def file_name(path: PathLike) -> str:
+    return Path(path).name

@@ -1,0 +1,198 @@
+"""Locality to county crosswalk (``25LOCCO.csv`` / ``25LOCCO.txt``, LAYOUTS.md section 4.6).
+
+Both forms: a title line (``COUNTIES INCLUDED IN 2025 LOCALITIES...``), a blank line, a header, then one group
+of rows per state separated by blank lines, then a footnote. The state is only on the first row of a group; the
+parser carries it down to the other rows of that group.
+
+CSV: header ``Medicare Adminstrative Contractor,Locality Number,State ,Fee Schedule Area ,Counties`` (sic).
+Leading zeros are lost (``2102``, ``0``): the MAC is restored to 5 digits and the locality to 2.
+
+TXT: fixed width, positions read off the real file (0-based slices): MAC 4-9, locality 16-18, state 22-45,
+fee schedule area 45-143, counties from 143. The TXT cuts the counties text at 58 characters and leaves the
+state of the California group blank; the CSV has the full text, so prefer it when both are at hand.
+
+The real 2025 files list Missouri 05302-99 twice with the same text: an exact repeat is yielded once, a
+repeated MAC and locality with different text is a FormatError.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from datetime import date
+
+from ._tabular import PathLike, clean, file_name, header_key, open_checked
+from .base import FileInfo, FormatError
+from .rows import LocalityRow
+
+__all__ = ["parse", "parse_csv", "parse_txt", "file_info"]
+
+_HEADER_SCAN_ROWS = 20
+_TXT_SLICES = {"mac": (4, 9), "locality": (16, 18), "state": (22, 45), "area": (45, 143), "counties": (143, None)}
+_YEAR_IN_TITLE = re.compile(r"INCLUDED IN (20\d\d) LOCALITIES", re.IGNORECASE)
+_YEAR_IN_NAME = re.compile(r"^(\d\d)LOCCO", re.IGNORECASE)
+
+
+def parse(path: PathLike) -> Iterator[LocalityRow]:
+    """Rows of a locality crosswalk, CSV or TXT (told apart by the header line)."""
+    with open_checked(path) as fh:
+        for _ in range(_HEADER_SCAN_ROWS):
+            line = fh.readline()
+            if "FEE SCHEDULE AREA" in line.upper():
+                return parse_csv(path) if "," in line else parse_txt(path)
+    return parse_csv(path)  # raises the "does not look like" error
+
+
+class _Collector:
+    """Carries the state down a group, restores zeros and applies the duplicate rule."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.state = ""
+        self.seen: dict[tuple[str, str], tuple[int, LocalityRow]] = {}
+
+    def new_group(self) -> None:
+        self.state = ""
+
+    def row(self, mac: str, locality: str, state: str, area: str, counties: str, line: int) -> LocalityRow | None:
+        mac, locality = mac.strip(), locality.strip()
+        if not mac.isdigit() or len(mac) > 5:
+            raise FormatError(f"{mac!r} is not a MAC number", file=self.file, line=line, field="MAC")
+        if not locality.isdigit() or len(locality) > 2:
+            raise FormatError(f"{locality!r} is not a locality number", file=self.file, line=line, field="Locality")
+        state = clean(state)
+        if state:
+            self.state = state
+        record = LocalityRow(
+            mac=mac.zfill(5), locality=locality.zfill(2), state=self.state, area=clean(area), counties=clean(counties)
+        )
+        key = (record.mac, record.locality)
+        if key in self.seen:
+            first_line, first = self.seen[key]
+            if first == record:
+                return None
+            raise FormatError(
+                f"locality {record.mac}-{record.locality} repeated with different text (first on line {first_line})",
+                file=self.file,
+                line=line,
+            )
+        self.seen[key] = (line, record)
+        return record
+
+
+def parse_csv(path: PathLike) -> Iterator[LocalityRow]:
+    """Rows of the CSV crosswalk, zeros restored."""
+    name = str(path)
+    collect = _Collector(name)
+    with open_checked(path, newline="") as fh:
+        reader = csv.reader(fh)
+        columns: list[str] | None = None
+        try:
+            for row in reader:
+                keys = [header_key(c) for c in row]
+                if any("LOCALITY NUMBER" in k for k in keys) and any("COUNTIES" in k for k in keys):
+                    columns = keys
+                    break
+                if reader.line_num >= _HEADER_SCAN_ROWS:
+                    break
+        except csv.Error as exc:
+            raise FormatError(f"unreadable CSV: {exc}", file=name, line=reader.line_num) from None
+        if columns is None:
+            raise FormatError(
+                "this does not look like a locality crosswalk (LOCCO): no header with Locality Number and Counties",
+                file=name,
+            )
+        wanted = {
+            "mac": "CONTRACTOR",
+            "locality": "LOCALITY NUMBER",
+            "state": "STATE",
+            "area": "FEE SCHEDULE AREA",
+            "counties": "COUNTIES",
+        }
+        index: dict[str, int] = {}
+        for field, word in wanted.items():
+            found = [i for i, c in enumerate(columns) if word in c]
+            if len(found) != 1:
+                raise FormatError(
+                    f"unexpected header: column {word!r} is {'missing' if not found else 'ambiguous'}",
+                    file=name,
+                    line=reader.line_num,
+                )
+            index[field] = found[0]
+        width = max(index.values()) + 1
+        ended = False
+        try:
+            for row in reader:
+                line = reader.line_num
+                if not any(c.strip() for c in row):
+                    collect.new_group()
+                    continue
+                first = row[index["mac"]].strip() if len(row) > index["mac"] else ""
+                if ended or not first.isdigit():
+                    if ended and first.isdigit():
+                        raise FormatError("a locality row after the footnotes", file=name, line=line)
+                    ended = ended or bool(collect.seen)
+                    continue
+                if len(row) < width:
+                    raise FormatError(f"truncated record: {len(row)} of {width} columns", file=name, line=line)
+                record = collect.row(*(row[index[f]] for f in wanted), line=line)
+                if record is not None:
+                    yield record
+        except csv.Error as exc:
+            raise FormatError(f"unreadable CSV: {exc}", file=name, line=reader.line_num) from None
+    if not collect.seen:
+        raise FormatError("no locality rows after the header", file=name)
+
+
+def parse_txt(path: PathLike) -> Iterator[LocalityRow]:
+    """Rows of the fixed-width TXT crosswalk (positions in the module docstring)."""
+    name = str(path)
+    collect = _Collector(name)
+    with open_checked(path) as fh:
+        header_line = 0
+        ended = False
+        for line_no, raw in enumerate(fh, start=1):
+            text = raw.rstrip("\r\n")
+            if not header_line:
+                if "FEE SCHEDULE AREA" in text.upper() and "LOCALITY" in text.upper():
+                    header_line = line_no
+                elif line_no >= _HEADER_SCAN_ROWS:
+                    break
+                continue
+            if not text.strip():
+                collect.new_group()
+                continue
+            is_row = text[:4] == "    " and text[4:9].isdigit()
+            if ended or not is_row:
+                if ended and is_row:
+                    raise FormatError("a locality row after the footnotes", file=name, line=line_no)
+                ended = ended or bool(collect.seen)
+                continue
+            if len(text) <= _TXT_SLICES["counties"][0] or text[9:16].strip() or text[18:22].strip():
+                raise FormatError("truncated record or text where the layout has spaces", file=name, line=line_no)
+            record = collect.row(*(text[a:b] for a, b in _TXT_SLICES.values()), line=line_no)
+            if record is not None:
+                yield record
+    if not header_line:
+        raise FormatError("this does not look like a locality crosswalk (LOCCO): no Fee Schedule Area", file=name)
+    if not collect.seen:
+        raise FormatError("no locality rows after the header", file=name)
+
+
+def file_info(path: PathLike) -> FileInfo:
+    """The calendar year of the title (``COUNTIES INCLUDED IN 2025 LOCALITIES``) or the name (``25LOCCO``)."""
+    year = None
+    try:
+        with open_checked(path) as fh:
+            match = _YEAR_IN_TITLE.search(fh.readline())
+            if match:
+                year = int(match.group(1))
+    except (FormatError, OSError):
+        pass
+    if year is None:
+        match = _YEAR_IN_NAME.search(file_name(path))
+        if not match:
+            return FileInfo()
+        year = 2000 + int(match.group(1))
+    return FileInfo(date(year, 1, 1), date(year, 12, 31), f"Locality crosswalk {year}")
