@@ -38,9 +38,9 @@ from practice.models import (
     ProcedureProfile,
     ProfileCode,
     Provider,
-    dotted,
 )
 from practice.selectors import practices_for
+from practice.validators import dotted
 
 # -- form fields for the rule's lists -----------------------------------------------------------------------
 
@@ -290,6 +290,17 @@ class PayerRuleAdmin(SimpleHistoryAdmin):
                 fields += [f for f in PayerRule.RULE_FIELDS if f not in fields and f != "notes"]
         return fields
 
+    def has_delete_permission(self, request, obj=None):
+        """A superseded version still answers for older dates of service: it is never deleted."""
+        if obj is not None and obj.is_superseded:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # one version at a time, through the checks above
+        return actions
+
     def save_model(self, request, obj, form, change):
         services.save_rule(obj, reason=form.cleaned_data["change_reason"], user=request.user)
 
@@ -357,7 +368,7 @@ class PayerRuleAdmin(SimpleHistoryAdmin):
 
 class PayerRuleInline(admin.TabularInline):
     model = PayerRule
-    fields = ("name", "codes", "coverage", "version", "effective_from", "effective_to", "certainty", "practice")
+    fields = ("name", "codes_display", "coverage", "version", "effective_from", "effective_to", "certainty", "practice")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -366,6 +377,10 @@ class PayerRuleInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="codes")
+    def codes_display(self, obj):
+        return ", ".join(obj.codes)
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)

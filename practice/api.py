@@ -12,8 +12,9 @@ import django_filters
 from django.db.models import Q
 from rest_framework import serializers, viewsets
 
-from practice.models import Payer, PayerRule, ProcedureProfile, ProfileCode, dotted
+from practice.models import Payer, PayerRule, ProcedureProfile, ProfileCode
 from practice.selectors import practices_for
+from practice.validators import dotted
 
 
 class PayerSerializer(serializers.ModelSerializer):

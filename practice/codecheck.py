@@ -22,7 +22,7 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 
-from practice.models import dotted
+from practice.validators import dotted
 
 SYSTEM_LABELS = {
     "procedure": "procedure code",

@@ -18,8 +18,10 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from practice import policy
+from practice.codecheck import check_codes, check_rule_codes
 from practice.validators import (
     diagnosis_error,
+    dotted,
     modifier_error,
     nct_error,
     normalise,
@@ -39,11 +41,6 @@ CERTAINTY_CHOICES = list(policy.CERTAINTY.items())
 SEVERITY_ERROR = "error"
 SEVERITY_WARNING = "warning"
 SEVERITY_CHOICES = [(SEVERITY_ERROR, "Error (reject)"), (SEVERITY_WARNING, "Warning (check by hand)")]
-
-
-def dotted(code: str) -> str:
-    """A stored diagnosis code as people write it: M48062 -> M48.062 (a trailing * stays)."""
-    return code if len(code.rstrip("*")) <= 3 else f"{code[:3]}.{code[3:]}"
 
 
 class Practice(models.Model):
@@ -100,8 +97,6 @@ class Location(models.Model):
         return f"{self.mac}-{self.locality}"
 
     def clean(self):
-        from practice.codecheck import check_codes
-
         self.state = (self.state or "").upper()
         if self.place_of_service and not place_of_service_error(self.place_of_service):
             result = check_codes([("place_of_service", "pos", self.place_of_service)], timezone.localdate())
@@ -450,8 +445,6 @@ class PayerRule(models.Model):
         return qs
 
     def clean(self):
-        from practice.codecheck import check_rule_codes
-
         errors = self.normalise_fields()
         if not self.codes and "codes" not in errors:
             errors["codes"] = ["Name at least one procedure code the rule applies to."]

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
+from practice.codecheck import check_rule_codes
 from practice.models import PayerRule
 
 
@@ -86,8 +87,6 @@ def recheck_rule_codes() -> int:
     """Check every rule version's codes again against the code sets loaded now (after a load or a refresh) and
     rewrite its ``code_check_notes``: what still cannot be checked, and what would now be refused. Nothing else
     changes and no history is written (the notes are not part of a version). Returns how many notes changed."""
-    from practice.codecheck import check_rule_codes
-
     changed = 0
     for rule in PayerRule.objects.all():
         result = check_rule_codes(rule)

@@ -76,6 +76,11 @@ validate_locality = RegexValidator(LOCALITY_RE, "A locality number is two digits
 validate_state = RegexValidator(STATE_RE, "A state is two capital letters, e.g. AL.", "state")
 
 
+def dotted(code: str) -> str:
+    """A stored diagnosis code as people write it: M48062 -> M48.062 (a trailing * stays)."""
+    return code if len(code.rstrip("*")) <= 3 else f"{code[:3]}.{code[3:]}"
+
+
 def normalise(value: str) -> str:
     """Upper case, no dots or spaces (the stored form of every code)."""
     return re.sub(r"[.\s]", "", value or "").upper()

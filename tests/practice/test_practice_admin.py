@@ -127,6 +127,9 @@ def test_superseded_version_is_read_only(admin_client_):
     form_fields = set(response.context["adminform"].form.fields)
     assert "codes" not in form_fields and "effective_to" not in form_fields and "coverage" not in form_fields
     assert "notes" in form_fields
+    assert admin_client_.get(reverse("admin:practice_payerrule_delete", args=[old.pk])).status_code == 403
+    changelist = admin_client_.get(reverse("admin:practice_payerrule_changelist"))
+    assert "delete_selected" not in changelist.context["action_form"].fields["action"].choices.__repr__()
 
 
 def test_history_page(admin_client_):
