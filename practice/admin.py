@@ -208,7 +208,7 @@ class PayerRuleAdmin(SimpleHistoryAdmin):
         "effective_to",
         "in_force",
         "certainty",
-        "reference",
+        "source",
     )
     list_display_links = ("name",)
     list_filter = ("payer", "coverage", "certainty", InForceFilter, ScopeFilter)
@@ -249,6 +249,10 @@ class PayerRuleAdmin(SimpleHistoryAdmin):
     @admin.display(description="codes")
     def codes_display(self, obj):
         return ", ".join(obj.codes)
+
+    @admin.display(description="source", ordering="reference")
+    def source(self, obj):
+        return obj.reference or "-"
 
     @admin.display(description="in force today", boolean=True)
     def in_force(self, obj):
