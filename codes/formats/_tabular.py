@@ -7,9 +7,10 @@ Private to ``codes.formats``: the public surface of each format is its own modul
 from __future__ import annotations
 
 import calendar
+import csv
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -19,13 +20,13 @@ from .base import FormatError
 
 PathLike = str | os.PathLike[str]
 
-_MONTH_NAMES = ["january", "february", "march", "april", "may", "june"]
-_MONTH_NAMES += ["july", "august", "september", "october", "november", "december"]
-MONTHS: dict[str, int] = {name: i for i, name in enumerate(_MONTH_NAMES, 1)} | {
-    name[:3]: i for i, name in enumerate(_MONTH_NAMES, 1)
-}  # "october" and "oct" -> 10 (fixed English names: CMS files do not follow the locale)
-
-MONTH_ABBR = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Fixed English month names: CMS file names and headers do not follow the locale.
+MONTH_NAME = ("", "January", "February", "March", "April", "May", "June", "July", "August", "September")
+MONTH_NAME += ("October", "November", "December")
+MONTH_ABBR = tuple(name[:3] for name in MONTH_NAME)
+MONTHS: dict[str, int] = {name.lower(): i for i, name in enumerate(MONTH_NAME) if name} | {
+    name[:3].lower(): i for i, name in enumerate(MONTH_NAME) if name
+}  # "october" and "oct" -> 10
 
 _SNIFF_BYTES = 8192
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -111,3 +112,41 @@ def quarter_end(day: date) -> date:
 
 def file_name(path: PathLike) -> str:
     return Path(path).name
+
+
+def table_records(
+    path: PathLike, *, is_header: Callable[[list[str]], bool], not_found: str, scan: int = 40
+) -> Iterator[tuple[int, list[str]]]:
+    """Records of a CSV (or tab-separated text) table whose header row is found by ``is_header`` within the
+    first ``scan`` records: yields ``(line, header)`` first, then ``(line, record)`` for every later record.
+    ``line`` is the 1-based line on which the record ends. The delimiter is a tab when the line holding the
+    header has tabs and no commas outside the first cell, else a comma."""
+    name = str(path)
+    delimiter = "\t" if _tab_separated(path, is_header, scan) else ","
+    found = False
+    with open_checked(path, newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        try:
+            for row in reader:
+                if found:
+                    yield reader.line_num, row
+                elif is_header(row):
+                    found = True
+                    yield reader.line_num, row
+                elif reader.line_num >= scan:
+                    break
+        except csv.Error as exc:
+            raise FormatError(f"unreadable CSV: {exc}", file=name, line=reader.line_num) from None
+    if not found:
+        raise FormatError(not_found, file=name)
+
+
+def _tab_separated(path: PathLike, is_header: Callable[[list[str]], bool], scan: int) -> bool:
+    with open_checked(path, newline="") as fh:
+        for _ in range(scan):
+            line = fh.readline()
+            if not line:
+                break
+            if "\t" in line and is_header(line.rstrip("\r\n").split("\t")):
+                return True
+    return False
