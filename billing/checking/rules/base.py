@@ -84,6 +84,11 @@ def icd_display(code: str) -> str:
     return f"{code[:3]}.{code[3:]}" if len(code) > 3 else code
 
 
+def units(count: int) -> str:
+    """``1 unit``, ``2 units``."""
+    return f"{count} unit" if count == 1 else f"{count} units"
+
+
 def or_list(items: Iterable[str]) -> str:
     """``A``, ``A or B``, ``A, B or C``."""
     items = list(items)

@@ -51,9 +51,13 @@ class ProcedureCodeNotInEffect(Rule):
             sources = snapshot.procedure_sources(line.code)
             if any(in_effect(on, info.effective_from, info.effective_to) for info in sources):
                 continue
-            info = _dated(sources) or snapshot.procedure_elsewhere(line.code)
+            info = _dated(sources)
             if info is None:
-                continue  # unknown: PROCEDURE_CODE_UNKNOWN
+                info = snapshot.procedure_elsewhere(line.code)
+                if info is None:
+                    continue  # unknown: PROCEDURE_CODE_UNKNOWN
+                if in_effect(on, info.effective_from, info.effective_to):
+                    continue  # a release not in force lists it, and its own dates cover the date: known
             if info.effective_from and on < info.effective_from:
                 when = f"It takes effect on {info.effective_from.isoformat()}"
             elif info.effective_to and on > info.effective_to:

@@ -12,7 +12,7 @@ from datetime import date
 from billing.checking.claim import INSTITUTIONAL
 from billing.checking.context import CheckContext
 from billing.checking.findings import INFO, WARNING, Finding
-from billing.checking.rules.base import Rule, and_list, span
+from billing.checking.rules.base import Rule, and_list, or_list, span
 from codes.snapshot import (
     HCPCS,
     ICD10CM,
@@ -134,7 +134,7 @@ def _loaded_elsewhere(snapshot: CodingSnapshot, kinds: Sequence[str]) -> str:
     """Which releases of these kinds are loaded, for other dates: so staff see what is missing."""
     refs = [data.ref for kind in kinds for data in snapshot.releases.get(kind, ())]
     if not refs:
-        return f"No {_kinds_text(kinds)} release is loaded at all."
+        return f"No {or_list(KIND_LABELS.get(kind, kind) for kind in kinds)} release is loaded at all."
     refs.sort(key=lambda ref: ref.effective_from)
     shown = [f"{ref.label} ({span(ref.effective_from, ref.effective_to)})" for ref in refs[-4:]]
     more = f" and {len(refs) - 4} earlier" if len(refs) > 4 else ""

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from billing.checking.context import CheckContext
 from billing.checking.findings import Finding
-from billing.checking.rules.base import Rule, and_list
+from billing.checking.rules.base import Rule, and_list, units
 from codes.snapshot import MueInfo
 
 MAI_TEXT = {1: "line edit", 2: "date of service edit: policy", 3: "date of service edit: clinical"}
@@ -44,12 +44,12 @@ class UnitsExceedMue(Rule):
                     for line in same:
                         if line.units > mue.value:
                             yield self.finding(
-                                f"Line {line.number} reports {line.units} units of {code}; the MUE is {mue.value} "
+                                f"Line {line.number} reports {units(line.units)} of {code}; the MUE is {mue.value} "
                                 "per line.",
                                 line=line.number,
                                 codes=(code,),
                                 reference=mue_reference(mue),
-                                suggestion=f"Report at most {mue.value} units on the line; if more were medically "
+                                suggestion=f"Report at most {units(mue.value)} on the line; if more were medically "
                                 "necessary, put them on separate lines with the modifier that shows why (e.g. "
                                 "76, 91 or an anatomic modifier) and keep the record.",
                             )
@@ -60,17 +60,17 @@ class UnitsExceedMue(Rule):
                 numbers = and_list(str(line.number) for line in same)
                 if mue.adjudication_indicator == 2:
                     suggestion = (
-                        f"Report at most {mue.value} units of {code} for {on.isoformat()}: this policy edit is not "
+                        f"Report at most {units(mue.value)} of {code} for {on.isoformat()}: this policy edit is not "
                         "paid above the MUE, even on appeal."
                     )
                 else:
                     suggestion = (
-                        f"Report at most {mue.value} units of {code} for {on.isoformat()}, unless the record shows "
+                        f"Report at most {units(mue.value)} of {code} for {on.isoformat()}, unless the record shows "
                         "the extra units were medically necessary (units above the MUE are denied and can only "
                         "be paid on appeal with that record)."
                     )
                 yield self.finding(
-                    f"{total} units of {code} on {on.isoformat()} (line{'s' if len(same) > 1 else ''} {numbers}); "
+                    f"{units(total)} of {code} on {on.isoformat()} (line{'s' if len(same) > 1 else ''} {numbers}); "
                     f"the MUE is {mue.value} per date of service.",
                     line=same[0].number,
                     codes=(code,),

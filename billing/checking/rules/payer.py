@@ -183,7 +183,7 @@ class PayerRequiresDiagnosis(Rule):
                 done.add(key)
                 detail, suggestion = problem
                 yield self.finding(
-                    f"{payer_name(ctx)} ({source(rule)}, {line.code}): {detail}{caveat(rule)}",
+                    f"{payer_name(ctx)}, {line.code} under {source(rule)}: {detail}{caveat(rule)}",
                     line=line.number if requirement.position == POSITION_LINE else None,
                     codes=(line.code, *(icd_display(c.replace(".", "").upper()) for c in requirement.codes)),
                     reference=rule.describe(),
