@@ -69,11 +69,14 @@ def main() -> None:
     with Timer() as again:
         second = load_files(k.PTP_PRACTITIONER, [path])
     print(f"machine: {machine()}; database: {vendor}")
-    print(f"bare load ({'COPY' if vendor == 'postgresql' else 'executemany'}): {bare_rows} rows in "
-          f"{bare.seconds:.2f} s")
-    print(f"product load (parse + types + duplicate check + checksum + release): {result.rows} rows in "
-          f"{ours.seconds:.2f} s = {ours.seconds / bare.seconds:.2f} x the bare load "
-          f"({result.rows / ours.seconds:,.0f} rows/s); release {result.effective_from}..{result.effective_to}")
+    print(
+        f"bare load ({'COPY' if vendor == 'postgresql' else 'executemany'}): {bare_rows} rows in {bare.seconds:.2f} s"
+    )
+    print(
+        f"product load (parse + types + duplicate check + checksum + release): {result.rows} rows in "
+        f"{ours.seconds:.2f} s = {ours.seconds / bare.seconds:.2f} x the bare load "
+        f"({result.rows / ours.seconds:,.0f} rows/s); release {result.effective_from}..{result.effective_to}"
+    )
     print(f"second load of the same file: {again.seconds:.2f} s ({second.status})")
     assert result.effective_from == date(2026, 7, 1)
 

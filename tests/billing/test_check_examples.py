@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from claimcheck_data import (
+
+from billing.checking.engine import CATALOGUE
+from codes.snapshot import ICD10CM, MUE_PRACTITIONER, PTP_PRACTITIONER
+from tests.billing.claimcheck_data import (
     ICD_APRIL_2026,
     base_releases,
     icd_2026_rows,
@@ -16,9 +19,6 @@ from claimcheck_data import (
     rule_ids,
     run,
 )
-
-from billing.checking.engine import CATALOGUE
-from codes.snapshot import ICD10CM, MUE_PRACTITIONER, PTP_PRACTITIONER
 
 EXAMPLES = load_examples()
 REQUIRED = {PTP_PRACTITIONER: ptp_release, MUE_PRACTITIONER: mue_release}

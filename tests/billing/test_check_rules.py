@@ -10,7 +10,13 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
-from claimcheck_data import (
+
+from billing.checking.rules.claim import filing_deadline, npi_check_digit, npi_problem, one_year_after
+from billing.checking.rules.ncci import NCCI_ASSOCIATED_MODIFIERS
+from codes.formats.rows import MueRow
+from codes.snapshot import HCPCS, MUE_PRACTITIONER, CodingSnapshot, MemoryRelease, ReleaseRef
+from practice.policy import COVERED, POSITION_LINE, DiagnosisRequirement, PayerRuleVersion
+from tests.billing.claimcheck_data import (
     BCBS_RULE,
     PAYER_RULES,
     base_releases,
@@ -20,12 +26,6 @@ from claimcheck_data import (
     rule_ids,
     run,
 )
-
-from billing.checking.rules.claim import filing_deadline, npi_check_digit, npi_problem, one_year_after
-from billing.checking.rules.ncci import NCCI_ASSOCIATED_MODIFIERS
-from codes.formats.rows import MueRow
-from codes.snapshot import HCPCS, MUE_PRACTITIONER, CodingSnapshot, MemoryRelease, ReleaseRef
-from practice.policy import COVERED, POSITION_LINE, DiagnosisRequirement, PayerRuleVersion
 
 
 def line(code="0275T", modifiers=("Q0",), units=1, pointers=(1, 2), **more) -> dict:
@@ -48,7 +48,7 @@ def test_the_base_claim_is_clean():
 
 
 def test_coding_not_loaded_warns_for_diagnoses_and_procedures():
-    from claimcheck_data import ICD_APRIL_2026, icd_2026_rows, icd_release
+    from tests.billing.claimcheck_data import ICD_APRIL_2026, icd_2026_rows, icd_release
 
     result = run(mild_claim(date_of_service="2025-09-15"), {"icd10cm": (icd_release(ICD_APRIL_2026, icd_2026_rows()),)})
     warnings = [f for f in of_rule(result, "CODING_NOT_LOADED") if f.severity == "warning"]
