@@ -15,14 +15,23 @@ FIXTURES = Path(settings.BASE_DIR) / "fixtures" / "codesets"
 # (kind, file, effective_from, effective_to, label). The procedure summaries cover 2025 and 2026 (the years the
 # project's facts were checked for); modifiers and places of service are open ended.
 DEFAULT_SETS = [
-    (k.PROCEDURE_SUMMARIES, "procedure_codes.csv", date(2025, 1, 1), date(2026, 12, 31),
-     "Procedure codes of the mild® profile, project summaries 2025-2026"),
+    (
+        k.PROCEDURE_SUMMARIES,
+        "procedure_codes.csv",
+        date(2025, 1, 1),
+        date(2026, 12, 31),
+        "Procedure codes of the mild® profile, project summaries 2025-2026",
+    ),
     (k.MODIFIERS, "modifiers.csv", date(2008, 1, 1), None, "CPT and HCPCS modifiers (project fixtures)"),
     (k.POS, "places_of_service.csv", date(2003, 1, 1), None, "CMS places of service (project fixtures)"),
 ]
 
-ICD10CM_SHIPPED = ("icd10c-tabular-April-1-2026.xml", date(2026, 4, 1), date(2026, 9, 30),
-                   "ICD-10-CM April 2026 (tabular XML shipped by simple-icd-10-cm)")
+ICD10CM_SHIPPED = (
+    "icd10c-tabular-April-1-2026.xml",
+    date(2026, 4, 1),
+    date(2026, 9, 30),
+    "ICD-10-CM April 2026 (tabular XML shipped by simple-icd-10-cm)",
+)
 
 
 def shipped_icd10cm_xml() -> Path:

@@ -355,6 +355,25 @@ def resolve_dates(
     return effective_from, effective_to, label
 
 
+_PG_TYPES = {
+    "CharField": "text",
+    "TextField": "text",
+    "BooleanField": "bool",
+    "DateField": "date",
+    "DecimalField": "numeric",
+    "PositiveIntegerField": "int4",
+    "PositiveSmallIntegerField": "int2",
+    "IntegerField": "int4",
+    "ForeignKey": "int8",
+    "BigAutoField": "int8",
+}
+
+
+def _pg_type(model, column: str) -> str:
+    field = model._meta.get_field(column[:-3] if column.endswith("_id") else column)
+    return _PG_TYPES[field.get_internal_type()]
+
+
 def bulk_insert(model, columns: tuple[str, ...], release_id: int, rows: Iterable[tuple]) -> int:
     """Insert ``rows`` (tuples in ``columns`` order) for one release with the backend's bulk path."""
     table = connection.ops.quote_name(model._meta.db_table)
@@ -362,9 +381,15 @@ def bulk_insert(model, columns: tuple[str, ...], release_id: int, rows: Iterable
     count = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            from psycopg.copy import QueuedLibpqWriter
+
             raw = cursor.cursor  # the psycopg cursor under Django's wrapper
             names = ", ".join(connection.ops.quote_name(c) for c in cols)
-            with raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            # Binary COPY: psycopg converts each value once, PostgreSQL parses no text (about twice the text rate).
+            # The queued writer sends from a thread, so parsing here overlaps with the server's work.
+            writer = QueuedLibpqWriter(raw)
+            with raw.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)", writer=writer) as copy:
+                copy.set_types([_pg_type(model, c) for c in cols])
                 write = copy.write_row
                 for row in rows:
                     write((release_id, *row))

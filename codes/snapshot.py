@@ -60,6 +60,8 @@ KIND_LABELS = {
 ALL_KINDS = tuple(KIND_LABELS)
 # Sources that list procedure codes (contract: "procedure" look-ups search all of them).
 PROCEDURE_KINDS = (HCPCS, CPT, PROCEDURE_SUMMARIES, PFS_RVU, OPPS, ASC)
+# Kinds whose files are cumulative: rows carry their own dates, so a later release can answer for earlier dates.
+CUMULATIVE_KINDS = (PTP_PRACTITIONER, PTP_HOSPITAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,10 +247,20 @@ class CodingSnapshot:
 
     # ---- releases -------------------------------------------------------------------------------
     def data(self, kind: str) -> ReleaseData | None:
-        """The release of ``kind`` in force on the date (the latest to take effect), or None."""
+        """The release of ``kind`` in force on the date (the latest to take effect), or None.
+
+        NCCI PTP files are cumulative (every pair keeps its own effective and deletion dates), so when no
+        PTP release covers the date, the earliest release that took effect after it answers: its pairs'
+        own dates decide whether they applied on the date.
+        """
         if kind not in self._in_force:
-            covering = [r for r in self.releases.get(kind, ()) if r.ref.covers(self.on)]
-            self._in_force[kind] = max(covering, key=lambda r: (r.ref.effective_from, r.ref.id or 0), default=None)
+            releases = self.releases.get(kind, ())
+            covering = [r for r in releases if r.ref.covers(self.on)]
+            chosen = max(covering, key=lambda r: (r.ref.effective_from, r.ref.id or 0), default=None)
+            if chosen is None and kind in CUMULATIVE_KINDS:
+                later = [r for r in releases if r.ref.effective_from > self.on]
+                chosen = min(later, key=lambda r: (r.ref.effective_from, -(r.ref.id or 0)), default=None)
+            self._in_force[kind] = chosen
         return self._in_force[kind]
 
     def release(self, kind: str) -> ReleaseRef | None:
@@ -306,7 +318,7 @@ class CodingSnapshot:
             if data is None:
                 continue
             row = data.get((code, "")) if kind == PFS_RVU else data.get(code)
-            if row is not None:
+            if row is not None and not _is_modifier_row(kind, row):
                 out.append(_procedure(kind, row, data.ref))
         return out
 
@@ -327,7 +339,7 @@ class CodingSnapshot:
                 if data is current:
                     continue
                 row = data.get((code, "")) if kind == PFS_RVU else data.get(code)
-                if row is not None:
+                if row is not None and not _is_modifier_row(kind, row):
                     info = _procedure(kind, row, data.ref)
                     # outside its release's dates, the code was not in effect on our date
                     return ProcedureInfo(
@@ -428,6 +440,11 @@ class CodingSnapshot:
 
 def _diagnosis(row, ref: ReleaseRef) -> DiagnosisInfo:
     return DiagnosisInfo(row.code, row.billable, row.description, ref)
+
+
+def _is_modifier_row(kind: str, row) -> bool:
+    """HCPCS files list Level II modifiers beside the codes: a modifier record is not a procedure code."""
+    return kind == HCPCS and getattr(row, "is_modifier", False)
 
 
 def _procedure(kind: str, row, ref: ReleaseRef) -> ProcedureInfo:

@@ -1,9 +1,28 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from billing import api as billing_api
+from codes import api as codes_api
+from practice.urls import router as practice_router
+
+router = SimpleRouter()
+router.register("claims", billing_api.DraftClaimViewSet, basename="claim")
+router.register("checks", billing_api.StoredCheckViewSet, basename="stored-check")
+router.register("releases", codes_api.ReleaseViewSet, basename="release")
+
+api_v1 = [
+    path("claims/check", billing_api.ClaimCheckView.as_view(), name="claims-check"),
+    path("codes/<str:system>/<str:code>", codes_api.CodeLookupView.as_view(), name="code-lookup"),
+    *router.urls,
+    *practice_router.urls,
+]
 
 urlpatterns = [
+    path("", include("billing.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -1,1 +1,502 @@
-from django.db import models  # noqa: F401
+"""Who bills what to whom, and the payers' rules.
+
+Practice, Location, Provider, PracticeMembership (which users work for which practice), Payer, PracticePayer,
+ProcedureProfile with its ProfileCodes, and PayerRule: effective-dated, audited versions of a payer's rule for
+a set of procedure codes. The claim checker never reads these models: ``practice.selectors`` turns them into the
+plain objects of ``practice.policy``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from practice import policy
+from practice.codecheck import check_codes, check_rule_codes
+from practice.validators import (
+    diagnosis_error,
+    dotted,
+    modifier_error,
+    nct_error,
+    normalise,
+    normalise_nct,
+    place_of_service_error,
+    procedure_code_error,
+    validate_locality,
+    validate_mac,
+    validate_npi,
+    validate_place_of_service,
+    validate_state,
+    validate_tax_id,
+    validate_taxonomy,
+)
+
+CERTAINTY_CHOICES = list(policy.CERTAINTY.items())
+SEVERITY_ERROR = "error"
+SEVERITY_WARNING = "warning"
+SEVERITY_CHOICES = [(SEVERITY_ERROR, "Error (reject)"), (SEVERITY_WARNING, "Warning (check by hand)")]
+
+
+class Practice(models.Model):
+    key = models.SlugField(max_length=50, unique=True, help_text="Short name used in commands and the API: demo")
+    name = models.CharField(max_length=200)
+    npi = models.CharField(
+        "NPI", max_length=10, validators=[validate_npi], help_text="The practice's (group, type 2) NPI."
+    )
+    tax_id = models.CharField("tax id (EIN)", max_length=10, blank=True, validators=[validate_tax_id])
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PracticeMembership(models.Model):
+    """A user works for a practice and sees only its data (``practice.selectors.practices_for``)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="practice_memberships")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="memberships")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "practice"], name="practice_membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.practice}"
+
+
+class Location(models.Model):
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="locations")
+    name = models.CharField(max_length=200)
+    place_of_service = models.CharField(
+        max_length=2, validators=[validate_place_of_service], help_text="CMS place-of-service code: 24 for an ASC."
+    )
+    mac = models.CharField(
+        "Medicare contractor", max_length=5, validators=[validate_mac], help_text="As in the GPCI file: 10112"
+    )
+    locality = models.CharField(
+        "Medicare locality", max_length=2, validators=[validate_locality], help_text="Within the contractor: 00"
+    )
+    state = models.CharField(max_length=2, validators=[validate_state])
+
+    class Meta:
+        ordering = ["practice", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (POS {self.place_of_service}, {self.locality_code})"
+
+    @property
+    def locality_code(self) -> str:
+        """The contract's form, as ``export_billing_guide --locality`` takes it: 10112-00."""
+        return f"{self.mac}-{self.locality}"
+
+    def clean(self):
+        self.state = (self.state or "").upper()
+        if self.place_of_service and not place_of_service_error(self.place_of_service):
+            result = check_codes([("place_of_service", "pos", self.place_of_service)], timezone.localdate())
+            result.raise_errors()
+
+
+class Provider(models.Model):
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="providers")
+    name = models.CharField(max_length=200)
+    npi = models.CharField("NPI", max_length=10, validators=[validate_npi], help_text="Individual (type 1) NPI.")
+    taxonomy_code = models.CharField(max_length=10, blank=True, validators=[validate_taxonomy])
+
+    class Meta:
+        ordering = ["practice", "name"]
+        constraints = [models.UniqueConstraint(fields=["practice", "npi"], name="practice_provider_npi_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.name} (NPI {self.npi})"
+
+
+class Payer(models.Model):
+    key = models.SlugField(max_length=50, unique=True, help_text="The claim's payer key: medicare, commercial-bcbs")
+    name = models.CharField(max_length=200)
+    payer_type = models.CharField(max_length=30, choices=list(policy.PAYER_TYPES.items()))
+    filing_limit_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Days after the date of service a claim may be filed; empty when unknown."
+    )
+    filing_limit_note = models.CharField(
+        max_length=300, blank=True, help_text="Where the filing limit comes from, or why it is unknown."
+    )
+    medicare_contractor = models.CharField(
+        max_length=100, blank=True, help_text="The MAC, when the payer is one contractor (else see the location)."
+    )
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def as_info(self) -> policy.PayerInfo:
+        return policy.PayerInfo(
+            key=self.key,
+            name=self.name,
+            payer_type=self.payer_type,
+            filing_limit_days=self.filing_limit_days,
+            medicare_contractor=self.medicare_contractor,
+        )
+
+
+class PracticePayer(models.Model):
+    """A payer the practice bills."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="practice_payers")
+    payer = models.ForeignKey(Payer, on_delete=models.PROTECT, related_name="practice_payers")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["practice", "payer"], name="practice_payer_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.practice} bills {self.payer}"
+
+
+class ProcedureProfile(models.Model):
+    """A named procedure (mild®) with the codes that go with it: the billing guide and change notices use it."""
+
+    key = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def codes_of(self, system: str):
+        return self.codes.filter(system=system)
+
+
+class ProfileCode(models.Model):
+    """One code of a procedure profile: a procedure code with its role, a usual diagnosis, modifier or site of
+    service, or one to avoid. ``system`` uses the names of ``codes.selectors.lookup``."""
+
+    PROCEDURE, DIAGNOSIS, MODIFIER, POS = "procedure", "icd10cm", "modifier", "pos"
+    SYSTEMS = [
+        (PROCEDURE, "Procedure code"),
+        (DIAGNOSIS, "Diagnosis"),
+        (MODIFIER, "Modifier"),
+        (POS, "Place of service"),
+    ]
+    PRIMARY, ALTERNATIVE, RELATED, USUAL, AVOID = "primary", "alternative", "related", "usual", "avoid"
+    ROLES = [
+        (PRIMARY, "Primary: the procedure's own code"),
+        (ALTERNATIVE, "Alternative: used instead in a particular setting"),
+        (RELATED, "Related: seen beside it (often not to be billed with it)"),
+        (USUAL, "Usual on these claims"),
+        (AVOID, "Avoid: does not belong on these claims"),
+    ]
+    PROCEDURE_ROLES = {PRIMARY, ALTERNATIVE, RELATED}
+    OTHER_ROLES = {USUAL, AVOID}
+
+    profile = models.ForeignKey(ProcedureProfile, on_delete=models.CASCADE, related_name="codes")
+    system = models.CharField(max_length=10, choices=SYSTEMS)
+    code = models.CharField(max_length=10)
+    role = models.CharField(max_length=12, choices=ROLES)
+    summary = models.CharField(max_length=300, blank=True, help_text="Our own words (CPT descriptors are the AMA's).")
+    notes = models.TextField(blank=True)
+    certainty = models.CharField(max_length=10, choices=CERTAINTY_CHOICES, default="sure")
+    source = models.CharField(max_length=200, blank=True)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order within the profile.")
+
+    class Meta:
+        ordering = ["profile", "system", "position", "code"]
+        constraints = [models.UniqueConstraint(fields=["profile", "system", "code"], name="profile_code_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.get_system_display()} {self.display_code} ({self.role})"
+
+    @property
+    def display_code(self) -> str:
+        return dotted(self.code) if self.system == self.DIAGNOSIS else self.code
+
+    def clean(self):
+        self.code = normalise(self.code)
+        check = {
+            self.PROCEDURE: procedure_code_error,
+            self.DIAGNOSIS: diagnosis_error,
+            self.MODIFIER: modifier_error,
+            self.POS: place_of_service_error,
+        }.get(self.system)
+        message = check(self.code) if check else None
+        if message:
+            raise ValidationError({"code": message})
+        allowed = self.PROCEDURE_ROLES if self.system == self.PROCEDURE else self.OTHER_ROLES
+        if self.role and self.role not in allowed:
+            kind = self.get_system_display().lower()
+            raise ValidationError({"role": f"Role for a {kind}: {', '.join(sorted(allowed))}."})
+
+
+class PayerRuleQuerySet(models.QuerySet):
+    def in_force(self, on: date):
+        return self.filter(Q(effective_to__isnull=True) | Q(effective_to__gte=on), effective_from__lte=on)
+
+    def for_code(self, code: str):
+        """Versions whose codes include ``code`` (exactly). A quoted match on the JSON text: portable to SQLite,
+        which has no JSON containment lookup, and PostgreSQL alike."""
+        return self.filter(codes__icontains=f'"{normalise(code)}"')
+
+    def series_of(self, payer_id: int, key: str, practice_id: int | None):
+        if practice_id is None:
+            return self.filter(payer_id=payer_id, key=key, practice__isnull=True)
+        return self.filter(payer_id=payer_id, key=key, practice_id=practice_id)
+
+
+class PayerRule(models.Model):
+    """One version of a payer's rule, in force from ``effective_from`` to ``effective_to`` (inclusive; empty: open).
+
+    A *series* is every version with the same payer, practice (empty: the shipped, global rule) and ``key``.
+    Versions of a series never overlap (``clean()`` and ``practice.services`` both refuse it). A practice's own
+    series with the key of a global one overrides the global rule for that practice, date by date.
+
+    The list parameters are JSONFields rather than small related tables: a version is read and written as a
+    whole, the selectors turn it into one frozen ``PayerRuleVersion``, and django-simple-history then records
+    every list in the same history row as the dates and the coverage -- one row is the complete old version.
+    Related tables would escape that history. ``clean()`` checks their shape and every code in them.
+    Stored forms: codes upper case without dots (diagnoses M48062, a trailing * for a prefix), NCT numbers as
+    NCT + 8 digits; ``required_diagnoses`` is a list of ``{"codes": [...], "position": ..., "certainty": ...}``.
+    """
+
+    RULE_FIELDS = (
+        "payer",
+        "practice",
+        "key",
+        "name",
+        "version",
+        "effective_from",
+        "effective_to",
+        "codes",
+        "coverage",
+        "required_modifiers",
+        "required_diagnoses",
+        "trial_number_required",
+        "approved_trials",
+        "prior_auth_required",
+        "allowed_places_of_service",
+        "place_of_service_severity",
+        "not_covered_advice",
+        "notes",
+        "reference",
+        "reference_url",
+        "certainty",
+    )
+
+    payer = models.ForeignKey(Payer, on_delete=models.PROTECT, related_name="rules")
+    practice = models.ForeignKey(
+        Practice,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="rule_overrides",
+        help_text="Empty: the shipped rule for every practice. Set: this practice's own rule (wins over the shipped).",
+    )
+    key = models.SlugField(max_length=80, help_text="Names the rule across its versions: ncd-150-13")
+    name = models.CharField(max_length=200)
+    version = models.PositiveIntegerField(default=1)
+    effective_from = models.DateField()
+    effective_to = models.DateField(null=True, blank=True, help_text="Last day in force; empty: until further notice.")
+    codes = models.JSONField(default=list, help_text="Procedure codes the rule applies to.")
+    coverage = models.CharField(max_length=20, choices=list(policy.COVERAGE_CHOICES.items()))
+    required_modifiers = models.JSONField(default=list, blank=True)
+    required_diagnoses = models.JSONField(default=list, blank=True)
+    trial_number_required = models.BooleanField("clinical-trial (NCT) number required", default=False)
+    approved_trials = models.JSONField(default=list, blank=True, help_text="Approved studies: NCT + 8 digits.")
+    prior_auth_required = models.BooleanField("prior authorisation required", default=False)
+    allowed_places_of_service = models.JSONField(default=list, blank=True, help_text="Empty: any place of service.")
+    place_of_service_severity = models.CharField(max_length=10, choices=SEVERITY_CHOICES, default=SEVERITY_ERROR)
+    not_covered_advice = models.TextField(blank=True, help_text="What to do when not covered: ABN + GA, member waiver")
+    notes = models.TextField(blank=True)
+    reference = models.CharField(max_length=200, blank=True, help_text="Policy reference: Medicare NCD 150.13")
+    reference_url = models.URLField(max_length=500, blank=True)
+    certainty = models.CharField(max_length=10, choices=CERTAINTY_CHOICES, default="sure")
+    code_check_notes = models.TextField(
+        blank=True, editable=False, help_text="What could not be checked against the loaded code sets, and why."
+    )
+    history = HistoricalRecords(excluded_fields=["code_check_notes"])
+
+    objects = PayerRuleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["payer__name", "practice_id", "key", "effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payer", "key", "version"],
+                condition=Q(practice__isnull=True),
+                name="payer_rule_global_version_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["payer", "practice", "key", "version"],
+                condition=Q(practice__isnull=False),
+                name="payer_rule_practice_version_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_to__isnull=True) | Q(effective_to__gte=models.F("effective_from")),
+                name="payer_rule_dates_in_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        own = f" [{self.practice}]" if self.practice_id else ""
+        return f"{self.name} v{self.version}{own}"
+
+    # -- series ------------------------------------------------------------------------------------------
+    def series(self):
+        """Every version of this rule (this one included once saved)."""
+        return PayerRule.objects.series_of(self.payer_id, self.key, self.practice_id)
+
+    def siblings(self):
+        qs = self.series()
+        return qs.exclude(pk=self.pk) if self.pk else qs
+
+    @property
+    def is_superseded(self) -> bool:
+        """A later version of the same rule exists: this one is history and its rule fields are frozen."""
+        if not self.pk:
+            return False
+        return self.siblings().filter(effective_from__gt=self.effective_from).exists()
+
+    def covers(self, on: date) -> bool:
+        return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
+
+    @property
+    def in_force_today(self) -> bool:
+        return self.covers(timezone.localdate())
+
+    # -- validation --------------------------------------------------------------------------------------
+    def normalise_fields(self) -> dict[str, list[str]]:
+        """Bring the list parameters to their stored form; return shape errors by field (nothing raised)."""
+        errors: dict[str, list[str]] = {}
+
+        def code_list(field: str, fix, check) -> None:
+            value = getattr(self, field)
+            if value in (None, ""):
+                value = []
+            if isinstance(value, str):
+                value = [part for part in value.replace(";", ",").split(",") if part.strip()]
+            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+                errors.setdefault(field, []).append("Give a list of codes.")
+                return
+            fixed = list(dict.fromkeys(fix(v) for v in value if fix(v)))
+            setattr(self, field, fixed)
+            errors_here = [m for m in (check(v) for v in fixed) if m]
+            if errors_here:
+                errors.setdefault(field, []).extend(errors_here)
+
+        code_list("codes", normalise, procedure_code_error)
+        code_list("required_modifiers", normalise, modifier_error)
+        code_list("approved_trials", normalise_nct, nct_error)
+        code_list("allowed_places_of_service", normalise, place_of_service_error)
+
+        requirements = self.required_diagnoses or []
+        fixed_requirements = []
+        if not isinstance(requirements, list):
+            errors.setdefault("required_diagnoses", []).append("Give a list of requirements.")
+            requirements = []
+        for i, item in enumerate(requirements, 1):
+            if not isinstance(item, dict) or not isinstance(item.get("codes"), list) or not item["codes"]:
+                errors.setdefault("required_diagnoses", []).append(
+                    f"Requirement {i}: give the codes (any one of them will do) and a position."
+                )
+                continue
+            codes = list(dict.fromkeys(normalise(c) for c in item["codes"] if isinstance(c, str) and normalise(c)))
+            position = item.get("position") or policy.POSITION_ANY
+            certainty = item.get("certainty") or "sure"
+            unknown_keys = set(item) - {"codes", "position", "certainty"}
+            if unknown_keys:
+                errors.setdefault("required_diagnoses", []).append(
+                    f"Requirement {i}: unknown entries {', '.join(sorted(unknown_keys))}."
+                )
+            if position not in policy.POSITIONS:
+                errors.setdefault("required_diagnoses", []).append(
+                    f"Requirement {i}: position must be one of {', '.join(policy.POSITIONS)}."
+                )
+            if certainty not in policy.CERTAINTY:
+                errors.setdefault("required_diagnoses", []).append(
+                    f"Requirement {i}: certainty must be one of {', '.join(policy.CERTAINTY)}."
+                )
+            errors_here = [m for m in (diagnosis_error(c) for c in codes) if m]
+            if errors_here:
+                errors.setdefault("required_diagnoses", []).extend(errors_here)
+            fixed_requirements.append({"codes": codes, "position": position, "certainty": certainty})
+        if "required_diagnoses" not in errors:
+            self.required_diagnoses = fixed_requirements
+        return errors
+
+    def overlapping(self):
+        """Other versions of this rule whose dates overlap this one's."""
+        if not (self.payer_id and self.key and self.effective_from):
+            return PayerRule.objects.none()
+        qs = self.siblings().filter(Q(effective_to__isnull=True) | Q(effective_to__gte=self.effective_from))
+        if self.effective_to:
+            qs = qs.filter(effective_from__lte=self.effective_to)
+        return qs
+
+    def clean(self):
+        errors = self.normalise_fields()
+        if not self.codes and "codes" not in errors:
+            errors["codes"] = ["Name at least one procedure code the rule applies to."]
+        if self.effective_from and self.effective_to and self.effective_to < self.effective_from:
+            errors.setdefault("effective_to", []).append("The last day in force is before the first.")
+        elif self.effective_from:
+            clash = self.overlapping().order_by("effective_from").first()
+            if clash:
+                span = f"{clash.effective_from} to {clash.effective_to or 'open'}"
+                errors.setdefault("effective_from", []).append(
+                    f"Overlaps version {clash.version} of this rule ({span}). Versions of a rule may not overlap: "
+                    "use “New version from date” to start a new version."
+                )
+        if self.effective_from and not errors.get("codes") and "required_diagnoses" not in errors:
+            result = check_rule_codes(self)
+            for field, messages in result.errors.items():
+                errors.setdefault(field, []).extend(messages)
+            self.code_check_notes = "\n".join(result.notes)
+        if errors:
+            raise ValidationError(errors)
+
+    # -- plain data --------------------------------------------------------------------------------------
+    def as_version(self, payer_key: str | None = None) -> policy.PayerRuleVersion:
+        return policy.PayerRuleVersion(
+            id=self.pk,
+            name=self.name,
+            payer_key=payer_key or self.payer.key,
+            codes=tuple(self.codes),
+            effective_from=self.effective_from,
+            effective_to=self.effective_to,
+            version=self.version,
+            coverage=self.coverage,
+            required_modifiers=tuple(self.required_modifiers),
+            required_diagnoses=tuple(
+                policy.DiagnosisRequirement(
+                    codes=tuple(r["codes"]),
+                    position=r.get("position", policy.POSITION_ANY),
+                    certainty=r.get("certainty", "sure"),
+                )
+                for r in self.required_diagnoses
+            ),
+            trial_number_required=self.trial_number_required,
+            approved_trials=tuple(self.approved_trials),
+            prior_auth_required=self.prior_auth_required,
+            allowed_places_of_service=tuple(self.allowed_places_of_service),
+            place_of_service_severity=self.place_of_service_severity,
+            not_covered_advice=self.not_covered_advice,
+            notes=self.notes,
+            reference=self.reference,
+            reference_url=self.reference_url,
+            certainty=self.certainty,
+            practice_override=self.practice_id is not None,
+            key=self.key,
+            practice_id=self.practice_id,
+        )

@@ -51,6 +51,7 @@ class PayerInfo:
     name: str
     payer_type: str
     filing_limit_days: int | None  # None: no limit known
+    medicare_contractor: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ class DiagnosisRequirement:
 
     codes: tuple[str, ...]
     position: str = POSITION_ANY
+    certainty: str = "sure"  # of this requirement alone (e.g. M48.062 as primary: likely)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,8 @@ class PayerRuleVersion:
     reference_url: str = ""
     certainty: str = "sure"
     practice_override: bool = False
+    key: str = ""  # the rule's series key (one key across its versions): ncd-150-13
+    practice_id: int | None = None  # set on a practice's own override
 
     def applies_to(self, code: str) -> bool:
         return code in self.codes
@@ -101,3 +105,37 @@ class PayerRuleVersion:
         own = ", practice override" if self.practice_override else ""
         source = f"; source: {self.reference}" if self.reference else ""
         return f"{self.name} v{self.version} ({span}{own}){source} [{self.certainty}]"
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileCodeInfo:
+    """A code of a procedure profile. ``system``: procedure, icd10cm, modifier or pos (as ``codes.selectors.lookup``);
+    ``role``: primary / alternative / related (procedure codes), usual / avoid (the others)."""
+
+    system: str
+    code: str  # stored form: no dots
+    role: str
+    summary: str = ""
+    notes: str = ""
+    certainty: str = "sure"
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureProfileInfo:
+    key: str
+    name: str
+    description: str
+    codes: tuple[ProfileCodeInfo, ...]
+    notes: str = ""
+
+    def of(self, system: str, *roles: str) -> tuple[ProfileCodeInfo, ...]:
+        return tuple(c for c in self.codes if c.system == system and (not roles or c.role in roles))
+
+    @property
+    def procedure_codes(self) -> tuple[str, ...]:
+        return tuple(c.code for c in self.of("procedure"))
+
+    @property
+    def primary_codes(self) -> tuple[str, ...]:
+        return tuple(c.code for c in self.of("procedure", "primary"))

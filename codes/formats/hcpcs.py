@@ -294,8 +294,9 @@ _MONTHS = {name.upper(): number for number, name in enumerate(calendar.month_abb
 
 def file_info(path: str | Path) -> FileInfo:
     """Validity from the name. ``HCPC2026_OCT_ANWEB_v2.txt`` -> 2026-10-01..2026-12-31 (a quarterly file runs
-    to the end of its quarter); ``HCPC2020_ANWEB_w_disclaimer.txt`` (annual) -> 2020-01-01..2020-12-31: an annual file is the code set of its calendar year (later years come in
-    their own files), so a 2026 date of service is not answered from it and the product says it is not loaded."""
+    to the end of its quarter); ``HCPC2020_ANWEB_w_disclaimer.txt`` (annual) -> 2020-01-01..2020-12-31: an annual
+    file is the code set of its calendar year (later years come in their own files), so a 2026 date of service
+    is not answered from it and the product says it is not loaded."""
     match = _NAME.search(Path(path).name)
     if not match:
         return FileInfo()

@@ -78,7 +78,9 @@ def test_hcpcs_g0276_long_description_joined_from_continuation_records(cms_dir):
 
 def test_ncci_ptp_pairs_follow_their_own_dates(cms_dir):
     load_files(k.PTP_PRACTITIONER, [cms_dir / "ccipra-v322r0-f1_excerpt.txt"], effective_from=date(2026, 7, 1))
-    assert snapshot_on(date(2026, 6, 15)).release(k.PTP_PRACTITIONER) is None  # the v32.2 release starts in July
+    # PTP files are cumulative: the July release also answers for June, by each pair's own dates.
+    june = {(e.column1, e.column2) for e in snapshot_on(date(2026, 6, 15)).ptp_edits(["0001U", "0029U"])}
+    assert june == {("0001U", "0029U")}
     july = snapshot_on(date(2026, 7, 15))
     pairs = {(e.column1, e.column2) for e in july.ptp_edits(["0001U", "0029U", "0030U"])}
     assert ("0001U", "0030U") in pairs and ("0001U", "0029U") not in pairs  # deleted 2026-06-30

@@ -1,0 +1,307 @@
+"""The billing office's admin: draft claims with their lines, one-click checks, findings with their fixes.
+
+Every queryset is limited to the practices the user works for (practice.selectors.practices_for).
+"""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from billing import services
+from billing.models import ClaimCheck, ClaimLine, ClaimStatus, DraftClaim, Finding
+from practice.selectors import practices_for
+
+SEVERITY_COLOURS = {
+    "error": "#c62828",
+    "warning": "#ef6c00",
+    "info": "#1565c0",
+    "clean": "#2e7d32",
+    "ready": "#2e7d32",
+    "draft": "#555",
+}
+
+
+def _split_codes(value: str) -> list[str]:
+    return [v for v in re.split(r"[\s,;]+", (value or "").strip()) if v]
+
+
+class CodeListField(forms.CharField):
+    """A list typed as text: 'M48.062, Z00.6' <-> ['M48.062', 'Z00.6']."""
+
+    def __init__(self, *, max_items: int, item_kind=str, **kwargs):
+        self.max_items, self.item_kind = max_items, item_kind
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return ", ".join(str(v) for v in value)
+        return value
+
+    def to_python(self, value):
+        items = _split_codes(super().to_python(value))
+        if len(items) > self.max_items:
+            raise forms.ValidationError(f"at most {self.max_items} (got {len(items)})")
+        if self.item_kind is int:
+            try:
+                return [int(x) for x in items]
+            except ValueError:
+                raise forms.ValidationError("numbers only, e.g. 1, 2") from None
+        return [x.upper() for x in items]
+
+
+class ClaimLineForm(forms.ModelForm):
+    modifiers = CodeListField(max_items=4, help_text="Up to 4, e.g. Q0 59")
+    diagnosis_pointers = CodeListField(max_items=4, item_kind=int, help_text="e.g. 1, 2")
+
+    class Meta:
+        model = ClaimLine
+        fields = ["number", "code", "modifiers", "units", "diagnosis_pointers", "charge", "date_of_service"]
+
+    def clean_code(self):
+        return self.cleaned_data["code"].replace(" ", "").upper()
+
+
+class ClaimLineInline(admin.TabularInline):
+    model = ClaimLine
+    form = ClaimLineForm
+    extra = 1
+    max_num = 50
+
+
+class DraftClaimForm(forms.ModelForm):
+    diagnoses = CodeListField(
+        max_items=12, help_text="Up to 12 ICD-10-CM codes, the primary first, e.g. M48.062, Z00.6"
+    )
+    condition_codes = CodeListField(max_items=24, help_text="Institutional claims, e.g. 30")
+
+    class Meta:
+        model = DraftClaim
+        fields = [
+            "practice",
+            "reference",
+            "payer",
+            "claim_type",
+            "place_of_service",
+            "date_of_service",
+            "submitted_on",
+            "rendering_npi",
+            "diagnoses",
+            "clinical_trial_number",
+            "prior_authorization_number",
+            "condition_codes",
+        ]
+
+
+class LatestRuleFilter(admin.SimpleListFilter):
+    title = "finding (latest check)"
+    parameter_name = "rule"
+
+    def lookups(self, request, model_admin):
+        rules = (
+            Finding.objects.filter(check_run__practice__in=practices_for(request.user))
+            .values_list("rule", flat=True)
+            .distinct()
+            .order_by("rule")
+        )
+        return [(r, r) for r in rules]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(checks__findings__rule=self.value()).distinct()
+        return queryset
+
+
+class PracticeScopedAdmin(admin.ModelAdmin):
+    """Only the practices the user works for: lists, objects and the practice choices on forms."""
+
+    practice_field = "practice"
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return qs.filter(**{f"{self.practice_field}__in": practices_for(request.user)})
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "practice":
+            kwargs["queryset"] = practices_for(request.user)
+            first = kwargs["queryset"].first()
+            if first is not None and kwargs["queryset"].count() == 1:
+                kwargs["initial"] = first.pk
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(DraftClaim)
+class DraftClaimAdmin(PracticeScopedAdmin):
+    form = DraftClaimForm
+    inlines = [ClaimLineInline]
+    list_display = [
+        "__str__",
+        "payer",
+        "date_of_service",
+        "place_of_service",
+        "codes",
+        "status_badge",
+        "last_checked_at",
+    ]
+    list_filter = ["status", "payer", LatestRuleFilter, "date_of_service"]
+    search_fields = ["reference", "lines__code", "clinical_trial_number"]
+    date_hierarchy = "date_of_service"
+    actions = ["check_selected", "mark_ready"]
+    readonly_fields = ["status_badge", "findings_panel", "version"]
+    fieldsets = [
+        (None, {"fields": ["status_badge", "findings_panel"]}),
+        (
+            "Claim",
+            {
+                "fields": [
+                    "practice",
+                    "reference",
+                    "payer",
+                    "claim_type",
+                    "place_of_service",
+                    "date_of_service",
+                    "submitted_on",
+                    "rendering_npi",
+                ]
+            },
+        ),
+        (
+            "Diagnoses and trial",
+            {"fields": ["diagnoses", "clinical_trial_number", "prior_authorization_number", "condition_codes"]},
+        ),
+        ("Concurrency", {"fields": ["version"], "classes": ["collapse"]}),
+    ]
+    change_form_template = "admin/billing/draftclaim/change_form.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("payer").prefetch_related("lines")
+
+    @admin.display(description="Codes")
+    def codes(self, obj):
+        return ", ".join(line.code + "".join(f"-{m}" for m in line.modifiers or []) for line in obj.lines.all())
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj):
+        if obj.pk is None:
+            return "-"
+        return format_html(
+            '<b style="color:{}">{}</b>', SEVERITY_COLOURS.get(obj.status, "#555"), obj.get_status_display()
+        )
+
+    @admin.display(description="Findings of the latest check")
+    def findings_panel(self, obj):
+        if obj.pk is None:
+            return "Save the claim, then press Check."
+        check = obj.checks.order_by("-checked_at", "-id").first()
+        if check is None:
+            return "Not checked yet: press Check."
+        order = {"error": 0, "warning": 1, "info": 2}
+        findings = sorted(check.result.get("findings", []), key=lambda f: order.get(f["severity"], 3))
+        return mark_safe(  # noqa: S308 (the template escapes every value)
+            render_to_string(
+                "admin/billing/findings.html", {"check": check, "findings": findings, "colours": SEVERITY_COLOURS}
+            )
+        )
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        else:
+            # Optimistic concurrency: refuse a save over someone else's newer edit.
+            current = DraftClaim.objects.filter(pk=obj.pk).values_list("version", flat=True).first()
+            if current is not None and current != int(form.initial.get("version", current)):
+                raise forms.ValidationError("changed by someone else meanwhile")
+            obj.version = (current or 0) + 1
+        obj.status = ClaimStatus.DRAFT
+        super().save_model(request, obj, form, change)
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/check/", self.admin_site.admin_view(self.check_view), name="billing_draftclaim_check"),
+            *super().get_urls(),
+        ]
+
+    def check_view(self, request, pk):
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:billing_draftclaim_change", args=[pk]))
+        if not request.user.has_perm("billing.check_claim"):
+            messages.error(request, "You may not check claims.")
+            return HttpResponseRedirect(reverse("admin:billing_draftclaim_change", args=[pk]))
+        claim = get_object_or_404(self.get_queryset(request), pk=pk)
+        check = services.check_drafts([claim], user=request.user)[0]
+        counts = _count(check.result)
+        level = messages.SUCCESS if check.status == "clean" else messages.WARNING
+        messages.add_message(request, level, f"Checked: {check.status} ({counts}).")
+        return HttpResponseRedirect(reverse("admin:billing_draftclaim_change", args=[pk]))
+
+    @admin.action(description="Check the selected claims", permissions=["check"])
+    def check_selected(self, request, queryset):
+        checks = services.check_drafts(queryset.select_related("payer").prefetch_related("lines"), user=request.user)
+        by_status: dict[str, int] = {}
+        for c in checks:
+            by_status[c.status] = by_status.get(c.status, 0) + 1
+        summary = ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())) or "nothing"
+        self.message_user(request, f"Checked {len(checks)} claim(s): {summary}.")
+
+    @admin.action(description="Mark the selected claims ready to send (clean or warnings only)", permissions=["change"])
+    def mark_ready(self, request, queryset):
+        ok = queryset.filter(status__in=[ClaimStatus.CLEAN, ClaimStatus.WARNING]).update(status=ClaimStatus.READY)
+        skipped = queryset.count() - ok
+        self.message_user(request, f"{ok} claim(s) marked ready; {skipped} skipped (not checked, or with errors).")
+
+    def has_check_permission(self, request):
+        return request.user.has_perm("billing.check_claim")
+
+
+def _count(result: dict) -> str:
+    counts: dict[str, int] = {}
+    for f in result.get("findings", []):
+        counts[f["severity"]] = counts.get(f["severity"], 0) + 1
+    return ", ".join(f"{n} {s}" for s, n in counts.items()) or "no findings"
+
+
+class FindingInline(admin.TabularInline):
+    model = Finding
+    fields = ["severity", "rule", "line", "message", "suggestion", "reference"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ClaimCheck)
+class ClaimCheckAdmin(PracticeScopedAdmin):
+    list_display = ["__str__", "claim", "payer_key", "date_of_service", "status", "source", "checked_by"]
+    list_filter = ["status", "payer_key", "source", "findings__rule", "checked_at"]
+    date_hierarchy = "checked_at"
+    inlines = [FindingInline]
+    readonly_fields = [
+        "practice",
+        "claim",
+        "payer_key",
+        "date_of_service",
+        "status",
+        "source",
+        "checked_at",
+        "checked_by",
+        "coding",
+        "result",
+    ]
+    exclude = []
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

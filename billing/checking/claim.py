@@ -1,0 +1,362 @@
+"""The claim as plain data, and ``parse_claim``: the contract's claim JSON checked and normalised.
+
+``parse_claim`` never crashes on odd input: anything that is not a claim raises ``ClaimInputError`` whose
+``errors`` maps a JSON path (``"lines[1].modifiers"``, ``"diagnoses[12]"``, ``"date_of_service"``; list indexes
+count from 0 as in JSON) to a plain message. Input that is well formed but wrong for billing (an unknown code,
+a bad check digit, a pointer past the diagnoses, a missing NPI) is not an input error: the checker reports it
+as a finding.
+
+Codes are normalised: procedure and diagnosis codes upper case without dots or spaces (``m48.062`` ->
+``M48062``), modifiers upper case and stripped, the place of service zero-padded to two digits.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+PROFESSIONAL = "professional"
+INSTITUTIONAL = "institutional"
+CLAIM_TYPES = (PROFESSIONAL, INSTITUTIONAL)
+
+MAX_LINES = 50
+MAX_DIAGNOSES = 12
+MAX_MODIFIERS = 4
+MAX_POINTERS = 4
+MAX_CONDITION_CODES = 24  # 837I allows 24 condition codes
+MAX_CODE_LENGTH = 20  # generous: real codes are 2 to 8 characters; longer text is not a code
+MAX_TEXT_LENGTH = 50
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+CENT = Decimal("0.01")
+MAX_CHARGE = Decimal("100000000")  # the 837P monetary amount field holds up to 18 digits; a line is far below
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_POS = re.compile(r"\d{1,2}")
+_CODE_JUNK = re.compile(r"[.\s]")
+
+
+class ClaimInputError(ValueError):
+    """The input is not a claim. ``errors`` maps a JSON path to a plain message, e.g.
+    ``{"lines[1].units": "Units must be a whole number of 1 or more."}``."""
+
+    def __init__(self, errors: Mapping[str, str]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{path or 'claim'}: {message}" for path, message in self.errors.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimLine:
+    """One service line. ``number`` is 1-based; ``date_of_service`` is the line's own date, if it has one."""
+
+    number: int
+    code: str  # normalised: upper case, no dots or spaces
+    units: int = 1
+    modifiers: tuple[str, ...] = ()
+    diagnosis_pointers: tuple[int, ...] = ()
+    charge: Decimal | None = None
+    date_of_service: date | None = None
+    code_as_entered: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A draft claim. ``diagnoses`` are normalised (no dots); ``diagnoses_as_entered`` keeps what was typed.
+
+    ``submitted_on`` None means "not given": the checker counts the filing limit to the day it checks.
+    """
+
+    payer: str
+    place_of_service: str
+    date_of_service: date
+    lines: tuple[ClaimLine, ...]
+    diagnoses: tuple[str, ...] = ()
+    claim_type: str = PROFESSIONAL
+    submitted_on: date | None = None
+    rendering_npi: str | None = None
+    clinical_trial_number: str | None = None
+    prior_authorization_number: str | None = None
+    condition_codes: tuple[str, ...] = ()
+    diagnoses_as_entered: tuple[str, ...] = ()
+
+    def line_date(self, line: ClaimLine) -> date:
+        """The date a line's service was given: its own date, else the claim's."""
+        return line.date_of_service or self.date_of_service
+
+    def service_dates(self) -> tuple[date, ...]:
+        """Every date on the claim (the claim's and the lines' own), earliest first."""
+        own = (line.date_of_service for line in self.lines if line.date_of_service)
+        return tuple(sorted({self.date_of_service, *own}))
+
+
+def normalise_code(value: str) -> str:
+    """Upper case, no dots or spaces: ``m48.062`` -> ``M48062``."""
+    return _CODE_JUNK.sub("", value).upper()
+
+
+def parse_claim(data: Mapping[str, Any], today: date | None = None) -> Claim:
+    """Check the contract's claim JSON (already decoded) and return a ``Claim``.
+
+    ``today`` is the default for ``submitted_on`` when the claim has none; without it ``submitted_on`` stays
+    None and the checker uses its own ``today``. Raises ``ClaimInputError`` listing every field in error.
+    """
+    errors: dict[str, str] = {}
+    if not isinstance(data, Mapping):
+        raise ClaimInputError({"": "A claim must be a JSON object."})
+
+    payer = _text(data, "payer", errors, required=True)
+    place = _place_of_service(data, errors)
+    date_of_service = _date(data, "date_of_service", errors, required=True)
+    claim_type = _claim_type(data, errors)
+    submitted_on = _date(data, "submitted_on", errors) or today
+    npi = _text(data, "rendering_npi", errors)
+    trial = _text(data, "clinical_trial_number", errors)
+    prior_auth = _text(data, "prior_authorization_number", errors)
+    entered = _code_list(data, "diagnoses", MAX_DIAGNOSES, "diagnoses", errors)
+    condition_codes = _code_list(data, "condition_codes", MAX_CONDITION_CODES, "condition codes", errors)
+    lines = _lines(data, errors)
+
+    if errors:
+        raise ClaimInputError(errors)
+    return Claim(
+        payer=payer,
+        place_of_service=place,
+        date_of_service=date_of_service,
+        lines=lines,
+        diagnoses=tuple(normalise_code(code) for code in entered),
+        claim_type=claim_type,
+        submitted_on=submitted_on,
+        rendering_npi=npi,
+        clinical_trial_number=trial,
+        prior_authorization_number=prior_auth,
+        condition_codes=tuple(code.strip().upper() for code in condition_codes),
+        diagnoses_as_entered=tuple(code.strip() for code in entered),
+    )
+
+
+# ---- fields ----------------------------------------------------------------------------------------
+
+
+def _text(data: Mapping, key: str, errors: dict, *, path: str | None = None, required: bool = False) -> str | None:
+    """An optional (or required) string; blank counts as missing."""
+    path = path or key
+    value = data.get(key)
+    if value is None:
+        if required:
+            errors[path] = "This field is required."
+        return None
+    if not isinstance(value, str):
+        errors[path] = "Must be text (a JSON string)."
+        return None
+    value = value.strip()
+    if not value:
+        if required:
+            errors[path] = "This field is required."
+        return None
+    if len(value) > MAX_TEXT_LENGTH:
+        errors[path] = f"Too long: at most {MAX_TEXT_LENGTH} characters."
+        return None
+    return value
+
+
+def _date(data: Mapping, key: str, errors: dict, *, path: str | None = None, required: bool = False) -> date | None:
+    path = path or key
+    value = data.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            errors[path] = "This field is required (a date as YYYY-MM-DD)."
+        return None
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value.strip()):
+        errors[path] = "Must be a date written YYYY-MM-DD."
+        return None
+    try:
+        parsed = date.fromisoformat(value.strip())
+    except ValueError:
+        errors[path] = f"{value.strip()} is not a real date."
+        return None
+    if not EARLIEST_DATE <= parsed <= LATEST_DATE:
+        errors[path] = f"{parsed.isoformat()} is not a plausible date."
+        return None
+    return parsed
+
+
+def _place_of_service(data: Mapping, errors: dict) -> str | None:
+    value = data.get("place_of_service")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        errors["place_of_service"] = "This field is required (the two-digit CMS place-of-service code)."
+        return None
+    if not isinstance(value, str) or not _POS.fullmatch(value.strip()):
+        errors["place_of_service"] = 'Must be the CMS place-of-service code: one or two digits, as text (e.g. "24").'
+        return None
+    return value.strip().zfill(2)
+
+
+def _claim_type(data: Mapping, errors: dict) -> str:
+    value = data.get("claim_type")
+    if value is None:
+        return PROFESSIONAL
+    if not isinstance(value, str) or value.strip().lower() not in CLAIM_TYPES:
+        errors["claim_type"] = 'Must be "professional" or "institutional".'
+        return PROFESSIONAL
+    return value.strip().lower()
+
+
+def _code_list(data: Mapping, key: str, limit: int, what: str, errors: dict, *, path: str | None = None) -> list[str]:
+    """A list of up to ``limit`` non-blank code strings (missing or null: empty)."""
+    path = path or key
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        errors[path] = f"Must be a list of {what}."
+        return []
+    if len(value) > limit:
+        errors[path] = f"At most {limit} {what} (this has {len(value)})."
+        return []
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not normalise_code(item):
+            errors[f"{path}[{i}]"] = "Must be a code written as text."
+        elif len(normalise_code(item)) > MAX_CODE_LENGTH:
+            errors[f"{path}[{i}]"] = "This is not a code: too long."
+        else:
+            out.append(item)
+    return out
+
+
+def _lines(data: Mapping, errors: dict) -> tuple[ClaimLine, ...]:
+    value = data.get("lines")
+    if value is None:
+        errors["lines"] = "This field is required: a claim needs at least one service line."
+        return ()
+    if not isinstance(value, list):
+        errors["lines"] = "Must be a list of service lines."
+        return ()
+    if not value:
+        errors["lines"] = "A claim needs at least one service line."
+        return ()
+    if len(value) > MAX_LINES:
+        errors["lines"] = f"At most {MAX_LINES} service lines on one claim (this has {len(value)})."
+        return ()
+    lines = []
+    for i, item in enumerate(value):
+        line = _line(item, i, errors)
+        if line is not None:
+            lines.append(line)
+    return tuple(lines)
+
+
+def _line(item: Any, index: int, errors: dict) -> ClaimLine | None:
+    at = f"lines[{index}]"
+    if not isinstance(item, Mapping):
+        errors[at] = "A service line must be a JSON object."
+        return None
+    before = len(errors)
+
+    code = item.get("code")
+    if not isinstance(code, str) or not normalise_code(code):
+        errors[f"{at}.code"] = 'The procedure code is required, as text (e.g. "0275T").'
+    elif len(normalise_code(code)) > MAX_CODE_LENGTH:
+        errors[f"{at}.code"] = "This is not a procedure code: too long."
+
+    units = item.get("units", 1)
+    if units is None:
+        units = 1
+    if isinstance(units, bool) or not isinstance(units, int) or units < 1:
+        errors[f"{at}.units"] = "Units must be a whole number of 1 or more."
+
+    modifiers = _modifiers(item, at, errors)
+    pointers = _pointers(item, at, errors)
+    charge = _charge(item, at, errors)
+    own_date = _date(item, "date_of_service", errors, path=f"{at}.date_of_service")
+
+    if len(errors) > before:
+        return None
+    return ClaimLine(
+        number=index + 1,
+        code=normalise_code(code),
+        units=units,
+        modifiers=modifiers,
+        diagnosis_pointers=pointers,
+        charge=charge,
+        date_of_service=own_date,
+        code_as_entered=code.strip(),
+    )
+
+
+def _modifiers(item: Mapping, at: str, errors: dict) -> tuple[str, ...]:
+    value = item.get("modifiers")
+    if value is None:
+        return ()
+    path = f"{at}.modifiers"
+    if not isinstance(value, list):
+        errors[path] = 'Must be a list of modifiers (e.g. ["Q0"]).'
+        return ()
+    if len(value) > MAX_MODIFIERS:
+        errors[path] = f"At most {MAX_MODIFIERS} modifiers on a line (this has {len(value)})."
+        return ()
+    out = []
+    for i, modifier in enumerate(value):
+        if not isinstance(modifier, str) or not modifier.strip():
+            errors[f"{path}[{i}]"] = 'A modifier is a two-character code written as text (e.g. "Q0").'
+        elif len(modifier.strip()) > MAX_CODE_LENGTH:
+            errors[f"{path}[{i}]"] = "This is not a modifier: too long."
+        else:
+            out.append(modifier.strip().upper())
+    return tuple(out)
+
+
+def _pointers(item: Mapping, at: str, errors: dict) -> tuple[int, ...]:
+    value = item.get("diagnosis_pointers")
+    if value is None:
+        return ()
+    path = f"{at}.diagnosis_pointers"
+    if not isinstance(value, list):
+        errors[path] = "Must be a list of diagnosis numbers (e.g. [1, 2])."
+        return ()
+    if len(value) > MAX_POINTERS:
+        errors[path] = f"At most {MAX_POINTERS} diagnosis pointers on a line (this has {len(value)})."
+        return ()
+    out = []
+    for i, pointer in enumerate(value):
+        if isinstance(pointer, bool) or not isinstance(pointer, int):
+            errors[f"{path}[{i}]"] = "A diagnosis pointer is the number of a diagnosis on the claim (1 to 12)."
+        else:
+            out.append(pointer)
+    return tuple(out)
+
+
+def _charge(item: Mapping, at: str, errors: dict) -> Decimal | None:
+    value = item.get("charge")
+    if value is None:
+        return None
+    path = f"{at}.charge"
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        errors[path] = 'The charge must be an amount such as "9500.00".'
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        errors[path] = 'The charge must be an amount such as "9500.00".'
+        return None
+    try:
+        amount = Decimal(str(value).strip()) if not isinstance(value, float) else Decimal(repr(value))
+    except InvalidOperation:
+        errors[path] = 'The charge must be an amount such as "9500.00".'
+        return None
+    if not amount.is_finite():
+        errors[path] = 'The charge must be an amount such as "9500.00".'
+        return None
+    if amount < 0:
+        errors[path] = "The charge cannot be negative."
+        return None
+    if amount >= MAX_CHARGE:
+        errors[path] = "The charge is too large for a claim line."
+        return None
+    if amount != amount.quantize(CENT):
+        errors[path] = "The charge is in dollars and cents: at most two decimals."
+        return None
+    return amount

@@ -1,0 +1,180 @@
+"""Claim checks as services: a payload or a draft claim in, a stored check with its findings out.
+
+The pure engine (billing.checking) does the work; this module feeds it the coding snapshot as of each date
+of service (codes.selectors.SnapshotFactory) and the payer rules in force (practice.selectors.RuleBook), and
+keeps each check with its findings and the releases that answered, so it can be explained later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import transaction
+from django.utils import timezone
+
+from billing.checking.claim import ClaimInputError, parse_claim
+from billing.checking.engine import check_claim
+from billing.models import ClaimCheck, ClaimStatus, DraftClaim, Finding
+from codes.selectors import SnapshotFactory
+from practice.selectors import RuleBook
+
+
+@dataclass
+class Checker:
+    """What a run of checks shares: one read of the releases and one of the payer rules."""
+
+    snapshots: SnapshotFactory
+    rulebook: RuleBook
+    today: date
+
+    @classmethod
+    def create(cls, today: date | None = None) -> Checker:
+        return cls(SnapshotFactory(), RuleBook.load(), today or timezone.localdate())
+
+    def check(self, payload: dict, practice_id: int | None) -> dict:
+        """The contract's result for one claim payload. Raises ClaimInputError for malformed input."""
+        claim = parse_claim(payload, today=self.today)
+        payer = self.rulebook.payer(claim.payer)
+        result = check_claim(
+            claim,
+            self.snapshots,
+            payer,
+            lambda on: self.rulebook.rules_for(claim.payer, on, practice_id),
+            self.today,
+        )
+        return result.to_dict()
+
+
+def store_checks(
+    practice_id: int,
+    results: Sequence[dict],
+    *,
+    claims: Sequence[DraftClaim | None] | None = None,
+    user=None,
+    source: str = "api",
+) -> list[ClaimCheck]:
+    """Keep checks and their findings with two bulk inserts (no query per finding)."""
+    claims = claims or [None] * len(results)
+    checks = [
+        ClaimCheck(
+            practice_id=practice_id,
+            claim=claim,
+            payer_key=_payer_key(claim, result),
+            date_of_service=date.fromisoformat(result["date_of_service"]),
+            status=result["status"],
+            result=result,
+            coding=result.get("coding", []),
+            source=source,
+            checked_by=user if getattr(user, "pk", None) else None,
+        )
+        for claim, result in zip(claims, results)
+    ]
+    with transaction.atomic():
+        ClaimCheck.objects.bulk_create(checks, batch_size=500)
+        Finding.objects.bulk_create(
+            [
+                Finding(
+                    check_run=check,
+                    rule=f["rule"],
+                    severity=f["severity"],
+                    line=f.get("line"),
+                    codes=f.get("codes", []),
+                    message=f.get("message", ""),
+                    reference=f.get("reference", ""),
+                    suggestion=f.get("suggestion", ""),
+                )
+                for check in checks
+                for f in check.result.get("findings", [])
+            ],
+            batch_size=2000,
+        )
+    return checks
+
+
+def _payer_key(claim, result) -> str:
+    if claim is not None:
+        return claim.payer.key
+    return result.get("payer", "")
+
+
+def check_payload(payload: dict, practice_id: int, *, user=None, source: str = "api") -> tuple[dict, ClaimCheck]:
+    """Check one claim payload (API, CLI) and keep the check."""
+    checker = Checker.create()
+    result = checker.check(payload, practice_id)
+    result_to_store = {**result, "payer": payload.get("payer", "")}
+    check = store_checks(practice_id, [result_to_store], user=user, source=source)[0]
+    return result, check
+
+
+def draft_payload(claim: DraftClaim) -> dict:
+    """A draft claim in the contract's claim format."""
+    return {
+        "payer": claim.payer.key,
+        "claim_type": claim.claim_type,
+        "place_of_service": claim.place_of_service,
+        "date_of_service": claim.date_of_service.isoformat(),
+        "submitted_on": claim.submitted_on.isoformat() if claim.submitted_on else None,
+        "rendering_npi": claim.rendering_npi or None,
+        "diagnoses": list(claim.diagnoses or []),
+        "clinical_trial_number": claim.clinical_trial_number or None,
+        "prior_authorization_number": claim.prior_authorization_number or None,
+        "condition_codes": list(claim.condition_codes or []),
+        "lines": [
+            {
+                "code": line.code,
+                "modifiers": list(line.modifiers or []),
+                "units": line.units,
+                "diagnosis_pointers": list(line.diagnosis_pointers or []),
+                "charge": str(line.charge) if line.charge is not None else None,
+                **({"date_of_service": line.date_of_service.isoformat()} if line.date_of_service else {}),
+            }
+            for line in claim.lines.all()
+        ],
+    }
+
+
+def check_drafts(claims: Iterable[DraftClaim], *, user=None, checker: Checker | None = None) -> list[ClaimCheck]:
+    """Check draft claims (the admin's button and bulk action), keep the checks, update each claim's status."""
+    claims = list(claims)
+    if not claims:
+        return []
+    checker = checker or Checker.create()
+    out: list[ClaimCheck] = []
+    by_practice: dict[int, list[tuple[DraftClaim, dict]]] = {}
+    for claim in claims:
+        try:
+            result = checker.check(draft_payload(claim), claim.practice_id)
+        except ClaimInputError as exc:
+            result = input_error_result(claim.date_of_service, exc)
+        by_practice.setdefault(claim.practice_id, []).append((claim, result))
+    now = timezone.now()
+    for practice_id, pairs in by_practice.items():
+        out.extend(
+            store_checks(practice_id, [r for _, r in pairs], claims=[c for c, _ in pairs], user=user, source="admin")
+        )
+        for claim, result in pairs:
+            DraftClaim.objects.filter(pk=claim.pk).update(status=result["status"], last_checked_at=now)
+            claim.status, claim.last_checked_at = result["status"], now
+    return out
+
+
+def input_error_result(date_of_service: date, exc: ClaimInputError) -> dict:
+    """A stored draft that cannot be read as a claim (e.g. 13 diagnoses typed in) checks as errors, by field."""
+    return {
+        "status": ClaimStatus.ERROR.value,
+        "date_of_service": date_of_service.isoformat(),
+        "coding": [],
+        "findings": [
+            {
+                "rule": "CLAIM_INPUT_INVALID",
+                "severity": "error",
+                "codes": [],
+                "message": f"{field}: {message}",
+                "reference": "Claim format (contract)",
+                "suggestion": "Correct the field and check again.",
+            }
+            for field, message in exc.errors.items()
+        ],
+    }

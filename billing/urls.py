@@ -1,0 +1,12 @@
+"""Pages outside the admin's model views: downloads and progress, each requiring the right permission."""
+
+from django.urls import path
+from django.views.generic import RedirectView
+
+from billing import views
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("billing/uploads/<int:pk>/progress", views.upload_progress, name="billing-upload-progress"),
+    path("billing/uploads/<int:pk>/results.xlsx", views.upload_result, name="billing-upload-result"),
+]
