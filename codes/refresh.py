@@ -34,7 +34,6 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 from urllib.request import url2pathname
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
@@ -42,6 +41,7 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from billing.roles import BILLING_STAFF
 from codes import snapshot as k
 from codes.diff import Change, ReleaseDiff, diff_releases, previous_release
 from codes.formats.base import normalise_code
@@ -50,7 +50,6 @@ from codes.models import ChangeNotice, RefreshRun, Release, Source
 
 log = logging.getLogger(__name__)
 
-BILLING_STAFF_GROUP = "Billing staff"
 CHUNK = 1 << 20
 MAX_REDIRECTS = 5
 MAX_ATTEMPTS = 3  # a run whose worker dies this many times is given up
@@ -476,28 +475,47 @@ def switch(release: Release) -> None:
 # --- Change notices -----------------------------------------------------------------------------------------
 
 
-def watched_codes() -> set[str]:
-    """The codes the practice uses: procedure profiles' codes and payer rules' codes, modifiers and diagnoses
-    (upper case, no dots; a trailing * is a prefix), plus the setting WATCHED_CODES."""
-    codes = {normalise_code(c) for c in getattr(settings, "WATCHED_CODES", [])}
-    for model_name in ("ProfileCode", "ProcedureCode"):
-        try:
-            model = apps.get_model("practice", model_name)
-        except LookupError:
-            continue
-        codes.update(normalise_code(c) for c in model.objects.values_list("code", flat=True))
-    try:
-        rule_model = apps.get_model("practice", "PayerRule")
-    except LookupError:
-        rule_model = None
-    if rule_model is not None:
-        names = {f.name for f in rule_model._meta.get_fields()}
-        wanted = [n for n in ("codes", "required_modifiers", "required_diagnoses") if n in names]
-        for values in rule_model.objects.values_list(*wanted):
-            for value in values:
-                codes.update(_codes_in(value))
-    codes.discard("")
-    return codes
+# Which of the practice's code systems each kind of release speaks about (GPCI and locality rows hold none).
+KIND_SYSTEMS = {
+    k.ICD10CM: ("icd10cm",),
+    k.HCPCS: ("procedure", "modifier"),  # the HCPCS file lists Level II modifiers too
+    k.MODIFIERS: ("modifier",),
+    k.POS: ("pos",),
+    k.GPCI: (),
+    k.LOCALITY: (),
+}
+SYSTEMS = ("procedure", "icd10cm", "modifier", "pos")
+
+
+def watched_by_system() -> dict[str, set[str]]:
+    """The practice's codes by system (as ``codes.selectors.lookup`` names them): every procedure profile's codes,
+    and the codes, modifiers, diagnoses and places of service of the payer rules in force now or later. Upper case
+    without dots; a trailing * is a prefix. The setting WATCHED_CODES adds codes of any system."""
+    from practice.models import PayerRule, ProfileCode
+
+    out: dict[str, set[str]] = {system: set() for system in SYSTEMS}
+    for system, code in ProfileCode.objects.values_list("system", "code"):
+        out.setdefault(system, set()).add(normalise_code(code))
+    today = timezone.localdate()
+    rules = PayerRule.objects.filter(Q(effective_to__isnull=True) | Q(effective_to__gte=today))
+    fields = {"codes": "procedure", "required_modifiers": "modifier", "required_diagnoses": "icd10cm",
+              "allowed_places_of_service": "pos"}  # fmt: skip
+    for values in rules.values_list(*fields):
+        for system, value in zip(fields.values(), values):
+            out[system] |= _codes_in(value)
+    extra = {normalise_code(c) for c in getattr(settings, "WATCHED_CODES", [])}
+    for codes in out.values():
+        codes |= extra
+        codes.discard("")
+    return out
+
+
+def watched_codes(system: str | None = None) -> set[str]:
+    """The codes whose changes the billing staff are told about (of one system, or of all)."""
+    by_system = watched_by_system()
+    if system is not None:
+        return by_system.get(system, set())
+    return set().union(*by_system.values())
 
 
 def _codes_in(value) -> set[str]:
@@ -518,8 +536,11 @@ def _watched(code: str, watched: set[str]) -> bool:
     return code in watched or any(w.endswith("*") and code.startswith(w[:-1]) for w in watched)
 
 
-def codes_touched(change: Change, watched: set[str]) -> list[str]:
+def codes_touched(change: Change, watched: set[str], kind: str = "") -> list[str]:
+    """The watched codes a change is about: every part of a PTP pair, the code (not the modifier) of a PFS row."""
     parts = change.key if isinstance(change.key, tuple) else (change.key,)
+    if kind == k.PFS_RVU:
+        parts = parts[:1]
     return [str(p) for p in parts if p and _watched(str(p), watched)]
 
 
@@ -528,8 +549,10 @@ def notify_changes(run: RefreshRun | None, release: Release, diff: ReleaseDiff |
     Once per run (a run taken over after a crash does not send it twice)."""
     if diff is None or not diff.changes:
         return None
-    watched = watched_codes()
-    relevant = [(c, codes_touched(c, watched)) for c in diff.changes]
+    by_system = watched_by_system()
+    systems = KIND_SYSTEMS.get(release.kind, ("procedure",))
+    watched = set().union(*(by_system[s] for s in systems))
+    relevant = [(c, codes_touched(c, watched, release.kind)) for c in diff.changes]
     relevant = [(c, hit) for c, hit in relevant if hit]
     if not relevant:
         return None
@@ -556,7 +579,7 @@ def notify_changes(run: RefreshRun | None, release: Release, diff: ReleaseDiff |
     recipients = sorted(
         set(
             get_user_model()
-            .objects.filter(groups__name=BILLING_STAFF_GROUP, is_active=True)
+            .objects.filter(groups__name=BILLING_STAFF, is_active=True)
             .exclude(email="")
             .values_list("email", flat=True)
         )

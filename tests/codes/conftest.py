@@ -15,5 +15,4 @@ def celery_worker_env():
         "REFRESH_DOWNLOAD_ATTEMPTS": "2",
         "REFRESH_RETRY_BACKOFF": "0.2",
         "REFRESH_STALE_SECONDS": "120",
-        "WATCHED_CODES": "G0276,0275T",
     }

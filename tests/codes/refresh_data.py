@@ -49,3 +49,13 @@ def zipped(members: dict[str, bytes]) -> bytes:
         for name, data in members.items():
             zf.writestr(name, data)
     return buffer.getvalue()
+
+
+def mild_profile(codes=(("procedure", "0275T", "primary"), ("procedure", "G0276", "alternative"))):
+    """The mild® procedure profile with a few of its codes (practice.models), as load_defaults ships it."""
+    from practice.models import ProcedureProfile, ProfileCode
+
+    profile, _ = ProcedureProfile.objects.get_or_create(key="mild", defaults={"name": "mild®"})
+    for system, code, role in codes:
+        ProfileCode.objects.get_or_create(profile=profile, system=system, code=code, defaults={"role": role})
+    return profile

@@ -18,7 +18,8 @@ from codes import refresh
 from codes import snapshot as k
 from codes.models import ChangeNotice, HcpcsCode, RefreshRun, Release, Source
 from codes.selectors import clear_cache, lookup
-from tests.codes.refresh_data import hcpcs_full, hcpcs_text, zipped
+from practice.models import ProfileCode
+from tests.codes.refresh_data import hcpcs_full, hcpcs_text, mild_profile, zipped
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -336,9 +337,9 @@ def test_a_live_duplicate_does_nothing():
 # --- change notices ----------------------------------------------------------------------------------------
 
 
-def test_a_change_to_a_watched_code_makes_a_notice_and_mails_billing_staff(cms_server, settings):
-    settings.WATCHED_CODES = ["G0276", "0275T"]
-    staff = Group.objects.create(name="Billing staff")
+def test_a_change_to_a_code_of_the_mild_profile_makes_a_notice_and_mails_billing_staff(cms_server):
+    mild_profile()
+    staff = Group.objects.get_or_create(name="Billing staff")[0]
     User.objects.create_user("billing", "billing@example.org").groups.add(staff)
     User.objects.create_user("other", "other@example.org")
     _in_force_first(cms_server)
@@ -355,22 +356,40 @@ def test_a_change_to_a_watched_code_makes_a_notice_and_mails_billing_staff(cms_s
     assert g0276(date(2021, 2, 1))["description"].startswith(NEW_TEXT)
 
 
-def test_a_termination_is_a_notice_and_unwatched_changes_are_not(cms_server, settings):
-    settings.WATCHED_CODES = ["G0276"]
+def test_a_termination_is_a_notice_and_unwatched_changes_are_not(cms_server):
+    mild_profile()
     _in_force_first(cms_server)
     cms_server.put("HCPC2021_JAN_ANWEB.txt", hcpcs_text(g0276_terminated="20210331"))
     run = run_url(cms_server.url("HCPC2021_JAN_ANWEB.txt"))
-    assert ChangeNotice.objects.get(run=run).changes[0]["change"] == "terminated"
-    settings.WATCHED_CODES = ["J1040"]
+    notice = ChangeNotice.objects.get(run=run)
+    assert notice.changes[0]["change"] == "terminated" and notice.changes[0]["fields"]["terminated"][1] == "2021-03-31"
+    ProfileCode.objects.filter(code="G0276").delete()
     cms_server.put("HCPC2021_APR_ANWEB.txt", hcpcs_text(g0276_description=NEW_TEXT))
     assert run_url(cms_server.url("HCPC2021_APR_ANWEB.txt")).status == "loaded"
     assert ChangeNotice.objects.count() == 1
 
 
-def test_watched_codes_prefixes():
-    change = refresh.Change(("M48062",), "changed")
-    assert refresh.codes_touched(change, {"M48*"}) == ["M48062"]
+def test_watched_codes_come_from_profiles_and_rules_in_force():
+    from practice.models import Payer, PayerRule
+
+    mild_profile([("procedure", "0275T", "primary"), ("icd10cm", "M48.062", "usual"), ("pos", "24", "usual")])
+    medicare = Payer.objects.create(key="medicare", name="Medicare", payer_type="medicare")
+    rule = {"payer": medicare, "name": "NCD 150.13", "coverage": "ced", "effective_from": date(2017, 1, 1)}
+    PayerRule.objects.create(
+        **rule, key="ncd", codes=["G0276"], required_modifiers=["Q0"],
+        required_diagnoses=[{"codes": ["Z006"], "position": "secondary"}], allowed_places_of_service=["22"],
+    )  # fmt: skip
+    PayerRule.objects.create(**rule, key="old", codes=["0274T"], effective_to=date(2020, 1, 1))
+    assert refresh.watched_by_system() == {
+        "procedure": {"0275T", "G0276"}, "icd10cm": {"M48062", "Z006"}, "modifier": {"Q0"}, "pos": {"24", "22"},
+    }  # fmt: skip
+    assert refresh.watched_codes() == {"0275T", "G0276", "M48062", "Z006", "Q0", "24", "22"}
+
+
+def test_which_parts_of_a_change_are_codes():
+    assert refresh.codes_touched(refresh.Change("M48062", "changed"), {"M48*"}) == ["M48062"]
     assert refresh.codes_touched(refresh.Change(("0275T", "77003"), "added"), {"77003"}) == ["77003"]
+    assert refresh.codes_touched(refresh.Change(("77003", "26"), "changed"), {"26"}, k.PFS_RVU) == []
 
 
 # --- commands ----------------------------------------------------------------------------------------------
@@ -452,8 +471,8 @@ def test_the_scheduled_task_refreshes_its_source(cms_server):
 # --- admin -------------------------------------------------------------------------------------------------
 
 
-def test_admin_sources_refresh_now_and_runs_with_progress_and_diff(cms_server, admin_client, settings):
-    settings.WATCHED_CODES = ["G0276"]
+def test_admin_sources_refresh_now_and_runs_with_progress_and_diff(cms_server, admin_client):
+    mild_profile()
     _in_force_first(cms_server)
     cms_server.put("HCPC2021_JAN_ANWEB.txt", hcpcs_text(g0276_description=NEW_TEXT))
     source = Source.objects.create(name="HCPCS quarterly", kind=k.HCPCS, url=cms_server.url("HCPC2021_JAN_ANWEB.txt"))

@@ -18,7 +18,7 @@ from codes import refresh
 from codes import snapshot as k
 from codes.models import ChangeNotice, HcpcsCode, PtpEdit, RefreshRun, Release
 from codes.selectors import clear_cache, lookup
-from tests.codes.refresh_data import hcpcs_full, hcpcs_text, zipped
+from tests.codes.refresh_data import hcpcs_full, hcpcs_text, mild_profile, zipped
 from tests.conftest_worker import needs_services
 
 pytestmark = [pytest.mark.integration, needs_services]
@@ -201,7 +201,10 @@ def test_a_worker_killed_in_the_middle_of_a_load(worker, cms_server, tmp_path):
 def test_a_change_to_a_code_of_the_mild_profile_makes_a_notice(first_release, cms_server):
     from django.contrib.auth.models import Group, User
 
-    User.objects.create_user("billing", "billing@example.org").groups.add(Group.objects.create(name="Billing staff"))
+    User.objects.create_user("billing", "billing@example.org").groups.add(
+        Group.objects.get_or_create(name="Billing staff")[0]
+    )
+    mild_profile()
     cms_server.put("HCPC2021_JAN_ANWEB.txt", hcpcs_text(g0276_description=NEW_TEXT))
     lines, code = refresh_wait("--url", cms_server.url("HCPC2021_JAN_ANWEB.txt"))
     assert (lines, code) == ([{"kind": "hcpcs", "status": "loaded", "release": "HCPCS 2021 JAN", "error": None}], 0)
