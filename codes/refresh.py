@@ -552,6 +552,8 @@ def notify_changes(run: RefreshRun | None, release: Release, diff: ReleaseDiff |
     by_system = watched_by_system()
     systems = KIND_SYSTEMS.get(release.kind, ("procedure",))
     watched = set().union(*(by_system[s] for s in systems))
+    if release.kind in (k.PTP_PRACTITIONER, k.PTP_HOSPITAL) and watched:  # the shown diff may be cut short
+        diff = diff_releases(previous_release(release), release, codes=sorted(watched))
     relevant = [(c, codes_touched(c, watched, release.kind)) for c in diff.changes]
     relevant = [(c, hit) for c, hit in relevant if hit]
     if not relevant:
@@ -570,10 +572,9 @@ def notify_changes(run: RefreshRun | None, release: Release, diff: ReleaseDiff |
         release=release,
         kind=release.kind,
         codes=codes,
-        changes=[
-            {"key": c.key_text(), "change": c.kind, "fields": {n: [str(o), str(v)] for n, (o, v) in c.fields.items()}}
-            for c, _ in relevant
-        ],
+        changes=ReleaseDiff(diff.kind, diff.old_label, diff.new_label, [c for c, _ in relevant]).as_json(
+            limit=len(relevant)
+        )["changes"],
         summary=summary,
     )
     recipients = sorted(

@@ -19,7 +19,7 @@ from codes import snapshot as k
 from codes.models import ChangeNotice, HcpcsCode, RefreshRun, Release, Source
 from codes.selectors import clear_cache, lookup
 from practice.models import ProfileCode
-from tests.codes.refresh_data import hcpcs_full, hcpcs_text, mild_profile, zipped
+from tests.codes.refresh_data import hcpcs_full, hcpcs_text, mild_profile, ptp_text, zipped
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -518,3 +518,20 @@ def test_admin_saves_a_source_with_its_schedule(admin_client):
         {"name": "x", "kind": k.HCPCS, "url": "ftp://x", "dates": "fixed", "schedule": "", "enabled": "on"},
     )
     assert bad.status_code == 200 and "Give an https://" in bad.content.decode()
+
+
+def test_a_new_ncci_pair_with_a_profile_code_makes_a_notice(cms_server):
+    mild_profile()
+    pairs = [("22867", "22869", "20170101", "*", "0"), ("64483", "77003", "20110101", "*", "1")]
+    pairs += [(f"2{n:04d}", "36000", "20200101", "*", "1") for n in range(30)]
+    cms_server.put("ccipra-v321r0-f1.TXT", ptp_text(pairs))
+    first = run_url(cms_server.url("ccipra-v321r0-f1.TXT"), kind=k.PTP_PRACTITIONER)
+    assert first.status == "loaded", first.error
+    added = [("0275T", "77003", "20260701", "*", "0"), ("22867", "22870", "20260701", "*", "0")]
+    cms_server.put("ccipra-v322r0-f1.TXT", ptp_text(pairs + added))
+    run = run_url(cms_server.url("ccipra-v322r0-f1.TXT"), kind=k.PTP_PRACTITIONER)
+    assert run.status == "loaded", run.error
+    assert run.diff["counts"]["added"] == 2
+    notice = ChangeNotice.objects.get(run=run)
+    assert notice.codes == ["0275T"]
+    assert notice.changes == [{"key": "0275T 77003", "change": "added", "fields": {"modifier_indicator": ["-", "0"]}}]
