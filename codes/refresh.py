@@ -901,11 +901,13 @@ def enqueue(
 
 
 def send(run_id: int) -> None:
+    from kombu.exceptions import OperationalError
+
     from codes.tasks import refresh_run
 
     try:
         result = refresh_run.delay(run_id)
-    except Exception as exc:  # the broker is down: say so on the run instead of leaving it queued for ever
+    except OperationalError as exc:  # the broker is down: say so on the run instead of leaving it queued for ever
         log.exception("refresh run %s could not be queued", run_id)
         fail_waiting(run_id, f"could not be queued: the task broker did not answer ({exc})")
         return

@@ -535,3 +535,16 @@ def test_a_new_ncci_pair_with_a_profile_code_makes_a_notice(cms_server):
     notice = ChangeNotice.objects.get(run=run)
     assert notice.codes == ["0275T"]
     assert notice.changes == [{"key": "0275T 77003", "change": "added", "fields": {"modifier_indicator": ["-", "0"]}}]
+
+
+def test_a_broker_that_does_not_answer_fails_the_run_instead_of_leaving_it_queued(monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from codes.tasks import refresh_run
+
+    def down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(refresh_run, "delay", down)
+    run = run_url("http://127.0.0.1:9/HCPC2020_ANWEB.txt")
+    assert run.status == "failed" and run.error.startswith("could not be queued: the task broker did not answer")
