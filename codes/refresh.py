@@ -671,12 +671,10 @@ def claim(run_id: int) -> str:
         if owner_alive(run):
             return ELSEWHERE
         if run.attempts >= MAX_ATTEMPTS:
-            _finish(
+            _fail(
                 run,
-                RefreshRun.Status.FAILED,
-                error=f"the worker running it stopped {run.attempts} times (last during {run.step or 'start'}); "
-                "gave up. The release in force is untouched.",
-                worker=run.worker,
+                f"the worker running it stopped {run.attempts} times (last during {run.step or 'start'}); gave up. "
+                "The release in force is untouched.",
             )
             return RefreshRun.Status.FAILED
         taken = RefreshRun.objects.filter(pk=run.pk, status=RefreshRun.Status.RUNNING, worker=run.worker).update(
@@ -688,12 +686,10 @@ def claim(run_id: int) -> str:
         return "claimed" if taken else ELSEWHERE
     other = RefreshRun.objects.filter(kind=run.kind, status=RefreshRun.Status.RUNNING).exclude(pk=run.pk).first()
     if other is not None and not owner_alive(other):
-        _finish(
+        _fail(
             other,
-            RefreshRun.Status.FAILED,
-            error=f"the worker running it stopped during {other.step or 'start'} and did not come back; nothing of "
-            f"it was kept (run #{run.pk} refreshes {run.kind} instead)",
-            worker=other.worker,
+            f"the worker running it stopped during {other.step or 'start'} and did not come back; nothing of it "
+            f"was put in force (run #{run.pk} refreshes {run.kind} instead)",
         )
     try:
         with transaction.atomic():
@@ -722,7 +718,7 @@ def _add_note(note: str, line: str) -> str:
     return f"{note}\n{line}".strip()
 
 
-def _finish(run: RefreshRun, status: str, *, error: str = "", note: str = "", worker: str | None = None, **extra):
+def _finish(run: RefreshRun, status: str, *, error: str = "", note: str = "", **extra):
     """Record the end of a run (only if this process still owns it)."""
     values = {
         "status": status,
@@ -736,9 +732,7 @@ def _finish(run: RefreshRun, status: str, *, error: str = "", note: str = "", wo
     }
     if note:
         values["note"] = _add_note(run.note, note)
-    done = RefreshRun.objects.filter(pk=run.pk, status=RefreshRun.Status.RUNNING, worker=worker or run.worker).update(
-        **values
-    )
+    done = RefreshRun.objects.filter(pk=run.pk, status=RefreshRun.Status.RUNNING, worker=run.worker).update(**values)
     if not done:
         log.warning("refresh run %s: no longer ours, its end (%s) was not recorded", run.pk, status)
     for name, value in values.items():

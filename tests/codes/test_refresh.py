@@ -548,3 +548,16 @@ def test_a_broker_that_does_not_answer_fails_the_run_instead_of_leaving_it_queue
     monkeypatch.setattr(refresh_run, "delay", down)
     run = run_url("http://127.0.0.1:9/HCPC2020_ANWEB.txt")
     assert run.status == "failed" and run.error.startswith("could not be queued: the task broker did not answer")
+
+
+def test_a_run_whose_worker_keeps_dying_is_given_up():
+    run = RefreshRun.objects.create(
+        kind=k.HCPCS, url="http://x/y", status="running", step="load", attempts=refresh.MAX_ATTEMPTS,
+        worker=f"{socket.gethostname()}:{_dead_pid()}", heartbeat_at=timezone.now(),
+    )  # fmt: skip
+    assert refresh.execute_run(run.pk) == "failed"
+    run.refresh_from_db()
+    assert (
+        run.error
+        == "the worker running it stopped 3 times (last during load); gave up. The release in force is untouched."
+    )
