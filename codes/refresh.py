@@ -427,7 +427,7 @@ def load(run: RefreshRun, files: list[Fetched], progress: Callable[[int], None] 
     source = run.source
     fixed = source is not None and source.dates == Source.Dates.FIXED
     with transaction.atomic():
-        result = load_files(
+        result = _load_files(
             run.kind,
             [f.path for f in files],
             effective_from=source.effective_from if fixed else None,
@@ -440,6 +440,15 @@ def load(run: RefreshRun, files: list[Fetched], progress: Callable[[int], None] 
         if result.status != "unchanged":
             RefreshRun.objects.filter(pk=run.pk).update(release_id=result.release_id, rows=result.rows)
     return result
+
+
+def _load_files(*args, **kwargs) -> LoadResult:
+    try:
+        return load_files(*args, **kwargs)
+    except LoadError as exc:
+        if "--effective-from" in str(exc):  # the loader speaks to import_codeset users
+            raise LoadError(f"{exc} (for a refresh: give the source fixed in-force dates in the admin)") from exc
+        raise
 
 
 def sanity_check(release: Release, current: Release | None, max_drop: float | None = None) -> str:

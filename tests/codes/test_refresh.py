@@ -561,3 +561,13 @@ def test_a_run_whose_worker_keeps_dying_is_given_up():
         run.error
         == "the worker running it stopped 3 times (last during load); gave up. The release in force is untouched."
     )
+
+
+def test_a_file_that_does_not_say_its_dates_asks_for_fixed_dates(cms_server):
+    cms_server.put("hcpcs-latest.txt", hcpcs_text())
+    run = run_url(cms_server.url("hcpcs-latest.txt"))
+    assert run.status == "failed"
+    assert run.error == (
+        "neither the hcpcs file nor its name says when it takes effect: give --effective-from YYYY-MM-DD "
+        "(for a refresh: give the source fixed in-force dates in the admin)"
+    )
