@@ -34,7 +34,7 @@ MAX_TEXT_LENGTH = 50
 EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2199, 12, 31)
 CENT = Decimal("0.01")
-MAX_CHARGE = Decimal("100000000")  # the 837P monetary amount field holds up to 18 digits; a line is far below
+MAX_CHARGE = Decimal("100000000")  # a sanity limit: no service line is charged $100 million
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _POS = re.compile(r"\d{1,2}")
