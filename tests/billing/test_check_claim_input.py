@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from claimcheck_data import mild_claim
+from tests.billing.claimcheck_data import mild_claim
 
 from billing.checking.claim import INSTITUTIONAL, PROFESSIONAL, ClaimInputError, parse_claim
 

@@ -7,7 +7,7 @@ import os
 import time
 from datetime import date, timedelta
 
-from claimcheck_data import PAYER_RULES, PAYERS, TODAY, full_releases, mild_claim, rules_for, run, snapshots
+from tests.billing.claimcheck_data import PAYER_RULES, PAYERS, TODAY, full_releases, mild_claim, rules_for, run, snapshots
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from claimcheck_data import CMS, PTP_V322, base_releases, full_releases, mue_release, ptp_release, ptp_rows
+from tests.billing.claimcheck_data import CMS, PTP_V322, base_releases, full_releases, mue_release, ptp_release, ptp_rows
 
 from codes.snapshot import HCPCS, MUE_PRACTITIONER, PTP_PRACTITIONER, CodingSnapshot, MemoryRelease, ReleaseRef
 
