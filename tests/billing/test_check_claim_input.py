@@ -6,9 +6,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from tests.billing.claimcheck_data import mild_claim
 
 from billing.checking.claim import INSTITUTIONAL, PROFESSIONAL, ClaimInputError, parse_claim
+from tests.billing.claimcheck_data import mild_claim
 
 TODAY = date(2026, 10, 1)
 

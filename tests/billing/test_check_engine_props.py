@@ -7,7 +7,6 @@ import os
 import time
 from datetime import date, timedelta
 
-from tests.billing.claimcheck_data import PAYER_RULES, PAYERS, TODAY, full_releases, mild_claim, rules_for, run, snapshots
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +20,16 @@ from practice.policy import (
     POSITIONS,
     DiagnosisRequirement,
     PayerRuleVersion,
+)
+from tests.billing.claimcheck_data import (
+    PAYER_RULES,
+    PAYERS,
+    TODAY,
+    full_releases,
+    mild_claim,
+    rules_for,
+    run,
+    snapshots,
 )
 
 # ---- the catalogue ------------------------------------------------------------------------------------------

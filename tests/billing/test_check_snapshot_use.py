@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.billing.claimcheck_data import CMS, PTP_V322, base_releases, full_releases, mue_release, ptp_release, ptp_rows
-
 from codes.snapshot import HCPCS, MUE_PRACTITIONER, PTP_PRACTITIONER, CodingSnapshot, MemoryRelease, ReleaseRef
+from tests.billing.claimcheck_data import (
+    CMS,
+    PTP_V322,
+    base_releases,
+    full_releases,
+    mue_release,
+    ptp_release,
+    ptp_rows,
+)
 
 
 def test_a_later_cumulative_ptp_release_answers_for_earlier_dates():
