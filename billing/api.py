@@ -68,6 +68,7 @@ class ClaimCheckView(APIView):
     permission_classes = [CanCheckClaims]
 
     @extend_schema(
+        operation_id="claims_check",
         request=ClaimCheckRequest,
         responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
         parameters=[OpenApiParameter("practice", str, description="practice key, when you work for several")],
@@ -173,7 +174,7 @@ class DraftClaimViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer):
         serializer.save(practice=practice_for_request(self.request), created_by=self.request.user)
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="claims_draft_check", request=None, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["post"], permission_classes=[CanCheckClaims])
     def check(self, request, pk=None):
         claim = get_object_or_404(self.get_queryset(), pk=pk)

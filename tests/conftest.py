@@ -26,3 +26,36 @@ def icd10cm_xml() -> Path:
     import simple_icd_10_cm
 
     return Path(simple_icd_10_cm.__file__).parent / "data" / "icd10c-tabular-April-1-2026.xml"
+
+
+@pytest.fixture(autouse=True)
+def _clear_release_cache():
+    """Release rows are cached in memory by release id; ids are reused across rolled-back tests."""
+    from codes.selectors import clear_cache
+
+    clear_cache()
+    yield
+    clear_cache()
+
+
+@pytest.fixture(scope="module")
+def defaults_db(django_db_setup, django_db_blocker):
+    """The default data (code sets, ICD-10-CM, payers and rules, the demo practice and users), loaded once per
+    module inside a transaction that is rolled back at the end; each test runs in a savepoint inside it."""
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.db import transaction
+
+    from codes.selectors import clear_cache
+
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            call_command("load_defaults", "--demo", stdout=StringIO())
+            yield
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+            clear_cache()

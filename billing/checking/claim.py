@@ -20,6 +20,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from codes.formats.base import normalise_code
+
 PROFESSIONAL = "professional"
 INSTITUTIONAL = "institutional"
 CLAIM_TYPES = (PROFESSIONAL, INSTITUTIONAL)
@@ -34,11 +36,10 @@ MAX_TEXT_LENGTH = 50
 EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2199, 12, 31)
 CENT = Decimal("0.01")
-MAX_CHARGE = Decimal("100000000")  # the 837P monetary amount field holds up to 18 digits; a line is far below
+MAX_CHARGE = Decimal("100000000")  # a sanity limit: no service line is charged $100 million
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _POS = re.compile(r"\d{1,2}")
-_CODE_JUNK = re.compile(r"[.\s]")
 
 
 class ClaimInputError(ValueError):
@@ -92,11 +93,6 @@ class Claim:
         """Every date on the claim (the claim's and the lines' own), earliest first."""
         own = (line.date_of_service for line in self.lines if line.date_of_service)
         return tuple(sorted({self.date_of_service, *own}))
-
-
-def normalise_code(value: str) -> str:
-    """Upper case, no dots or spaces: ``m48.062`` -> ``M48062``."""
-    return _CODE_JUNK.sub("", value).upper()
 
 
 def parse_claim(data: Mapping[str, Any], today: date | None = None) -> Claim:

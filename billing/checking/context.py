@@ -63,12 +63,11 @@ class CheckContext:
     def rules_for_line(self, line: ClaimLine) -> tuple[PayerRuleVersion, ...]:
         """The payer's rule versions for the line's code in force on its date.
 
-        When the practice has overridden the payer's rule for the code, only its overrides apply.
+        ``rules_for`` has already chosen one version per rule (a practice's override in preference to the
+        payer's own version): every version it gave that covers the code applies.
         """
         on = self.claim.line_date(line)
-        found = tuple(rule for rule in self.payer_rules.get(on, ()) if rule.applies_to(line.code) and rule.covers(on))
-        overrides = tuple(rule for rule in found if rule.practice_override)
-        return overrides or found
+        return tuple(rule for rule in self.payer_rules.get(on, ()) if rule.applies_to(line.code) and rule.covers(on))
 
     def pointed_diagnoses(self, line: ClaimLine) -> tuple[str, ...]:
         """The (normalised) diagnoses a line points to; pointers outside the list are left out."""

@@ -42,7 +42,7 @@ class Finding:
         out["codes"] = list(self.codes)
         out["message"] = self.message
         out["reference"] = self.reference
-        out["suggestion"] = self.suggestion or None
+        out["suggestion"] = self.suggestion
         return out
 
 

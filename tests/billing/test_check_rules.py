@@ -541,10 +541,13 @@ def test_payer_requires_condition_code_on_institutional_claims():
     assert not of_rule(run(mild_claim()), "PAYER_REQUIRES_CONDITION_CODE")
 
 
-def test_practice_override_replaces_the_payers_rule():
+def test_the_rule_versions_given_are_the_ones_applied():
+    # rules_for chooses one version per rule (a practice override in preference): the engine applies them all.
     override = replace(PAYER_RULES[1], id=999, required_modifiers=(), practice_override=True)
-    result = run(mild_claim(lines=[line(modifiers=[])]), rules=[*PAYER_RULES, override])
+    overridden = [override if rule is PAYER_RULES[1] else rule for rule in PAYER_RULES]
+    result = run(mild_claim(lines=[line(modifiers=[])], place_of_service="11"), rules=overridden)
     assert not of_rule(result, "PAYER_REQUIRES_MODIFIER")
+    assert of_rule(result, "PAYER_PLACE_OF_SERVICE")  # the other rules for 0275T still apply
 
 
 def test_snapshot_only_hcpcs_modifiers():

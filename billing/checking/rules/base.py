@@ -8,6 +8,7 @@ findings; each finding's message is the docstring followed by what is specific t
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from datetime import date
 from typing import ClassVar
@@ -19,7 +20,7 @@ from codes.snapshot import KIND_LABELS, ReleaseRef
 _SPACES = re.compile(r"\s+")
 
 
-class Rule:
+class Rule(ABC):
     """Base class: subclasses set ``id`` and ``severity`` and write the message as their docstring."""
 
     id: ClassVar[str] = ""
@@ -33,9 +34,9 @@ class Rule:
             cls._message = _SPACES.sub(" ", (cls.__doc__ or "").strip())
         return cls._message
 
+    @abstractmethod
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
         """Yield the rule's findings for the claim in ``ctx``."""
-        raise NotImplementedError
 
     def finding(
         self,
