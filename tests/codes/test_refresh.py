@@ -571,3 +571,15 @@ def test_a_file_that_does_not_say_its_dates_asks_for_fixed_dates(cms_server):
         "neither the hcpcs file nor its name says when it takes effect: give --effective-from YYYY-MM-DD "
         "(for a refresh: give the source fixed in-force dates in the admin)"
     )
+
+
+def test_the_schedule_sends_stuck_runs_again(cms_server):
+    cms_server.put("HCPC2020_ANWEB_small.txt", hcpcs_text())
+    url = cms_server.url("HCPC2020_ANWEB_small.txt")
+    lost = RefreshRun.objects.create(kind=k.HCPCS, url=url)  # its message was lost (e.g. Redis flushed)
+    RefreshRun.objects.filter(pk=lost.pk).update(queued_at=timezone.now() - timedelta(hours=1))
+    fresh = RefreshRun.objects.create(kind=k.GPCI, url=url)  # queued a moment ago: left alone
+    assert refresh.requeue_stuck() == [lost.pk]
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (lost.status, fresh.status) == ("loaded", "queued")
