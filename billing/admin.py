@@ -58,6 +58,17 @@ class CodeListField(forms.CharField):
                 raise forms.ValidationError("numbers only, e.g. 1, 2") from None
         return [x.upper() for x in items]
 
+    def has_changed(self, initial, data):
+        """Compare as lists: an empty extra line's initial is None/"" and its data cleans to [], which is no change
+        (without this the admin treats the blank extra inline as filled in and requires its number and code)."""
+        if self.disabled:
+            return False
+        try:
+            before = list(initial) if isinstance(initial, list | tuple) else self.to_python(initial)
+            return before != self.to_python(data)
+        except forms.ValidationError:
+            return True
+
 
 class ClaimLineForm(forms.ModelForm):
     modifiers = CodeListField(max_items=4, help_text="Up to 4, e.g. Q0 59")
