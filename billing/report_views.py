@@ -82,6 +82,7 @@ class ReportForm(_PracticeForm):
 
     def __init__(self, *args, practices, **kwargs):
         super().__init__(*args, practices=practices, **kwargs)
+        self.fields["practice"].required = False  # a link with only the period: the user's first practice
         default = Period.last_months(12)
         self.fields["period_from"].initial, self.fields["period_to"].initial = default.start, default.end
 
@@ -93,10 +94,10 @@ class ReportForm(_PracticeForm):
 
     def chosen(self) -> tuple[Practice, Period]:
         """The practice and period asked for, or the defaults when the form is unbound or invalid."""
+        practice = self.fields["practice"].queryset.get(pk=self.fields["practice"].initial)
         if self.is_bound and self.is_valid():
             data = self.cleaned_data
-            return data["practice"], Period(data["period_from"], data["period_to"])
-        practice = self.fields["practice"].queryset.get(pk=self.fields["practice"].initial)
+            return data["practice"] or practice, Period(data["period_from"], data["period_to"])
         return practice, Period(self.fields["period_from"].initial, self.fields["period_to"].initial)
 
 

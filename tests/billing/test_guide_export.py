@@ -61,19 +61,19 @@ def practice(db):
 @pytest.fixture
 def exported(cms, practice, tmp_path):
     path = tmp_path / "mild-2025.xlsx"
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     call_command("export_billing_guide", "--procedure", "mild", "--year", "2025", "--locality", "10112-00",
                  "--output", str(path))  # fmt: skip
-    return workbook(path), time.perf_counter() - started
+    return workbook(path), (time.perf_counter() - started, time.process_time() - cpu)
 
 
 # ---- the command -----------------------------------------------------------------------------------------------
 
 
 def test_command_writes_amounts_from_the_real_2025_files(exported):
-    wb, seconds = exported
-    print(f"\nexport_billing_guide (DB -> xlsx, cold caches): {seconds * 1000:.0f} ms")
-    assert seconds < 2.0
+    wb, (seconds, cpu) = exported
+    print(f"\nexport_billing_guide (DB -> xlsx, cold caches): {seconds * 1000:.0f} ms ({cpu * 1000:.0f} ms CPU)")
+    assert cpu < 2.0  # CPU time: SQLite runs in-process, and a busy machine does not make the test flaky
     assert wb.sheetnames == ["Overview", "Coverage", "Coding", "Claim fields", "Payment", "Changes", "Sources"]
     assert money(payment(wb, "G0276", NATIONAL_F)) == Decimal("353.87")
     assert money(payment(wb, "G0276", ALABAMA_F)) == Decimal("330.86")
@@ -295,16 +295,16 @@ def test_manager_downloads_the_guide_from_the_admin(cms, practice, client, djang
     page = client.get(reverse("billing-guide-form"))
     assert page.status_code == 200
     assert page.context["form"]["locality"].value() == "10112-00"  # the practice's location
-    started = time.perf_counter()
+    cpu = time.process_time()
     response = client.post(
         reverse("billing-guide-form"),
         {"practice": practice.pk, "procedure": "mild", "year": 2025, "locality": "10112-00"},
     )
-    seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     assert response.status_code == 200, response.content[:500]
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     assert 'filename="mild-billing-guide-2025-10112-00.xlsx"' in response["Content-Disposition"]
-    assert seconds < 2.0
+    assert cpu < 2.0
     wb = workbook(b"".join(response.streaming_content))
     assert money(payment(wb, "G0276", ALABAMA_F)) == Decimal("330.86")
     assert payment(wb, "0275T", ALABAMA_F) == "carrier priced"
