@@ -330,12 +330,12 @@ class ReportFileAdmin(PracticeScopedAdmin):
     list_display = [
         "created_at",
         "kind",
-        "practice",
         "period",
         "status_badge",
         "progress_bar",
-        "created_by",
         "download",
+        "practice",
+        "created_by",
     ]
     list_filter = ["kind", "status"]
     date_hierarchy = "created_at"
@@ -384,7 +384,9 @@ class ReportFileAdmin(PracticeScopedAdmin):
 
     @admin.display(description="Progress")
     def progress_bar(self, obj):
-        return format_html('<progress max="100" value="{}"></progress> {}%', obj.progress, obj.progress)
+        return format_html(
+            '<progress max="100" value="{}" style="width:80px"></progress> {}%', obj.progress, obj.progress
+        )
 
     @admin.display(description="File")
     def download(self, obj):

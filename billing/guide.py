@@ -156,8 +156,9 @@ class ProcedureCode:
 class DiagnosisCode:
     code: str  # shown with the dot: "M48.062"
     description: str
-    billable: bool | None  # None: not known (no ICD-10-CM release loaded for the year)
+    billable: bool | None  # None: not known (no ICD-10-CM release loaded for the year, or it does not list the code)
     notes: str = ""
+    details: str = ""  # what the Details column says instead of billable / not billable, when set
 
 
 @dataclass(frozen=True, slots=True)
@@ -640,7 +641,7 @@ def _coding(guide: GuideData) -> tuple[list[Column], Rows]:
         [f"Procedure ({p.system})", p.code, p.description, f"Description: {p.text_source}", p.notes]
         for p in guide.procedures
     ]
-    rows += [["Diagnosis", d.code, d.description, _billable(d.billable), d.notes] for d in guide.diagnoses]
+    rows += [["Diagnosis", d.code, d.description, d.details or _billable(d.billable), d.notes] for d in guide.diagnoses]
     rows += [["Modifier", m.code, m.description, "modifier", m.notes] for m in guide.modifiers]
     rows += [
         [

@@ -50,6 +50,7 @@ from billing.guide import (
     SourceRow,
 )
 from billing.payments import (
+    CARRIER_PRICED,
     CONVERSION_FACTORS_FILE,
     NOT_LOADED,
     FacilityRate,
@@ -79,6 +80,8 @@ _ROLE_TEXT = {
     ProfileCode.USUAL: "usual on these claims",
     ProfileCode.AVOID: "avoid on these claims",
 }
+# The kinds the guide reads (its Sources sheet lists their releases; LOCALITY only when it named the locality).
+GUIDE_KINDS = (k.PROCEDURE_SUMMARIES, k.CPT, k.HCPCS, k.ICD10CM, k.MODIFIERS, k.POS, k.PFS_RVU, k.GPCI, k.OPPS, k.ASC)
 # Kinds whose absence the Sources sheet states (others are simply not listed when absent).
 _REPORTED_KINDS = (k.PFS_RVU, k.GPCI, k.OPPS, k.ASC, k.CPT, k.ICD10CM)
 
@@ -149,8 +152,9 @@ class YearCoding:
         data = self.data(kind)
         return data.get(key) if data is not None else None
 
-    def used(self) -> list[k.ReleaseRef]:
-        return [d.ref for kind in k.ALL_KINDS if (d := self.data(kind)) is not None]
+    def used(self, kinds: Iterable[str] = k.ALL_KINDS) -> list[k.ReleaseRef]:
+        """The releases of ``kinds`` the year is read from, in the order of ``kinds``."""
+        return [d.ref for kind in kinds if (d := self.data(kind)) is not None]
 
 
 # ---- payer rules in force in a year ----------------------------------------------------------------------
@@ -230,6 +234,7 @@ class _Builder:
         self.cur = YearCoding(year, self.releases, factory)
         self.prev = YearCoding(year - 1, self.releases, factory)
         self.release_models = {r.id: r for r in self.releases}
+        self.kinds = GUIDE_KINDS
         self.locality_key = parse_locality(locality) if locality else None
         self.locality = self._locality()
         self.rules = Rules.load(practice_id)
@@ -253,6 +258,7 @@ class _Builder:
             checked.append(data.ref.label)
         area = self.cur.get(k.LOCALITY, self.locality_key)
         if area is not None:
+            self.kinds = (*self.kinds, k.LOCALITY)
             return Locality(code, area.area)
         if checked or self.cur.loaded(k.LOCALITY):
             where = ", ".join(checked) or self.cur.data(k.LOCALITY).ref.label
@@ -339,12 +345,12 @@ class _Builder:
                 out.append(DiagnosisCode(_dotted(code.code), row.description, row.billable, _join(notes)))
                 continue
             if icd is not None:
-                notes.insert(0, f"not in {icd.ref.label}")
-                billable = False
+                notes.insert(0, f"our summary: {icd.ref.label} does not list it")
+                details = f"not a code in {icd.ref.label}"
             else:
                 notes.insert(0, f"ICD-10-CM for {self.year} not loaded: our summary")
-                billable = None
-            out.append(DiagnosisCode(_dotted(code.code), code.summary, billable, _join(notes)))
+                details = ""
+            out.append(DiagnosisCode(_dotted(code.code), code.summary, None, _join(notes), details))
         return tuple(out)
 
     def modifiers(self, coverage_versions: Iterable[policy.PayerRuleVersion]) -> tuple[ModifierCode, ...]:
@@ -425,11 +431,17 @@ class _Builder:
                         asc=asc_row,
                     )
                     if self.locality and gpci is None:
+                        gpci_data = coding.data(k.GPCI)
+                        why = (
+                            f"{gpci_data.ref.label} has no locality {self.locality.code}"
+                            if gpci_data is not None
+                            else f"no GPCI file loaded for {coding.year}"
+                        )
                         row = replace(
                             row,
                             locality_nonfacility=NOT_LOADED,
                             locality_facility=NOT_LOADED,
-                            notes=_join([row.notes, f"no GPCI for {self.locality.code} loaded for {coding.year}"]),
+                            notes=_join([row.notes, why]),
                         )
                 out.append(row)
         return out
@@ -621,11 +633,11 @@ class _Builder:
     # -- sources ----------------------------------------------------------------------------------------------------
     def sources(self, rule_versions: Iterable[policy.PayerRuleVersion], cf_source: str) -> list[SourceRow]:
         out = []
-        now = self.cur.used()
+        now = self.cur.used(self.kinds)
         for ref in now:
             out.append(SourceRow.from_release(ref, notes=self._release_notes(ref, f"as of {self.cur.on(ref.kind)}")))
         now_ids = {ref.id for ref in now}
-        for ref in self.prev.used():
+        for ref in self.prev.used(self.kinds):
             if ref.id not in now_ids:
                 note = f"{self.previous}, for the Changes sheet (as of {self.prev.on(ref.kind)})"
                 out.append(SourceRow.from_release(ref, notes=self._release_notes(ref, note)))
@@ -678,7 +690,7 @@ class _Builder:
             row = next((p for p in payments if p.code == code and not p.modifier), None)
             if row is None:
                 continue
-            if row.national_facility == "carrier priced":
+            if row.national_facility == CARRIER_PRICED:
                 out.append(
                     f"{code} is carrier priced under the physician fee schedule ({row.status}): there is no national "
                     "amount; ask the Medicare contractor for its price."

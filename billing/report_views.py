@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from billing.guide import write_billing_guide
 from billing.guide_data import GuideError, build_guide, guide_filename, practice_locality
@@ -82,6 +83,7 @@ class ReportForm(_PracticeForm):
 
     def __init__(self, *args, practices, **kwargs):
         super().__init__(*args, practices=practices, **kwargs)
+        self.fields["practice"].required = False  # a link with only the period: the user's first practice
         default = Period.last_months(12)
         self.fields["period_from"].initial, self.fields["period_to"].initial = default.start, default.end
 
@@ -93,10 +95,10 @@ class ReportForm(_PracticeForm):
 
     def chosen(self) -> tuple[Practice, Period]:
         """The practice and period asked for, or the defaults when the form is unbound or invalid."""
+        practice = self.fields["practice"].queryset.get(pk=self.fields["practice"].initial)
         if self.is_bound and self.is_valid():
             data = self.cleaned_data
-            return data["practice"], Period(data["period_from"], data["period_to"])
-        practice = self.fields["practice"].queryset.get(pk=self.fields["practice"].initial)
+            return data["practice"] or practice, Period(data["period_from"], data["period_to"])
         return practice, Period(self.fields["period_from"].initial, self.fields["period_to"].initial)
 
 
@@ -161,7 +163,12 @@ def report_page(request):
     titles = rule_titles()
     peak = max((c.checks for _, c in figures.months), default=0) or 1
     months = [(month, c, round(100 * c.checks / peak), round(100 * c.errors / peak)) for month, c in figures.months]
-    rules = [(r, titles.get(r.rule, "")) for r in figures.by_rule]
+    can_claims = request.user.has_perm("billing.view_draftclaim")
+    can_checks = request.user.has_perm("billing.view_claimcheck")
+    rules = [
+        (r, titles.get(r.rule, ""), [(ref, _claim_url(ref.claim, can_claims, can_checks)) for ref in r.examples])
+        for r in figures.by_rule
+    ]
     files = ReportFile.objects.filter(practice__in=practices, kind="report").select_related("practice")[:5]
     return TemplateResponse(
         request,
@@ -178,9 +185,20 @@ def report_page(request):
             top_n=TOP_N,
             files=files,
             can_generate=request.user.has_perm("billing.add_reportfile"),
-            can_view_claims=request.user.has_perm("billing.view_draftclaim"),
         ),
     )
+
+
+def _claim_url(label: str, can_claims: bool, can_checks: bool) -> str:
+    """Where a claim named in the report opens: the draft claim (by reference or id), or the check itself."""
+    number = label.rpartition("#")[2]
+    if label.startswith("check #") and number.isdigit():
+        return reverse("admin:billing_claimcheck_change", args=[number]) if can_checks else ""
+    if not can_claims:
+        return ""
+    if label.startswith("claim #") and number.isdigit():
+        return reverse("admin:billing_draftclaim_change", args=[number])
+    return reverse("admin:billing_draftclaim_changelist") + "?" + urlencode({"q": label})
 
 
 @login_required

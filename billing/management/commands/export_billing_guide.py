@@ -54,6 +54,9 @@ class Command(BaseCommand):
         try:
             with os.fdopen(fd, "wb") as fh:
                 write_billing_guide(guide, fh)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private: give it an ordinary file's mode
             os.replace(tmp, output)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
