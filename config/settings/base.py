@@ -130,6 +130,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),
         "user": env.str("API_THROTTLE_USER", default="100000/hour"),
+        # POST claims/check and claims/{id}/check/ (billing.api.ClaimCheckThrottle), per user
+        "claims-check": env.str("API_THROTTLE_CLAIMS_CHECK", default="600/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
