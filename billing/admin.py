@@ -60,6 +60,15 @@ class CodeListField(forms.CharField):
             return ", ".join(str(v) for v in value)
         return value
 
+    def has_changed(self, initial, data):
+        # Compare as lists: an empty extra line posts "" where its initial is None, and "" is no change (without
+        # this, every save of a claim failed on the admin's empty extra line: "This field is required").
+        try:
+            before = self.to_python(self.prepare_value(initial) if initial is not None else "")
+            return before != self.to_python(data)
+        except forms.ValidationError:
+            return True
+
     def to_python(self, value):
         items = _split_codes(super().to_python(value))
         if len(items) > self.max_items:

@@ -35,7 +35,8 @@ class ConcurrentEdit(APIException):
     default_code = "stale_version"
 
     def __init__(self, current_version: int | None):
-        super().__init__({"version": [STALE_VERSION], "current_version": current_version})
+        super().__init__({"version": [STALE_VERSION]})
+        self.current_version = current_version
 
 
 class ClaimCheckThrottle(UserRateThrottle):
@@ -223,6 +224,13 @@ class DraftClaimViewSet(viewsets.ModelViewSet):
             .select_related("payer")
             .prefetch_related("lines")
         )
+
+    def handle_exception(self, exc):
+        if isinstance(exc, ConcurrentEdit):  # the body with the current version as a number
+            return Response(
+                {"version": [STALE_VERSION], "current_version": exc.current_version}, status=exc.status_code
+            )
+        return super().handle_exception(exc)
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
