@@ -9,6 +9,7 @@ import re
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpResponseRedirect
@@ -299,8 +300,7 @@ class DraftClaimAdmin(PracticeScopedAdmin):
         if request.method != "POST":
             return HttpResponseRedirect(reverse("admin:billing_draftclaim_change", args=[pk]))
         if not request.user.has_perm("billing.check_claim"):
-            messages.error(request, "You may not check claims.")
-            return HttpResponseRedirect(reverse("admin:billing_draftclaim_change", args=[pk]))
+            raise PermissionDenied("You may not check claims.")
         claim = get_object_or_404(self.get_queryset(request), pk=pk)
         check = services.check_drafts([claim], user=request.user)[0]
         counts = _count(check.result)
