@@ -7,6 +7,7 @@ for none (and sees all). Every object the tests aim at belongs to practice A.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pytest
@@ -21,7 +22,7 @@ from codes import selectors as code_selectors
 from practice import services as practice_services
 from practice.defaults import load_defaults
 from practice.models import Payer, PayerRule, Practice, PracticeMembership, PracticePayer
-from tests.security.helpers import MODEL_BACKEND, ROLES
+from tests.security.helpers import MODEL_BACKEND, ROLES, record_figures
 
 
 @dataclass
@@ -121,3 +122,12 @@ def web_for(world):
         return client
 
     return make
+
+
+@pytest.fixture
+def faults(request):
+    """The faults a test injects, kept as a figure (faults_<test>.json)."""
+    injected: list[str] = []
+    yield injected
+    name = re.sub(r"\W+", "_", request.node.name).strip("_")
+    record_figures(f"faults_{name}", {"faults_injected": len(injected), "kinds": injected})

@@ -136,7 +136,7 @@ def test_admin_second_save_with_stale_version_is_a_form_error(world, second_bill
     assert (claim.reference, claim.diagnoses, claim.version) == ("BOB", ["M48.061", "Z00.6"], 3)
 
 
-def test_admin_save_losing_the_race_after_the_form_check_saves_nothing(world):
+def test_admin_save_losing_the_race_after_the_form_check_saves_nothing(world, faults):
     """Where rows are not locked (SQLite), another save can land between the form's check and the write: the
     compare-and-set in save_model refuses it and the admin's transaction rolls the claim and its lines back."""
     claim = world.claims_a[0]
@@ -157,6 +157,7 @@ def test_admin_save_losing_the_race_after_the_form_check_saves_nothing(world):
     # the whole save was rolled back, the simulated concurrent save included (same transaction in this test)
     assert claim.diagnoses == ["M48.062", "Z00.6"]
     assert list(claim.lines.values_list("code", flat=True)) == ["0275T"]
+    faults.append("a concurrent save between the form check and the write")
 
 
 def test_admin_new_claim_with_a_payer_the_practice_does_not_bill(world):
