@@ -5,7 +5,6 @@ from __future__ import annotations
 import django_filters
 from django.db import transaction
 from django.db.models import F
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
@@ -255,7 +254,7 @@ class DraftClaimViewSet(viewsets.ModelViewSet):
         throttle_classes=[*APIView.throttle_classes, ClaimCheckThrottle],
     )
     def check(self, request, pk=None):
-        claim = get_object_or_404(self.get_queryset(), pk=pk)
+        claim = self.get_object()  # the user's practices only; a malformed id is a 404 (was a 500)
         check = services.check_drafts([claim], user=request.user)[0]
         return Response(check.result)
 

@@ -98,22 +98,64 @@ def test_redis_and_workers_unreachable_is_503(db, faults):
     assert ":1/" not in text
 
 
-@needs_redis
-def test_healthy_with_redis_and_a_worker(db):
-    """A worker answering the ping on the default queue: 200. (An in-process worker on a queue of its own, so it
-    takes no task of another test session on the same Redis.)"""
-    from celery.contrib.testing.worker import start_worker
+@pytest.fixture
+def worker_queue():
+    """A real Celery worker (a subprocess, as in production) serving a queue of its own, so that it takes no task
+    of another test session on the same Redis; the app's default queue points there while the test runs."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.conf import settings
 
     from config.celery import app
 
     queue = f"health-{uuid.uuid4().hex[:8]}"
+    log = Path(settings.VAR_DIR) / f"{queue}.log"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "CELERY_SKIP_CHECKS": "1"}
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-P",
+        "solo",
+        "-Q",
+        queue,
+        "-n",
+        f"{queue}@%h",
+        "--without-heartbeat",
+        "--without-gossip",
+        "--without-mingle",
+        "-l",
+        "warning",
+    ]
+    with log.open("w") as out:
+        worker = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
     old_queue = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
     try:
-        with start_worker(app, pool="solo", perform_ping_check=False, queues=[queue], shutdown_timeout=10):
-            status, body, text = _get()
+        deadline = time.monotonic() + 60
+        while not any(f"{queue}@" in name for reply in app.control.ping(timeout=0.5) for name in reply):
+            assert worker.poll() is None, log.read_text()[-2000:]
+            assert time.monotonic() < deadline, "the worker did not answer within 60 s"
+        app.conf.task_default_queue = queue
+        yield queue
     finally:
         app.conf.task_default_queue = old_queue
+        worker.terminate()
+        try:
+            worker.wait(20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        log.unlink(missing_ok=True)
+
+
+@needs_redis
+def test_healthy_with_redis_and_a_worker(db, worker_queue):
+    status, body, text = _get()
     assert status == 200, body
     assert body == {"status": "ok", "checks": {"database": "ok", "codesets": "ok", "redis": "ok", "celery": "ok"}}
     _no_sensitive_data(text)
