@@ -221,7 +221,10 @@ def test_threads_saving_one_claim_at_once_exactly_one_wins_api(world, transactio
     assert claim.reference == winner and claim.version == 2
     line = ClaimLine.objects.get(claim=claim)
     assert line.units == int(winner[1:]) + 1  # the winner's lines, whole
-    record_figures("concurrency_threads_api", {"threads": len(users), "won": 1, "refused_409": codes.count(409)})
+    record_figures(
+        "concurrency_threads_api",
+        {"threads": len(users), "saved": 1, "refused_409": codes.count(409), "edits_lost": 0},
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -255,4 +258,7 @@ def test_threads_saving_one_claim_at_once_exactly_one_wins_admin(world, transact
     assert outcomes.count(302) == 1 and outcomes.count("form error") == len(users) - 1, results
     claim.refresh_from_db()
     assert claim.reference == next(ref for code, ref in results if code == 302) and claim.version == 2
-    record_figures("concurrency_threads_admin", {"threads": len(users), "won": 1, "refused_form_error": len(users) - 1})
+    record_figures(
+        "concurrency_threads_admin",
+        {"threads": len(users), "saved": 1, "refused_form_error": len(users) - 1, "edits_lost": 0},
+    )
