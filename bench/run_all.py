@@ -1,7 +1,7 @@
 """Run every benchmark in turn on SQLite, and on PostgreSQL too when BENCH_DATABASE_URL is set.
 
-    .venv/bin/python bench/run_all.py
-    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/mild_bench .venv/bin/python bench/run_all.py
+.venv/bin/python bench/run_all.py
+BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/mild_bench .venv/bin/python bench/run_all.py
 """
 
 import os
