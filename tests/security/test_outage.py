@@ -125,7 +125,8 @@ def test_redis_down_is_503(world, api_for, faults):
 def _queue_view(request):
     from celery import Celery
 
-    dead = Celery("outage-test", broker="redis://127.0.0.1:1/0")
+    # set_as_current=False: otherwise every shared_task of the project would follow this dead app afterwards
+    dead = Celery("outage-test", broker="redis://127.0.0.1:1/0", set_as_current=False)
     dead.conf.update(
         broker_connection_retry=False,
         broker_connection_max_retries=0,
