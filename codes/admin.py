@@ -150,3 +150,6 @@ class ReleaseAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/codes/diff.html", context)
+
+
+from codes import refresh_admin  # noqa: E402, F401  (sources, refresh runs, change notices)

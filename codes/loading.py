@@ -422,6 +422,16 @@ def _rows(spec: KindSpec, kind: str, paths: list[Path]) -> Iterator[tuple]:
             yield to_tuple(row)
 
 
+PROGRESS_EVERY = 10_000
+
+
+def _counted(rows: Iterator[tuple], progress: Callable[[int], None]) -> Iterator[tuple]:
+    for n, row in enumerate(rows, 1):
+        if n % PROGRESS_EVERY == 0:
+            progress(n)
+        yield row
+
+
 def load_files(
     kind: str,
     paths: list[str | Path],
@@ -433,11 +443,13 @@ def load_files(
     hold: bool = False,
     replace: bool = False,
     source_names: list[str] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> LoadResult:
     """Load one file set as a release of ``kind``. Atomic and idempotent by checksum.
 
     ``hold``: load it as HELD (not used to answer) for the caller to review and ``activate``.
     ``replace``: a loaded release of the kind with the same start date is marked superseded.
+    ``progress``: called with the number of rows written so far, every ``PROGRESS_EVERY`` rows.
     """
     if kind not in SPECS:
         raise LoadError(f"unknown kind {kind!r}: one of {', '.join(IMPORT_KINDS)}")
@@ -497,7 +509,10 @@ def load_files(
                 loaded_by=user if getattr(user, "pk", None) else None,
                 status=models.Release.Status.LOADING,
             )
-            count = bulk_insert(spec.model, spec.columns, release.id, _rows(spec, kind, paths))
+            rows = _rows(spec, kind, paths)
+            if progress is not None:
+                rows = _counted(rows, progress)
+            count = bulk_insert(spec.model, spec.columns, release.id, rows)
             if count == 0:
                 raise LoadError(f"{', '.join(names)}: no rows found: is this a {kind} file?")
             release.row_count = count

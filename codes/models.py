@@ -267,3 +267,157 @@ class AscRate(_ReleaseRow):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["release", "code"], name="asc_release_code")]
         verbose_name = "ASC Addendum AA row"
+
+
+# --- Scheduled refreshes of the code sets (codes.refresh, codes.tasks) ------------------------------------------
+
+
+def validate_source_url(value: str) -> None:
+    from django.core.exceptions import ValidationError
+
+    if not value.lower().startswith(("https://", "http://", "file://")):
+        raise ValidationError("Give an https://, http:// or file:// address.")
+
+
+class Source(models.Model):
+    """Where a kind of code set is fetched from, and when. The address may hold placeholders for the quarter
+    being fetched ({year}, {ncci}, {month_name}...; see ``codes.refresh.expand_url``)."""
+
+    class Dates(models.TextChoices):
+        FROM_FILE = "file", "From the file or its name"
+        FIXED = "fixed", "The fixed dates below"
+
+    class Schedule(models.TextChoices):
+        DEFAULT = "", "The usual one for its kind"
+        QUARTERLY = "quarterly", "Quarterly (January, April, July, October)"
+        APRIL_OCTOBER = "april-october", "April and October (ICD-10-CM)"
+        YEARLY = "yearly", "Yearly (January)"
+        MANUAL = "manual", "Only when asked"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32, choices=KIND_CHOICES)
+    url = models.CharField(
+        "address",
+        max_length=1000,
+        validators=[validate_source_url],
+        help_text="https://, http:// or file://. Placeholders for the quarter fetched: "
+        "{year} {yy} {quarter} {q0} {ncci} {month} {month_name} {mon}.",
+    )
+    member = models.CharField(
+        "zip member",
+        max_length=200,
+        blank=True,
+        help_text="When the file is a zip: which member(s) to load, a pattern such as ccipra-v*-f?.TXT "
+        "(case ignored; several matches load as one file set). Empty: the usual one for the kind.",
+    )
+    dates = models.CharField("in-force dates", max_length=8, choices=Dates.choices, default=Dates.FROM_FILE)
+    effective_from = models.DateField(null=True, blank=True, help_text="With fixed dates: the first day in force.")
+    effective_to = models.DateField(null=True, blank=True, help_text="With fixed dates: the last day (or empty).")
+    schedule = models.CharField(max_length=16, choices=Schedule.choices, blank=True, default=Schedule.DEFAULT)
+    enabled = models.BooleanField(default=True)
+    max_row_drop = models.FloatField(
+        "largest row drop",
+        null=True,
+        blank=True,
+        help_text="Hold a release for review when it has this share fewer rows than the one in force "
+        "(0.2 = 20%). Empty: the setting REFRESH_MAX_ROW_DROP.",
+    )
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.dates == self.Dates.FIXED and not self.effective_from:
+            raise ValidationError({"effective_from": "Fixed dates need at least the first day in force."})
+        if self.effective_to and self.effective_from and self.effective_to < self.effective_from:
+            raise ValidationError({"effective_to": "The last day is before the first day."})
+
+
+class RefreshRun(models.Model):
+    """One refresh of one kind from one address: download, checksum, load (held), checks, switch in force."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        LOADED = "loaded", "Loaded and in force"
+        UNCHANGED = "unchanged", "Unchanged (already loaded)"
+        HELD = "held", "Held for review"
+        FAILED = "failed", "Failed"
+
+    FINISHED = (Status.LOADED, Status.UNCHANGED, Status.HELD, Status.FAILED)
+
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    kind = models.CharField(max_length=32, choices=KIND_CHOICES, db_index=True)
+    url = models.CharField("address", max_length=1000)
+    member = models.CharField("zip member", max_length=200, blank=True)
+    trigger = models.CharField(max_length=20, default="command", help_text="schedule, command or admin")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    timings = models.JSONField(default=dict, blank=True, help_text="Seconds per step.")
+    bytes = models.BigIntegerField(null=True, blank=True, help_text="Bytes downloaded.")
+    files = models.JSONField(default=list, blank=True, help_text="Files loaded: name, size, sha256.")
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    release = models.ForeignKey(Release, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    error = models.TextField(blank=True)
+    note = models.TextField(blank=True)
+    step = models.CharField(max_length=20, blank=True)
+    percent = models.PositiveSmallIntegerField(null=True, blank=True)
+    progress_note = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the process running it.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    task_id = models.CharField(max_length=50, blank=True)
+    diff = models.JSONField(null=True, blank=True, help_text="What changed against the previous release.")
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        constraints = [
+            # The lock: at most one running refresh per kind (a partial unique index, PostgreSQL and SQLite).
+            models.UniqueConstraint(
+                fields=["kind"], condition=models.Q(status="running"), name="refresh_one_running_per_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Refresh #{self.pk} {self.kind} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    def as_json(self) -> dict:
+        """The line ``refresh_codesets --wait`` prints (contract)."""
+        return {
+            "kind": self.kind,
+            "status": self.status,
+            "release": self.release.label if self.release_id and self.status != self.Status.FAILED else None,
+            "error": self.error or None,
+        }
+
+
+class ChangeNotice(models.Model):
+    """A release in force changed codes the practice uses (procedure profiles, payer rules)."""
+
+    run = models.OneToOneField(RefreshRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="notice")
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=32, choices=KIND_CHOICES)
+    codes = models.JSONField(default=list, help_text="The practice's codes that changed.")
+    changes = models.JSONField(default=list, help_text="The changes to those codes, as in the release diff.")
+    summary = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    emailed_to = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.release.label}: {', '.join(self.codes)}"

@@ -152,6 +152,18 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")  # tests give each run its own
+
+# Code-set refreshes (codes.refresh): download limits, the row-drop check, when a silent run counts as dead.
+REFRESH_MAX_BYTES = env.int("REFRESH_MAX_BYTES", default=2 * 1024**3)
+REFRESH_CONNECT_TIMEOUT = env.float("REFRESH_CONNECT_TIMEOUT", default=20)
+REFRESH_READ_TIMEOUT = env.float("REFRESH_READ_TIMEOUT", default=120)
+REFRESH_DOWNLOAD_ATTEMPTS = env.int("REFRESH_DOWNLOAD_ATTEMPTS", default=4)
+REFRESH_RETRY_BACKOFF = env.float("REFRESH_RETRY_BACKOFF", default=5)  # seconds, doubled after each failure
+REFRESH_MAX_ROW_DROP = env.float("REFRESH_MAX_ROW_DROP", default=0.20)
+REFRESH_STALE_SECONDS = env.int("REFRESH_STALE_SECONDS", default=600)
+REFRESH_LOCK_WAIT_SECONDS = env.int("REFRESH_LOCK_WAIT_SECONDS", default=3 * 3600)
+WATCHED_CODES = env.list("WATCHED_CODES", default=[])  # extra codes whose changes send a notice
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="billing-helper@localhost")

@@ -1,0 +1,107 @@
+"""A local stand-in for the CMS web site: http.server in a thread on 127.0.0.1, serving files from a folder, and
+able to misbehave on request. Used by the refresh tests; import ``cms_server`` into a conftest to use the fixture.
+
+Paths:
+  /<name>                    the file
+  /status/<code>/<name>      answers <code> (404, 500...) with a short body
+  /slow/<seconds>/<name>     waits before answering (a read timeout on the client side)
+  /flaky/<n>/<name>          answers 500 to the first n requests for that path, then the file
+  /truncated/<name>          promises the whole file (Content-Length) but sends half, then hangs up
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+import pytest
+
+
+class CmsServer:
+    def __init__(self, root: Path):
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.hits: Counter[str] = Counter()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_GET(self):  # noqa: N802
+                path = unquote(self.path.split("?", 1)[0])
+                server.hits[path] += 1
+                parts = path.strip("/").split("/")
+                if parts[0] == "status":
+                    return self._answer(int(parts[1]), b"no")
+                if parts[0] == "slow":
+                    time.sleep(float(parts[1]))
+                    return self._file("/".join(parts[2:]))
+                if parts[0] == "flaky":
+                    if server.hits[path] <= int(parts[1]):
+                        return self._answer(500, b"try later")
+                    return self._file("/".join(parts[2:]))
+                if parts[0] == "truncated":
+                    data = (server.root / "/".join(parts[1:])).read_bytes()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return None
+                return self._file("/".join(parts))
+
+            def _answer(self, code: int, body: bytes):
+                self.send_response(code)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _file(self, name: str):
+                target = server.root / name
+                if not target.is_file():
+                    return self._answer(404, b"not found")
+                data = target.read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(data)
+                return None
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.block_on_close = False
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def url(self, name: str, mode: str = "") -> str:
+        prefix = f"/{mode.strip('/')}" if mode else ""
+        return f"{self.base}{prefix}/{quote(name)}"
+
+    def put(self, name: str, data: bytes | str) -> Path:
+        target = self.root / name
+        target.write_bytes(data.encode("latin-1") if isinstance(data, str) else data)
+        return target
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def cms_server(tmp_path):
+    server = CmsServer(tmp_path / "www")
+    yield server
+    server.close()
