@@ -54,8 +54,10 @@ def store_checks(
     claims: Sequence[DraftClaim | None] | None = None,
     user=None,
     source: str = "api",
+    upload=None,
 ) -> list[ClaimCheck]:
-    """Keep checks and their findings with two bulk inserts (no query per finding)."""
+    """Keep checks and their findings with two bulk inserts (no query per finding). ``upload``: the batch
+    upload they come from."""
     claims = claims or [None] * len(results)
     checks = [
         ClaimCheck(
@@ -68,6 +70,7 @@ def store_checks(
             coding=result.get("coding", []),
             source=source,
             checked_by=user if getattr(user, "pk", None) else None,
+            upload=upload,
         )
         for claim, result in zip(claims, results)
     ]
