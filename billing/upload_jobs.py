@@ -107,9 +107,10 @@ class ChunkOutcome:
 def check_claims(checker: Checker, practice_id: int, claims: Iterable[uploads.UploadClaim], today: date) -> list[dict]:
     """The result of each claim of an upload, with ``claim_ref``, ``row`` (its first row), ``payer`` and
     ``ordinal`` added. A claim that cannot be read is a ``CLAIM_INPUT_INVALID`` result naming row and column."""
+    prepared = [(claim, *uploads.claim_payload(claim)) for claim in claims]
+    checker.prefetch(payload for _, payload, errors in prepared if not errors)
     out = []
-    for claim in claims:
-        payload, errors = uploads.claim_payload(claim)
+    for claim, payload, errors in prepared:
         problems = [(column, message, None) for column, message in errors.items()]
         result = None
         if not problems:
