@@ -100,7 +100,7 @@ def store_checks(
         for claim, result in zip(claims, results)
     ]
     with transaction.atomic():
-        ClaimCheck.objects.bulk_create(checks, batch_size=500)
+        _insert_checks(checks)
         _insert_findings(
             (
                 check.pk,
@@ -119,6 +119,37 @@ def store_checks(
 
 
 FINDING_COLUMNS = ("check_run", "rule", "severity", "line", "codes", "message", "reference", "suggestion")
+INSERT_BATCH = 500
+
+
+def _insert_checks(checks: list[ClaimCheck]) -> None:
+    """``bulk_create``, faster on PostgreSQL for batches of large JSON results.
+
+    There Django binds parameters in Python (client-side) and inserts through UNNEST of arrays: a batch of 500
+    results (about 3 kB of JSON each) spent most of its time escaping every quote of the JSON into array
+    literals. One INSERT of all the rows, bound by the server, takes a quarter of the time. The query still
+    runs through Django's cursor (logging, execute wrappers). Each check gets its id, as with bulk_create.
+    """
+    connection = connections[router.db_for_write(ClaimCheck)]
+    if connection.vendor != "postgresql" or len(checks) < 2:
+        ClaimCheck.objects.bulk_create(checks, batch_size=INSERT_BATCH)
+        return
+    quote = connection.ops.quote_name
+    fields = [f for f in ClaimCheck._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(quote(f.column) for f in fields)
+    row = f"({', '.join(['%s'] * len(fields))})"
+    with _server_binding_cursor(connection) as cursor:
+        for start in range(0, len(checks), INSERT_BATCH):
+            batch = checks[start : start + INSERT_BATCH]
+            values = [f.get_db_prep_save(f.pre_save(check, True), connection) for check in batch for f in fields]
+            cursor.execute(
+                f"INSERT INTO {quote(ClaimCheck._meta.db_table)} ({columns}) "  # noqa: S608 (names from the model)
+                f"VALUES {', '.join([row] * len(batch))} RETURNING {quote(ClaimCheck._meta.pk.column)}",
+                values,
+            )
+            for check, (pk,) in zip(batch, cursor.fetchall()):
+                check.pk = pk
+                check._state.adding, check._state.db = False, connection.alias
 
 
 def _insert_findings(rows: Iterable[tuple]) -> int:
@@ -137,9 +168,19 @@ def _insert_findings(rows: Iterable[tuple]) -> int:
         for check_id, rule, severity, line, codes, *texts in rows
     ]
     if prepared:
-        with connection.cursor() as cursor:
+        cursor = _server_binding_cursor(connection) if connection.vendor == "postgresql" else connection.cursor()
+        with cursor:
             cursor.executemany(sql, prepared)
     return len(prepared)
+
+
+def _server_binding_cursor(connection):
+    """A Django cursor (logging, execute wrappers, error wrapping) whose parameters PostgreSQL binds itself,
+    whatever the connection's ``server_side_binding`` option says."""
+    import psycopg
+
+    connection.ensure_connection()
+    return connection._prepare_cursor(psycopg.Cursor(connection.connection))
 
 
 def _payer_key(claim, result) -> str:
