@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -20,9 +21,21 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from billing import models as billing_models
 from billing import services, uploads
 from billing.models import BatchUpload, ClaimCheck, ClaimLine, ClaimStatus, DraftClaim, Finding, JobStatus
+from practice.models import Payer, PracticePayer
 from practice.selectors import practices_for
+
+STALE_VERSION = (
+    "Someone else saved this claim (now version {current}) after you opened it (version {read}). Your changes "
+    "were not saved: open the claim again to see theirs, then make your change again."
+)
+
+
+class ConcurrentEditError(Exception):
+    """A save lost the race between the form's version check and the write (non-locking databases only)."""
+
 
 SEVERITY_COLOURS = {
     "error": "#c62828",
@@ -62,6 +75,17 @@ class CodeListField(forms.CharField):
                 raise forms.ValidationError("numbers only, e.g. 1, 2") from None
         return [x.upper() for x in items]
 
+    def has_changed(self, initial, data):
+        """Compare as lists: an empty extra line's initial is None/"" and its data cleans to [], which is no change
+        (without this the admin treats the blank extra inline as filled in and requires its number and code)."""
+        if self.disabled:
+            return False
+        try:
+            before = list(initial) if isinstance(initial, list | tuple) else self.to_python(initial)
+            return before != self.to_python(data)
+        except forms.ValidationError:
+            return True
+
 
 class ClaimLineForm(forms.ModelForm):
     modifiers = CodeListField(max_items=4, help_text="Up to 4, e.g. Q0 59")
@@ -87,6 +111,35 @@ class DraftClaimForm(forms.ModelForm):
         max_items=12, help_text="Up to 12 ICD-10-CM codes, the primary first, e.g. M48.062, Z00.6"
     )
     condition_codes = CodeListField(max_items=24, help_text="Institutional claims, e.g. 30")
+    # Optimistic locking: the version the form was opened on, sent back hidden; a save over a newer version is
+    # refused with a form error (never a 500, never a silent overwrite).
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["expected_version"].initial = self.instance.version
+
+    def clean(self):
+        cleaned = super().clean()
+        practice, payer = cleaned.get("practice"), cleaned.get("payer")
+        if (
+            practice is not None
+            and payer is not None
+            and not PracticePayer.objects.filter(practice=practice, payer=payer).exists()
+        ):
+            self.add_error("payer", f"{practice} does not bill {payer}: choose one of the practice's payers.")
+        if self.instance.pk is not None:
+            read = cleaned.get("expected_version")
+            # Locks the row until the admin's transaction ends (PostgreSQL): a concurrent save waits, then sees
+            # the new version and is refused here.
+            rows = DraftClaim.objects.filter(pk=self.instance.pk)
+            if transaction.get_connection(rows.db).in_atomic_block:
+                rows = rows.select_for_update()
+            current = rows.values_list("version", flat=True).first()
+            if read is None or current != read:
+                raise forms.ValidationError(STALE_VERSION.format(current=current, read=read), code="stale_version")
+        return cleaned
 
     class Meta:
         model = DraftClaim
@@ -140,6 +193,11 @@ class PracticeScopedAdmin(admin.ModelAdmin):
             first = kwargs["queryset"].first()
             if first is not None and kwargs["queryset"].count() == 1:
                 kwargs["initial"] = first.pk
+        elif db_field.name == "payer" and db_field.related_model is Payer:
+            # Only payers the user's practices bill (the form's clean() checks the claim's own practice).
+            kwargs["queryset"] = Payer.objects.filter(
+                practice_payers__practice__in=practices_for(request.user)
+            ).distinct()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -182,7 +240,7 @@ class DraftClaimAdmin(PracticeScopedAdmin):
             "Diagnoses and trial",
             {"fields": ["diagnoses", "clinical_trial_number", "prior_authorization_number", "condition_codes"]},
         ),
-        ("Concurrency", {"fields": ["version"], "classes": ["collapse"]}),
+        ("Concurrency", {"fields": ["version", "expected_version"], "classes": ["collapse"]}),
     ]
     change_form_template = "admin/billing/draftclaim/change_form.html"
 
@@ -220,13 +278,22 @@ class DraftClaimAdmin(PracticeScopedAdmin):
         if not change:
             obj.created_by = request.user
         else:
-            # Optimistic concurrency: refuse a save over someone else's newer edit.
-            current = DraftClaim.objects.filter(pk=obj.pk).values_list("version", flat=True).first()
-            if current is not None and current != int(form.initial.get("version", current)):
-                raise forms.ValidationError("changed by someone else meanwhile")
-            obj.version = (current or 0) + 1
+            # The form refused a stale version; this compare-and-set closes the gap between its check and this
+            # write where the database does not lock rows (SQLite).
+            read = form.cleaned_data["expected_version"]
+            if not DraftClaim.objects.filter(pk=obj.pk, version=read).update(version=F("version") + 1):
+                raise ConcurrentEditError
+            obj.version = read + 1
         obj.status = ClaimStatus.DRAFT
         super().save_model(request, obj, form, change)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ConcurrentEditError:
+            # The admin's transaction rolled the whole save back (claim and lines): say so, show the claim again.
+            messages.error(request, STALE_VERSION.format(current="newer", read="older"))
+            return HttpResponseRedirect(request.get_full_path())
 
     def get_urls(self):
         return [
@@ -238,8 +305,7 @@ class DraftClaimAdmin(PracticeScopedAdmin):
         if request.method != "POST":
             return HttpResponseRedirect(reverse("admin:billing_draftclaim_change", args=[pk]))
         if not request.user.has_perm("billing.check_claim"):
-            messages.error(request, "You may not check claims.")
-            return HttpResponseRedirect(reverse("admin:billing_draftclaim_change", args=[pk]))
+            raise PermissionDenied("You may not check claims.")
         claim = get_object_or_404(self.get_queryset(request), pk=pk)
         check = services.check_drafts([claim], user=request.user)[0]
         counts = _count(check.result)
@@ -286,7 +352,16 @@ class FindingInline(admin.TabularInline):
 
 @admin.register(ClaimCheck)
 class ClaimCheckAdmin(PracticeScopedAdmin):
-    list_display = ["__str__", "claim", "payer_key", "date_of_service", "status", "source", "checked_by"]
+    list_display = [
+        "__str__",
+        "claim",
+        "payer_key",
+        "date_of_service",
+        "status",
+        "source",
+        "checked_by",
+        "checked_at",
+    ]
     list_filter = ["status", "payer_key", "source", "findings__rule", "checked_at"]
     date_hierarchy = "checked_at"
     inlines = [FindingInline]
@@ -310,6 +385,82 @@ class ClaimCheckAdmin(PracticeScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# ---- report files (the practice manager's downloads) ------------------------------------------------------
+
+
+@admin.register(billing_models.ReportFile)
+class ReportFileAdmin(PracticeScopedAdmin):
+    """Generated billing guides and check reports of the user's practices: status, progress, download link.
+    New reports are made on the Check report page (linked above the list); this list only shows them."""
+
+    list_display = [
+        "created_at",
+        "kind",
+        "period",
+        "status_badge",
+        "progress_bar",
+        "download",
+        "practice",
+        "created_by",
+    ]
+    list_filter = ["kind", "status"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "practice",
+        "kind",
+        "parameters",
+        "status",
+        "progress",
+        "download",
+        "error",
+        "created_by",
+        "created_at",
+        "finished_at",
+    ]
+    exclude = ["file"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("practice", "created_by")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        busy_statuses = [billing_models.JobStatus.QUEUED, billing_models.JobStatus.RUNNING]
+        busy = self.get_queryset(request).filter(status__in=busy_statuses).exists()
+        return super().changelist_view(request, {**(extra_context or {}), "refresh": busy})
+
+    @admin.display(description="Period")
+    def period(self, obj):
+        params = obj.parameters or {}
+        if obj.kind == "report":
+            return f"{params.get('period_from') or '…'} to {params.get('period_to') or '…'}"
+        return ", ".join(f"{k}: {v}" for k, v in params.items())
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj):
+        colour = {"done": "#2e7d32", "failed": "#c62828", "running": "#1565c0"}.get(obj.status, "#555")
+        text = obj.get_status_display()
+        if obj.status == billing_models.JobStatus.FAILED and obj.error:
+            return format_html('<b style="color:{}" title="{}">{}</b>: {}', colour, obj.error, text, obj.error[:120])
+        return format_html('<b style="color:{}">{}</b>', colour, text)
+
+    @admin.display(description="Progress")
+    def progress_bar(self, obj):
+        return format_html(
+            '<progress max="100" value="{}" style="width:80px"></progress> {}%', obj.progress, obj.progress
+        )
+
+    @admin.display(description="File")
+    def download(self, obj):
+        if not obj.file:
+            return "-"
+        return format_html('<a href="{}">Download</a>', reverse("billing-report-download", args=[obj.pk]))
 
 
 # ---- batch uploads -------------------------------------------------------------------------------------------
@@ -352,7 +503,16 @@ class BatchUploadAdmin(PracticeScopedAdmin):
     """Upload a file of claims; watch its progress live in the list; download the results workbook."""
 
     form = BatchUploadForm
-    list_display = ["name", "practice", "status_badge", "progress", "counts_text", "results", "created_by"]
+    list_display = [
+        "name",
+        "practice",
+        "status_badge",
+        "progress",
+        "counts_text",
+        "results",
+        "created_by",
+        "created_at",
+    ]
     list_display_links = ["name"]
     list_filter = ["status", "created_at"]
     search_fields = ["original_name"]
@@ -385,6 +545,9 @@ class BatchUploadAdmin(PracticeScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False  # an upload is a record of what was checked: view it, or upload again
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # and part of the audit trail (who uploaded what, when)
 
     def get_urls(self):
         return [

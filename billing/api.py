@@ -2,31 +2,51 @@
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
+import django_filters
+from django.db import transaction
+from django.db.models import F
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, serializers, status, viewsets
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from billing import services
 from billing.checking.claim import ClaimInputError
 from billing.models import ClaimCheck, ClaimLine, DraftClaim
-from practice.models import Practice
+from config.permissions import ModelPermissions, require_perms
+from practice.models import Payer, Practice, PracticePayer
 from practice.selectors import practices_for
 
+CanCheckClaims = require_perms("billing.check_claim")
 
-class ModelPermissions(permissions.DjangoModelPermissions):
-    """Django model permissions, with 'view' required for reads too."""
-
-    perms_map = {**permissions.DjangoModelPermissions.perms_map, "GET": ["%(app_label)s.view_%(model_name)s"]}
+STALE_VERSION = "the claim was changed by someone else since you read it: reload it and make your change again"
 
 
-class CanCheckClaims(permissions.BasePermission):
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and request.user.has_perm("billing.check_claim"))
+class ConcurrentEdit(APIException):
+    """409: the version sent is not the claim's current version (optimistic locking)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "stale_version"
+
+    def __init__(self, current_version: int | None):
+        super().__init__({"version": [STALE_VERSION]})
+        self.current_version = current_version
+
+
+class ClaimCheckThrottle(UserRateThrottle):
+    """Claim checks per user (``claims-check`` in DEFAULT_THROTTLE_RATES), on top of the general rates. The rate
+    is read when used, not at import, so that a settings override (a test's low rate) applies."""
+
+    scope = "claims-check"
+
+    @property
+    def THROTTLE_RATES(self):  # noqa: N802 (DRF's attribute name)
+        return api_settings.DEFAULT_THROTTLE_RATES
 
 
 def practice_for_request(request) -> Practice:
@@ -63,13 +83,18 @@ class ClaimCheckRequest(serializers.Serializer):
 
 
 class ClaimCheckView(APIView):
-    """Check a claim against the coding of its date of service and the payer's rules; the check is kept."""
+    """Check a claim against the coding of its date of service and the payer's rules; the check is kept.
+
+    The check is made for the user's own practice (its rule overrides, its stored checks): ``?practice=KEY`` only
+    chooses among the practices the user works for."""
 
     permission_classes = [CanCheckClaims]
+    throttle_classes = [*APIView.throttle_classes, ClaimCheckThrottle]
 
     @extend_schema(
+        operation_id="claims_check",
         request=ClaimCheckRequest,
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 429: OpenApiResponse(description="throttled")},
         parameters=[OpenApiParameter("practice", str, description="practice key, when you work for several")],
     )
     def post(self, request):
@@ -95,12 +120,16 @@ class ClaimLineSerializer(serializers.ModelSerializer):
 
 
 class DraftClaimSerializer(serializers.ModelSerializer):
-    lines = ClaimLineSerializer(many=True)
-    payer = serializers.SlugRelatedField(
-        slug_field="key", queryset=DraftClaim._meta.get_field("payer").related_model.objects.all()
-    )
+    """A draft claim of the user's practice. ``payer`` must be a payer the practice bills. ``version`` is the
+    version you read: required to change a claim, and a change over a newer version is refused (409)."""
+
+    lines = ClaimLineSerializer(many=True, max_length=50)
+    payer = serializers.SlugRelatedField(slug_field="key", queryset=Payer.objects.all())
     diagnoses = serializers.ListField(child=serializers.CharField(max_length=8), max_length=12, required=False)
-    condition_codes = serializers.ListField(child=serializers.CharField(max_length=2), required=False)
+    condition_codes = serializers.ListField(child=serializers.CharField(max_length=2), max_length=24, required=False)
+    version = serializers.IntegerField(
+        min_value=1, required=False, help_text="The version you read; required on PUT and PATCH."
+    )
 
     class Meta:
         model = DraftClaim
@@ -124,35 +153,60 @@ class DraftClaimSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["status", "last_checked_at"]
 
+    def _practice(self) -> Practice:
+        if self.instance is not None:
+            return self.instance.practice
+        return self.context["practice"]()
+
+    def validate_payer(self, payer):
+        practice = self._practice()
+        if not PracticePayer.objects.filter(practice=practice, payer=payer).exists():
+            raise ValidationError(f"{practice.key} does not bill {payer.key}: use one of the practice's payers")
+        return payer
+
+    def validate_lines(self, lines):
+        numbers = [line["number"] for line in lines]
+        duplicates = sorted({n for n in numbers if numbers.count(n) > 1})
+        if duplicates:
+            raise ValidationError(f"line numbers must be unique (repeated: {', '.join(map(str, duplicates))})")
+        return lines
+
     def validate(self, attrs):
-        sent = self.initial_data.get("version") if self.instance is not None else None
-        if sent is not None and int(sent) != self.instance.version:
-            raise ValidationError({"version": "the claim was changed by someone else: reload it and edit again"})
+        if self.instance is not None:
+            sent = attrs.get("version")
+            if sent is None:
+                raise ValidationError({"version": "send the version you read (GET the claim first)"})
+            if sent != self.instance.version:
+                raise ConcurrentEdit(self.instance.version)
         return attrs
 
     def _save_lines(self, claim, lines):
-        claim.lines.all().delete()
+        claim.lines.all().delete()  # only this claim's lines: a line is always created on the claim being saved
         ClaimLine.objects.bulk_create([ClaimLine(claim=claim, **line) for line in lines])
 
+    @transaction.atomic
     def create(self, validated):
         lines = validated.pop("lines")
+        validated.pop("version", None)
         claim = DraftClaim.objects.create(**validated)
         self._save_lines(claim, lines)
         return claim
 
+    @transaction.atomic
     def update(self, instance, validated):
-        from django.db.models import F
-
         lines = validated.pop("lines", None)
-        validated.pop("version", None)
-        updated = DraftClaim.objects.filter(pk=instance.pk, version=instance.version).update(
+        read_version = validated.pop("version")
+        # Compare-and-set: of two saves over the same version, exactly one wins (the row lock orders them).
+        updated = DraftClaim.objects.filter(pk=instance.pk, version=read_version).update(
             **validated, version=F("version") + 1, status="draft"
         )
         if not updated:
-            raise ValidationError({"version": "the claim was changed by someone else: reload it and edit again"})
+            raise ConcurrentEdit(DraftClaim.objects.filter(pk=instance.pk).values_list("version", flat=True).first())
         if lines is not None:
             self._save_lines(instance, lines)
         instance.refresh_from_db()
+        if hasattr(instance, "_prefetched_objects_cache"):
+            instance._prefetched_objects_cache.clear()
         return instance
 
 
@@ -170,13 +224,37 @@ class DraftClaimViewSet(viewsets.ModelViewSet):
             .prefetch_related("lines")
         )
 
-    def perform_create(self, serializer):
-        serializer.save(practice=practice_for_request(self.request), created_by=self.request.user)
+    def handle_exception(self, exc):
+        if isinstance(exc, ConcurrentEdit):  # the body with the current version as a number
+            return Response(
+                {"version": [STALE_VERSION], "current_version": exc.current_version}, status=exc.status_code
+            )
+        return super().handle_exception(exc)
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
-    @action(detail=True, methods=["post"], permission_classes=[CanCheckClaims])
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        cached = {}
+
+        def practice():
+            if "practice" not in cached:
+                cached["practice"] = practice_for_request(self.request)
+            return cached["practice"]
+
+        context["practice"] = practice
+        return context
+
+    def perform_create(self, serializer):
+        serializer.save(practice=serializer.context["practice"](), created_by=self.request.user)
+
+    @extend_schema(operation_id="claims_draft_check", request=None, responses=OpenApiTypes.OBJECT)
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[CanCheckClaims],
+        throttle_classes=[*APIView.throttle_classes, ClaimCheckThrottle],
+    )
     def check(self, request, pk=None):
-        claim = get_object_or_404(self.get_queryset(), pk=pk)
+        claim = self.get_object()  # the user's practices only; a malformed id is a 404 (was a 500)
         check = services.check_drafts([claim], user=request.user)[0]
         return Response(check.result)
 
@@ -187,12 +265,26 @@ class ClaimCheckSerializer(serializers.ModelSerializer):
         fields = ["id", "claim", "payer_key", "date_of_service", "status", "result", "coding", "source", "checked_at"]
 
 
+def _own_claims(request):
+    return DraftClaim.objects.filter(practice__in=practices_for(getattr(request, "user", None)))
+
+
+class StoredCheckFilter(django_filters.FilterSet):
+    # Only the user's own claims are valid choices: another practice's claim id is "not a valid choice", exactly
+    # like an id that does not exist (no way to learn which ids exist elsewhere).
+    claim = django_filters.ModelChoiceFilter(queryset=_own_claims)
+
+    class Meta:
+        model = ClaimCheck
+        fields = ["status", "payer_key", "claim", "source"]
+
+
 class StoredCheckViewSet(viewsets.ReadOnlyModelViewSet):
     """Checks kept for your practice, with the findings and the releases that answered."""
 
     serializer_class = ClaimCheckSerializer
     permission_classes = [ModelPermissions]
-    filterset_fields = ["status", "payer_key", "claim", "source"]
+    filterset_class = StoredCheckFilter
 
     def get_queryset(self):
         return ClaimCheck.objects.filter(practice__in=practices_for(self.request.user))

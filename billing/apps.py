@@ -11,3 +11,9 @@ class BillingConfig(AppConfig):
 
         # After every migrate (auth has created the permissions by then): the groups and their permissions.
         post_migrate.connect(sync_after_migrate, sender=self, dispatch_uid="billing.sync_groups")
+
+        # The admin modules are imported by now (admin's autodiscover ran first): the uploads' audit list, unless
+        # another module registered its own BatchUpload admin.
+        from billing.audit_admin import register
+
+        register()

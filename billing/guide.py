@@ -106,6 +106,7 @@ class CoverageRow:
     reference_url: str = ""
     certainty: str = "sure"  # sure / likely / unverified (practice.policy.CERTAINTY)
     notes: str = ""
+    codes: tuple[str, ...] = ()  # the procedure codes the position is about; shown under the coverage
 
     @classmethod
     def from_rule(cls, rule: PayerRuleVersion, payer: PayerInfo) -> CoverageRow:
@@ -138,6 +139,7 @@ class CoverageRow:
             reference_url=rule.reference_url,
             certainty=rule.certainty,
             notes=_join(notes),
+            codes=rule.codes,
         )
 
 
@@ -154,8 +156,9 @@ class ProcedureCode:
 class DiagnosisCode:
     code: str  # shown with the dot: "M48.062"
     description: str
-    billable: bool
+    billable: bool | None  # None: not known (no ICD-10-CM release loaded for the year, or it does not list the code)
     notes: str = ""
+    details: str = ""  # what the Details column says instead of billable / not billable, when set
 
 
 @dataclass(frozen=True, slots=True)
@@ -608,7 +611,7 @@ def _coverage(guide: GuideData) -> tuple[list[Column], Rows]:
         [
             c.payer,
             c.payer_type,
-            c.coverage,
+            c.coverage + (f"\nCodes: {', '.join(c.codes)}" if c.codes else ""),
             ", ".join(c.modifiers),
             "\n".join(c.diagnoses),
             c.trial,
@@ -638,10 +641,7 @@ def _coding(guide: GuideData) -> tuple[list[Column], Rows]:
         [f"Procedure ({p.system})", p.code, p.description, f"Description: {p.text_source}", p.notes]
         for p in guide.procedures
     ]
-    rows += [
-        ["Diagnosis", d.code, d.description, "billable" if d.billable else "not billable (header)", d.notes]
-        for d in guide.diagnoses
-    ]
+    rows += [["Diagnosis", d.code, d.description, d.details or _billable(d.billable), d.notes] for d in guide.diagnoses]
     rows += [["Modifier", m.code, m.description, "modifier", m.notes] for m in guide.modifiers]
     rows += [
         [
@@ -654,6 +654,12 @@ def _coding(guide: GuideData) -> tuple[list[Column], Rows]:
         for p in guide.places
     ]
     return columns, rows
+
+
+def _billable(billable: bool | None) -> str:
+    if billable is None:
+        return "not checked (ICD-10-CM not loaded)"
+    return "billable" if billable else "not billable (header)"
 
 
 def _claim(guide: GuideData) -> tuple[list[Column], Rows]:

@@ -1,8 +1,9 @@
 """Medicare payment arithmetic for the billing guide: physician fee schedule, OPPS and ASC rates.
 
 Pure functions over the parser row types (``codes.formats.rows``) or the snapshot's ``RvuInfo``; no
-Django, no database. Money is ``Decimal`` rounded to the cent with ROUND_HALF_UP; when no amount can be
-given, a short text says why ("carrier priced", "not payable under the PFS", "NA in this setting",
+Django, no database. The conversion-factor table is the project's one table, read once from
+``fixtures/codesets/conversion_factors.csv``. Money is ``Decimal`` rounded to the cent with ROUND_HALF_UP; when
+no amount can be given, a short text says why ("carrier priced", "not payable under the PFS", "NA in this setting",
 "not loaded"): never a misleading $0.
 
 Physician fee schedule (LAYOUTS 4.4)::
@@ -18,10 +19,12 @@ charge 115% of that (fee × 1.0925), both derived from the rounded fee and round
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Literal, Protocol
 
 CENT = Decimal("0.01")
@@ -62,16 +65,42 @@ PFS_STATUS = {
 }
 PAYABLE_STATUSES = frozenset("ART")
 
-# Conversion factors by date (LAYOUTS 4.5): (first day, last day, non-QPP CF, QPP CF).
+# Conversion factors by date (LAYOUTS 4.5): (first day, last day, non-QPP CF, QPP CF), read from the project's one
+# table, fixtures/codesets/conversion_factors.csv (a blank QPP factor means the same as the non-QPP one).
 # A file's own CF (RVU file column CONV FACTOR) is preferred over this table when present.
-CONVERSION_FACTORS: tuple[tuple[date, date, Decimal, Decimal], ...] = (
-    (date(2022, 1, 1), date(2022, 12, 31), Decimal("34.6062"), Decimal("34.6062")),
-    (date(2023, 1, 1), date(2023, 12, 31), Decimal("33.8872"), Decimal("33.8872")),
-    (date(2024, 1, 1), date(2024, 3, 8), Decimal("32.7442"), Decimal("32.7442")),
-    (date(2024, 3, 9), date(2024, 12, 31), Decimal("33.2875"), Decimal("33.2875")),
-    (date(2025, 1, 1), date(2025, 12, 31), Decimal("32.3465"), Decimal("32.3465")),
-    (date(2026, 1, 1), date(2026, 12, 31), Decimal("33.4009"), Decimal("33.5675")),
-)
+CONVERSION_FACTORS_FILE = Path(__file__).resolve().parent.parent / "fixtures" / "codesets" / "conversion_factors.csv"
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionFactorSource:
+    """Where a table CF comes from: the fixture row's certainty and source."""
+
+    start: date
+    end: date
+    certainty: str
+    source: str
+
+
+def read_conversion_factors(
+    path: Path = CONVERSION_FACTORS_FILE,
+) -> tuple[tuple[tuple[date, date, Decimal, Decimal], ...], tuple[ConversionFactorSource, ...]]:
+    """The CF table and each row's source from the fixture CSV (lines starting with '#' are comments)."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        lines = [line for line in fh if line.strip() and not line.lstrip().startswith("#")]
+    table, sources = [], []
+    for n, row in enumerate(csv.DictReader(lines), 1):
+        try:
+            start, end = date.fromisoformat(row["effective_from"]), date.fromisoformat(row["effective_to"])
+            cf = Decimal(row["conversion_factor"])
+            qpp = Decimal(row["qpp_conversion_factor"]) if (row.get("qpp_conversion_factor") or "").strip() else cf
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            raise ValueError(f"{path.name}: data row {n} is not a conversion factor row ({exc})") from exc
+        table.append((start, end, cf, qpp))
+        sources.append(ConversionFactorSource(start, end, row.get("certainty", ""), row.get("source", "")))
+    return tuple(table), tuple(sources)
+
+
+CONVERSION_FACTORS, CONVERSION_FACTOR_SOURCES = read_conversion_factors()
 
 # POS codes paid at the PFS facility rate (LAYOUTS 6.1); every other POS uses the non-facility rate.
 FACILITY_POS = frozenset(
@@ -138,6 +167,14 @@ def table_conversion_factor(on: date, *, qpp: bool = False) -> Decimal | None:
     for start, end, non_qpp_cf, qpp_cf in CONVERSION_FACTORS:
         if start <= on <= end:
             return qpp_cf if qpp else non_qpp_cf
+    return None
+
+
+def conversion_factor_source(on: date) -> ConversionFactorSource | None:
+    """The fixture row (certainty, source) behind the table CF in force on ``on``."""
+    for entry in CONVERSION_FACTOR_SOURCES:
+        if entry.start <= on <= entry.end:
+            return entry
     return None
 
 

@@ -4,9 +4,13 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from billing import views
+from billing.report_views import guide_form, report_download, report_page
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("billing/uploads/<int:pk>/progress", views.upload_progress, name="billing-upload-progress"),
     path("billing/uploads/<int:pk>/results.xlsx", views.upload_result, name="billing-upload-result"),
+    path("billing/guide/", guide_form, name="billing-guide-form"),
+    path("billing/report/", report_page, name="billing-report-page"),
+    path("billing/reports/<int:pk>/download", report_download, name="billing-report-download"),
 ]

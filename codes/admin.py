@@ -4,7 +4,9 @@ from datetime import date
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -120,6 +122,8 @@ class ReleaseAdmin(admin.ModelAdmin):
         ]
 
     def lookup_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied  # staff without a role that reads the code sets
         form = LookupForm(request.GET or None)
         results, on = None, timezone.localdate()
         if form.is_valid():
@@ -138,6 +142,10 @@ class ReleaseAdmin(admin.ModelAdmin):
 
     def diff_view(self, request, pk):
         release = self.get_object(request, str(pk))
+        if not self.has_view_permission(request, release):
+            raise PermissionDenied
+        if release is None:
+            raise Http404("no such release")
         previous = previous_release(release) if release else None
         diff = diff_releases(previous, release) if previous else None
         context = {

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from codes import models, selectors
+from config.permissions import ModelPermissions, require_perms
 
 LookupSerializer = inline_serializer(
     "CodeLookup",
@@ -28,6 +29,8 @@ LookupSerializer = inline_serializer(
 
 class CodeLookupView(APIView):
     """One code as of a date of service: the same object as `manage.py lookup_code`."""
+
+    permission_classes = [require_perms("codes.view_release")]  # every role that reads the code sets
 
     @extend_schema(
         parameters=[OpenApiParameter("on", OpenApiTypes.DATE, description="date of service (default today)")],
@@ -67,4 +70,5 @@ class ReleaseViewSet(viewsets.ReadOnlyModelViewSet):
 
     queryset = models.Release.objects.all()
     serializer_class = ReleaseSerializer
+    permission_classes = [ModelPermissions]
     filterset_fields = ["kind", "status"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, is_dataclass
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
 from codes import models
 from codes import snapshot as k
@@ -104,34 +104,46 @@ def diff_rows(kind: str, old: dict, new: dict, old_label: str = "", new_label: s
     return ReleaseDiff(kind, old_label, new_label, changes)
 
 
-def diff_releases(old: models.Release, new: models.Release, limit: int = 5000) -> ReleaseDiff:
+def diff_releases(old: models.Release, new: models.Release, limit: int = 5000, codes=None) -> ReleaseDiff:
+    """``codes``: only the NCCI PTP pairs with one of these codes (its lists are cut at ``limit`` otherwise)."""
     if old.kind != new.kind:
         raise ValueError(f"cannot compare a {old.kind} release with a {new.kind} release")
     if new.kind in (k.PTP_PRACTITIONER, k.PTP_HOSPITAL):
-        return _diff_ptp(old, new, limit)
+        return _diff_ptp(old, new, limit, codes)
     from codes.selectors import _rows_of
 
     return diff_rows(new.kind, _rows_of(old), _rows_of(new), old.label, new.label)
 
 
-def _diff_ptp(old: models.Release, new: models.Release, limit: int) -> ReleaseDiff:
+def _diff_ptp(old: models.Release, new: models.Release, limit: int, codes=None) -> ReleaseDiff:
     """PTP pairs added (new key), removed, or given a deletion date, compared in the database."""
     cols = ("column1", "column2", "effective")
 
+    def rows_of(release):
+        rows = models.PtpEdit.objects.filter(release_id=release.id)
+        if codes is not None:
+            rows = rows.filter(Q(column1__in=codes) | Q(column2__in=codes))
+        return rows
+
     def missing_in(base, other):
         same = models.PtpEdit.objects.filter(release_id=other.id, **{c: OuterRef(c) for c in cols})
-        return models.PtpEdit.objects.filter(release_id=base.id).exclude(Exists(same))
+        return rows_of(base).exclude(Exists(same))
 
     changes: list[Change] = []
     for row in missing_in(new, old).values_list("column1", "column2", "modifier_indicator")[:limit]:
         changes.append(Change((row[0], row[1]), "added", {"modifier_indicator": (None, row[2])}))
     for row in missing_in(old, new).values_list("column1", "column2")[:limit]:
         changes.append(Change((row[0], row[1]), "removed"))
-    newly_deleted = models.PtpEdit.objects.filter(
-        release_id=new.id,
-        deleted__isnull=False,
-    ).filter(
-        Exists(models.PtpEdit.objects.filter(release_id=old.id, deleted__isnull=True, **{c: OuterRef(c) for c in cols}))
+    newly_deleted = (
+        rows_of(new)
+        .filter(
+            deleted__isnull=False,
+        )
+        .filter(
+            Exists(
+                models.PtpEdit.objects.filter(release_id=old.id, deleted__isnull=True, **{c: OuterRef(c) for c in cols})
+            )
+        )
     )
     for c1, c2, d in newly_deleted.values_list("column1", "column2", "deleted")[:limit]:
         changes.append(Change((c1, c2), "terminated", {"deleted": (None, d)}))

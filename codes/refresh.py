@@ -427,7 +427,7 @@ def load(run: RefreshRun, files: list[Fetched], progress: Callable[[int], None] 
     source = run.source
     fixed = source is not None and source.dates == Source.Dates.FIXED
     with transaction.atomic():
-        result = load_files(
+        result = _load_files(
             run.kind,
             [f.path for f in files],
             effective_from=source.effective_from if fixed else None,
@@ -440,6 +440,15 @@ def load(run: RefreshRun, files: list[Fetched], progress: Callable[[int], None] 
         if result.status != "unchanged":
             RefreshRun.objects.filter(pk=run.pk).update(release_id=result.release_id, rows=result.rows)
     return result
+
+
+def _load_files(*args, **kwargs) -> LoadResult:
+    try:
+        return load_files(*args, **kwargs)
+    except LoadError as exc:
+        if "--effective-from" in str(exc):  # the loader speaks to import_codeset users
+            raise LoadError(f"{exc} (for a refresh: give the source fixed in-force dates in the admin)") from exc
+        raise
 
 
 def sanity_check(release: Release, current: Release | None, max_drop: float | None = None) -> str:
@@ -552,6 +561,8 @@ def notify_changes(run: RefreshRun | None, release: Release, diff: ReleaseDiff |
     by_system = watched_by_system()
     systems = KIND_SYSTEMS.get(release.kind, ("procedure",))
     watched = set().union(*(by_system[s] for s in systems))
+    if release.kind in (k.PTP_PRACTITIONER, k.PTP_HOSPITAL) and watched:  # the shown diff may be cut short
+        diff = diff_releases(previous_release(release), release, codes=sorted(watched))
     relevant = [(c, codes_touched(c, watched, release.kind)) for c in diff.changes]
     relevant = [(c, hit) for c, hit in relevant if hit]
     if not relevant:
@@ -570,10 +581,9 @@ def notify_changes(run: RefreshRun | None, release: Release, diff: ReleaseDiff |
         release=release,
         kind=release.kind,
         codes=codes,
-        changes=[
-            {"key": c.key_text(), "change": c.kind, "fields": {n: [str(o), str(v)] for n, (o, v) in c.fields.items()}}
-            for c, _ in relevant
-        ],
+        changes=ReleaseDiff(diff.kind, diff.old_label, diff.new_label, [c for c, _ in relevant]).as_json(
+            limit=len(relevant)
+        )["changes"],
         summary=summary,
     )
     recipients = sorted(
@@ -670,12 +680,10 @@ def claim(run_id: int) -> str:
         if owner_alive(run):
             return ELSEWHERE
         if run.attempts >= MAX_ATTEMPTS:
-            _finish(
+            _fail(
                 run,
-                RefreshRun.Status.FAILED,
-                error=f"the worker running it stopped {run.attempts} times (last during {run.step or 'start'}); "
-                "gave up. The release in force is untouched.",
-                worker=run.worker,
+                f"the worker running it stopped {run.attempts} times (last during {run.step or 'start'}); gave up. "
+                "The release in force is untouched.",
             )
             return RefreshRun.Status.FAILED
         taken = RefreshRun.objects.filter(pk=run.pk, status=RefreshRun.Status.RUNNING, worker=run.worker).update(
@@ -687,12 +695,10 @@ def claim(run_id: int) -> str:
         return "claimed" if taken else ELSEWHERE
     other = RefreshRun.objects.filter(kind=run.kind, status=RefreshRun.Status.RUNNING).exclude(pk=run.pk).first()
     if other is not None and not owner_alive(other):
-        _finish(
+        _fail(
             other,
-            RefreshRun.Status.FAILED,
-            error=f"the worker running it stopped during {other.step or 'start'} and did not come back; nothing of "
-            f"it was kept (run #{run.pk} refreshes {run.kind} instead)",
-            worker=other.worker,
+            f"the worker running it stopped during {other.step or 'start'} and did not come back; nothing of it "
+            f"was put in force (run #{run.pk} refreshes {run.kind} instead)",
         )
     try:
         with transaction.atomic():
@@ -721,7 +727,7 @@ def _add_note(note: str, line: str) -> str:
     return f"{note}\n{line}".strip()
 
 
-def _finish(run: RefreshRun, status: str, *, error: str = "", note: str = "", worker: str | None = None, **extra):
+def _finish(run: RefreshRun, status: str, *, error: str = "", note: str = "", **extra):
     """Record the end of a run (only if this process still owns it)."""
     values = {
         "status": status,
@@ -735,9 +741,7 @@ def _finish(run: RefreshRun, status: str, *, error: str = "", note: str = "", wo
     }
     if note:
         values["note"] = _add_note(run.note, note)
-    done = RefreshRun.objects.filter(pk=run.pk, status=RefreshRun.Status.RUNNING, worker=worker or run.worker).update(
-        **values
-    )
+    done = RefreshRun.objects.filter(pk=run.pk, status=RefreshRun.Status.RUNNING, worker=run.worker).update(**values)
     if not done:
         log.warning("refresh run %s: no longer ours, its end (%s) was not recorded", run.pk, status)
     for name, value in values.items():
@@ -900,11 +904,13 @@ def enqueue(
 
 
 def send(run_id: int) -> None:
+    from kombu.exceptions import OperationalError
+
     from codes.tasks import refresh_run
 
     try:
         result = refresh_run.delay(run_id)
-    except Exception as exc:  # the broker is down: say so on the run instead of leaving it queued for ever
+    except OperationalError as exc:  # the broker is down: say so on the run instead of leaving it queued for ever
         log.exception("refresh run %s could not be queued", run_id)
         fail_waiting(run_id, f"could not be queued: the task broker did not answer ({exc})")
         return

@@ -9,7 +9,14 @@ from django.utils import timezone
 LOCK_POLL_SECONDS = 3  # how soon a run that found its kind busy tries again
 
 
-@shared_task(name="codes.refresh_run", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+@shared_task(
+    name="codes.refresh_run",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=None,
+    ignore_result=True,
+)
 def refresh_run(self, run_id: int) -> str:
     """One refresh run. Redelivered for a finished run: does nothing. Kind busy: tries again later."""
     from codes import refresh
@@ -27,7 +34,7 @@ def refresh_run(self, run_id: int) -> str:
     return outcome
 
 
-@shared_task(name="codes.refresh_source")
+@shared_task(name="codes.refresh_source", ignore_result=True)  # the run records everything
 def refresh_source(source_id: int, trigger: str = "schedule") -> int | None:
     """The scheduled refresh of one source (django-celery-beat): re-sends stuck runs of its kind, queues a run."""
     from codes import refresh

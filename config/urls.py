@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from billing import api as billing_api
 from codes import api as codes_api
+from config.health import HealthView
 from practice.urls import router as practice_router
 
 router = SimpleRouter()
@@ -25,4 +26,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("health/", HealthView.as_view(), name="health"),
 ]
+
+handler500 = "config.outage.server_error"  # an outage met outside a view: 503 with a plain message

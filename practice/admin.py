@@ -18,7 +18,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Q
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -315,7 +315,26 @@ class PayerRuleAdmin(SimpleHistoryAdmin):
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST":
             raise PermissionDenied("History is read-only: start a new version instead.")
+        # simple_history reads a version straight from the history table: keep another practice's override out.
+        try:
+            object_id, version_id = str(int(object_id)), int(version_id)
+        except ValueError:
+            raise Http404("no such version") from None
+        if (
+            not self.get_history_queryset(request, PayerRule.history, "id", object_id)
+            .filter(history_id=version_id)
+            .exists()
+        ):
+            raise Http404("no such version")
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_history_queryset(self, request, history_manager, pk_name, object_id):
+        """Only the history of rules the user may see: simple_history falls back to the history table for rows
+        the admin's queryset hides, which would show another practice's override to its staff."""
+        qs = super().get_history_queryset(request, history_manager, pk_name, object_id)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(Q(practice__isnull=True) | Q(practice_id__in=practices_for(request.user).values("pk")))
 
     # new version from a date
     def get_urls(self):

@@ -12,6 +12,7 @@ import django_filters
 from django.db.models import Q
 from rest_framework import serializers, viewsets
 
+from config.permissions import ModelPermissions
 from practice.models import Payer, PayerRule, ProcedureProfile, ProfileCode
 from practice.selectors import practices_for
 from practice.validators import dotted
@@ -104,6 +105,7 @@ class PayerViewSet(viewsets.ReadOnlyModelViewSet):
     """Payers with their type and filing limit."""
 
     queryset = Payer.objects.all()
+    permission_classes = [ModelPermissions]  # the role's view permission, not just a login
     serializer_class = PayerSerializer
     lookup_field = "key"
     filterset_fields = ["payer_type"]
@@ -112,6 +114,7 @@ class PayerViewSet(viewsets.ReadOnlyModelViewSet):
 class PayerRuleViewSet(viewsets.ReadOnlyModelViewSet):
     """Payer rule versions (effective-dated); filter by payer, code and date of service."""
 
+    permission_classes = [ModelPermissions]  # the role's view permission, not just a login
     serializer_class = PayerRuleSerializer
     filterset_class = PayerRuleFilter
 
@@ -143,5 +146,6 @@ class ProcedureProfileViewSet(viewsets.ReadOnlyModelViewSet):
     """Procedure profiles (mild®) with their codes, usual diagnoses, modifiers and sites of service."""
 
     queryset = ProcedureProfile.objects.prefetch_related("codes")
+    permission_classes = [ModelPermissions]  # the role's view permission, not just a login
     serializer_class = ProcedureProfileSerializer
     lookup_field = "key"

@@ -78,6 +78,15 @@ class WorkerProc:
             return ""
 
 
+def _forget_queue(queue: str) -> None:
+    """Drop the session's queue and its bindings from Redis (kombu keeps them otherwise)."""
+    import redis
+
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+    client.close()
+
+
 def _test_database_url(name: str) -> str:
     parts = urlsplit(os.environ["DATABASE_URL"])
     return urlunsplit(parts._replace(path="/" + name))
@@ -142,3 +151,4 @@ def celery_worker_proc(django_db_setup, django_db_blocker, celery_worker_env, tm
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)  # its own process group (start_new_session)
                 process.wait(timeout=10)
+        _forget_queue(queue)

@@ -126,3 +126,48 @@ def test_manager_reads_claims_but_cannot_check(defaults_db):
 def test_code_lookup_page(billing):
     page = billing.get("/admin/codes/release/lookup/?system=icd10cm&q=M48.06&on=2026-05-04").content.decode()
     assert "M48.062" in page and "M48.061" in page
+
+
+def test_edit_claim_with_the_blank_extra_line_as_the_browser_sends_it(billing):
+    """The change page carries one blank extra line; saving must ignore it, not require its number and code."""
+    claim = DraftClaim.objects.get(reference="DEMO-0002")
+    line = claim.lines.get()
+    data = {
+        "practice": claim.practice_id,
+        "reference": claim.reference,
+        "payer": claim.payer_id,
+        "claim_type": claim.claim_type,
+        "place_of_service": claim.place_of_service,
+        "date_of_service": "2026-05-04",
+        "submitted_on": "2026-05-11",
+        "rendering_npi": claim.rendering_npi,
+        "diagnoses": "M48.062, Z00.6",
+        "clinical_trial_number": claim.clinical_trial_number,
+        "prior_authorization_number": "",
+        "condition_codes": "",
+        "lines-TOTAL_FORMS": 2,
+        "lines-INITIAL_FORMS": 1,
+        "lines-MIN_NUM_FORMS": 0,
+        "lines-MAX_NUM_FORMS": 50,
+        "lines-0-id": line.pk,
+        "lines-0-claim": claim.pk,
+        "lines-0-number": 1,
+        "lines-0-code": "0275T",
+        "lines-0-modifiers": "Q0",
+        "lines-0-units": 1,
+        "lines-0-diagnosis_pointers": "1, 2",
+        "lines-0-charge": "9500.00",
+        "lines-1-claim": claim.pk,
+        "lines-1-number": "",
+        "lines-1-code": "",
+        "lines-1-modifiers": "",
+        "lines-1-units": 1,
+        "lines-1-diagnosis_pointers": "",
+        "lines-1-charge": "",
+        "_continue": "Save and continue editing",
+    }
+    response = billing.post(f"/admin/billing/draftclaim/{claim.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    line.refresh_from_db()
+    assert (line.modifiers, line.diagnosis_pointers) == (["Q0"], [1, 2])
+    assert claim.lines.count() == 1

@@ -59,3 +59,13 @@ def mild_profile(codes=(("procedure", "0275T", "primary"), ("procedure", "G0276"
     for system, code, role in codes:
         ProfileCode.objects.get_or_create(profile=profile, system=system, code=code, defaults={"role": role})
     return profile
+
+
+def ptp_text(pairs) -> bytes:
+    """An NCCI PTP file in the real layout (the header of the v322r0 excerpt) with ``pairs``: (column 1,
+    column 2, effective YYYYMMDD, deletion YYYYMMDD or "*", modifier indicator), sorted as CMS sorts them."""
+    excerpt = (Path(settings.SHARED_DIR) / "cms" / "ccipra-v322r0-f1_excerpt.txt").read_bytes().decode("latin-1")
+    header = excerpt.split("\n")[:6]
+    why = "Misuse of Column Two code with Column One code"
+    rows = [f"{c1}\t{c2}\t\t{eff}\t{dele}\t{mod}\t{why}" for c1, c2, eff, dele, mod in sorted(pairs)]
+    return ("\n".join(header + rows) + "\n").encode("latin-1")

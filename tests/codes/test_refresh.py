@@ -19,7 +19,7 @@ from codes import snapshot as k
 from codes.models import ChangeNotice, HcpcsCode, RefreshRun, Release, Source
 from codes.selectors import clear_cache, lookup
 from practice.models import ProfileCode
-from tests.codes.refresh_data import hcpcs_full, hcpcs_text, mild_profile, zipped
+from tests.codes.refresh_data import hcpcs_full, hcpcs_text, mild_profile, ptp_text, zipped
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -518,3 +518,68 @@ def test_admin_saves_a_source_with_its_schedule(admin_client):
         {"name": "x", "kind": k.HCPCS, "url": "ftp://x", "dates": "fixed", "schedule": "", "enabled": "on"},
     )
     assert bad.status_code == 200 and "Give an https://" in bad.content.decode()
+
+
+def test_a_new_ncci_pair_with_a_profile_code_makes_a_notice(cms_server):
+    mild_profile()
+    pairs = [("22867", "22869", "20170101", "*", "0"), ("64483", "77003", "20110101", "*", "1")]
+    pairs += [(f"2{n:04d}", "36000", "20200101", "*", "1") for n in range(30)]
+    cms_server.put("ccipra-v321r0-f1.TXT", ptp_text(pairs))
+    first = run_url(cms_server.url("ccipra-v321r0-f1.TXT"), kind=k.PTP_PRACTITIONER)
+    assert first.status == "loaded", first.error
+    added = [("0275T", "77003", "20260701", "*", "0"), ("22867", "22870", "20260701", "*", "0")]
+    cms_server.put("ccipra-v322r0-f1.TXT", ptp_text(pairs + added))
+    run = run_url(cms_server.url("ccipra-v322r0-f1.TXT"), kind=k.PTP_PRACTITIONER)
+    assert run.status == "loaded", run.error
+    assert run.diff["counts"]["added"] == 2
+    notice = ChangeNotice.objects.get(run=run)
+    assert notice.codes == ["0275T"]
+    assert notice.changes == [{"key": "0275T 77003", "change": "added", "fields": {"modifier_indicator": ["-", "0"]}}]
+
+
+def test_a_broker_that_does_not_answer_fails_the_run_instead_of_leaving_it_queued(monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from codes.tasks import refresh_run
+
+    def down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(refresh_run, "delay", down)
+    run = run_url("http://127.0.0.1:9/HCPC2020_ANWEB.txt")
+    assert run.status == "failed" and run.error.startswith("could not be queued: the task broker did not answer")
+
+
+def test_a_run_whose_worker_keeps_dying_is_given_up():
+    run = RefreshRun.objects.create(
+        kind=k.HCPCS, url="http://x/y", status="running", step="load", attempts=refresh.MAX_ATTEMPTS,
+        worker=f"{socket.gethostname()}:{_dead_pid()}", heartbeat_at=timezone.now(),
+    )  # fmt: skip
+    assert refresh.execute_run(run.pk) == "failed"
+    run.refresh_from_db()
+    assert (
+        run.error
+        == "the worker running it stopped 3 times (last during load); gave up. The release in force is untouched."
+    )
+
+
+def test_a_file_that_does_not_say_its_dates_asks_for_fixed_dates(cms_server):
+    cms_server.put("hcpcs-latest.txt", hcpcs_text())
+    run = run_url(cms_server.url("hcpcs-latest.txt"))
+    assert run.status == "failed"
+    assert run.error == (
+        "neither the hcpcs file nor its name says when it takes effect: give --effective-from YYYY-MM-DD "
+        "(for a refresh: give the source fixed in-force dates in the admin)"
+    )
+
+
+def test_the_schedule_sends_stuck_runs_again(cms_server):
+    cms_server.put("HCPC2020_ANWEB_small.txt", hcpcs_text())
+    url = cms_server.url("HCPC2020_ANWEB_small.txt")
+    lost = RefreshRun.objects.create(kind=k.HCPCS, url=url)  # its message was lost (e.g. Redis flushed)
+    RefreshRun.objects.filter(pk=lost.pk).update(queued_at=timezone.now() - timedelta(hours=1))
+    fresh = RefreshRun.objects.create(kind=k.GPCI, url=url)  # queued a moment ago: left alone
+    assert refresh.requeue_stuck() == [lost.pk]
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (lost.status, fresh.status) == ("loaded", "queued")

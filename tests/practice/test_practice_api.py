@@ -1,8 +1,10 @@
 """The read-only REST API: payers, payer rules (filter by payer, code, date), procedure profiles."""
 
 import pytest
+from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
+from billing.roles import BILLING_STAFF
 from practice.defaults import load_defaults
 from practice.models import PayerRule, Practice, PracticeMembership
 
@@ -13,6 +15,7 @@ pytestmark = pytest.mark.urls("tests.practice.urls_practice_api")
 def api(no_codesets, django_user_model):
     load_defaults(demo=True)
     user = django_user_model.objects.create_user("billing", password="pw")
+    user.groups.add(Group.objects.get(name=BILLING_STAFF))  # the API needs the role's view permissions
     PracticeMembership.objects.create(user=user, practice=Practice.objects.get(key="demo"))
     client = APIClient()
     client.force_authenticate(user)

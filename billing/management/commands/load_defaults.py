@@ -6,6 +6,7 @@ and two draft claims to check. --demo is refused under production settings.
 """
 
 import json
+import os
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -21,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--demo", action="store_true", help="add a demo practice with demo users")
 
     def handle(self, *args, **opts):
-        if opts["demo"] and settings.SETTINGS_MODULE.endswith("production"):
+        if opts["demo"] and _settings_module().endswith("production"):
             raise CommandError("--demo is refused under production settings (it creates users with a known password)")
         from billing.roles import sync_groups
         from codes.defaults import load_default_codesets
@@ -62,3 +63,9 @@ class Command(BaseCommand):
                 user.groups.add(Group.objects.get(name=group))
             PracticeMembership.objects.get_or_create(user=user, practice=practice)
         create_demo_claims(practice)
+
+
+def _settings_module() -> str:
+    """The settings module's name. Under override_settings (as pytest-django's live server applies for the whole
+    session) settings.SETTINGS_MODULE reads None, so fall back to the environment."""
+    return settings.SETTINGS_MODULE or os.environ.get("DJANGO_SETTINGS_MODULE", "")

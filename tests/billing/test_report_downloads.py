@@ -1,0 +1,269 @@
+"""The check report from stored checks: the page's figures, the Celery job writing the workbook into a ReportFile,
+the download (managers of the practice only) and the ReportFile admin. Expected figures are computed here straight
+from the ClaimCheck rows and their result JSON, independently of the report's own queries."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from billing import report_jobs
+from billing.models import ClaimCheck, DraftClaim, JobStatus, ReportFile
+from billing.report_data import Period, check_records
+from billing.report_jobs import run_check_report, start_check_report
+from billing.roles import BILLING_STAFF, PRACTICE_MANAGERS
+from billing.services import store_checks
+from config.celery import app as celery_app
+from practice.models import Payer, Practice
+from tests.billing.downloads_data import load_practice_defaults, other_practice, user_in, workbook
+
+PERIOD = {"period_from": "2025-01", "period_to": "2025-12"}
+
+
+@pytest.fixture
+def eager():
+    """Celery runs the job in-process (as on the embedded default), whatever the environment says."""
+    before = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def practice(db):
+    return load_practice_defaults(comparator=None)
+
+
+def finding(rule: str, severity: str = "error") -> dict:
+    return {"rule": rule, "severity": severity, "codes": [], "message": f"{rule} (test)", "reference": "test"}
+
+
+def checked(practice, result_status: str, findings: list[dict], when: datetime, claim=None, payer="medicare"):
+    """One stored check (through billing.services.store_checks) dated ``when``."""
+    result = {
+        "status": result_status,
+        "date_of_service": "2025-01-15",
+        "coding": [],
+        "findings": findings,
+        "payer": payer,
+    }
+    check = store_checks(practice.pk, [result], claims=[claim] if claim else None, source="test")[0]
+    ClaimCheck.objects.filter(pk=check.pk).update(checked_at=when)
+    return check
+
+
+def on(year: int, month: int, day: int = 15) -> datetime:
+    return datetime(year, month, day, 10, 0, tzinfo=timezone.get_current_timezone())
+
+
+def claim(practice, reference: str, payer_key: str = "medicare") -> DraftClaim:
+    return DraftClaim.objects.create(
+        practice=practice,
+        reference=reference,
+        payer=Payer.objects.get(key=payer_key),
+        place_of_service="24",
+        date_of_service=date(2025, 1, 15),
+    )
+
+
+@pytest.fixture
+def checks(practice):
+    """Claims checked over 2025 (one twice in a month, one in two months), checks without a claim, and checks
+    that must not count: another practice's and one from December 2024."""
+    a, b = claim(practice, "CLM-A"), claim(practice, "CLM-B")
+    c = claim(practice, "CLM-C", "commercial-bcbs")
+    checked(practice, "error", [finding("PAYER_REQUIRES_MODIFIER")], on(2025, 3, 3), a)
+    checked(practice, "clean", [], on(2025, 3, 20), a)
+    two = [finding("PAYER_REQUIRES_TRIAL_NUMBER"), finding("PAYER_REQUIRES_MODIFIER")]
+    checked(practice, "error", two, on(2025, 2), b)
+    checked(practice, "warning", [finding("TIMELY_FILING", "warning")], on(2025, 5), b)
+    checked(practice, "error", [finding("PAYER_NOT_COVERED")], on(2025, 4), c, "commercial-bcbs")
+    checked(practice, "clean", [finding("FEE_SCHEDULE_STATUS", "info")], on(2025, 4))
+    checked(practice, "error", [finding("PAYER_REQUIRES_DIAGNOSIS"), finding("PAYER_REQUIRES_DIAGNOSIS")], on(2025, 4))
+    checked(practice, "error", [finding("NPI_INVALID")], on(2024, 12))
+    elsewhere = other_practice()
+    checked(elsewhere, "error", [finding("NPI_INVALID")], on(2025, 6))
+    return practice
+
+
+def expected(practice, start: str, end: str) -> tuple[Counter, Counter, Counter, list[str]]:
+    """(outcomes, rules, payer × month, claims) from the ClaimCheck rows and their result JSON, by brute force."""
+    zone = timezone.get_current_timezone()
+    latest: dict[object, ClaimCheck] = {}
+    for check in ClaimCheck.objects.filter(practice=practice).select_related("claim").order_by("checked_at", "id"):
+        month = check.checked_at.astimezone(zone).strftime("%Y-%m")
+        if start <= month <= end:
+            latest[check.claim_id or f"check-{check.pk}"] = check
+    outcomes = Counter(c.status for c in latest.values())
+    rules = Counter(rule for c in latest.values() for rule in {f["rule"] for f in c.result["findings"]})
+    names = dict(Payer.objects.values_list("key", "name"))
+    payer_month = Counter(
+        (names[c.payer_key], c.checked_at.astimezone(zone).strftime("%Y-%m")) for c in latest.values()
+    )
+    claims = sorted(c.claim.reference if c.claim else f"check #{c.pk}" for c in latest.values())
+    return outcomes, rules, payer_month, claims
+
+
+# ---- the records and the job ------------------------------------------------------------------------------------
+
+
+def test_records_count_each_claim_once_by_its_latest_check_in_the_period(checks):
+    year = list(check_records([checks.pk], Period("2025-01", "2025-12")))
+    assert sorted(r.claim for r in year) == expected(checks, "2025-01", "2025-12")[3]
+    by_claim = {r.claim: r for r in year}
+    assert (by_claim["CLM-A"].status, by_claim["CLM-A"].rules) == ("clean", ())
+    assert (by_claim["CLM-B"].status, by_claim["CLM-B"].month) == ("warning", "2025-05")
+    diagnosis = next(r for r in year if r.rules == ("PAYER_REQUIRES_DIAGNOSIS",))  # two findings, one rule
+    assert diagnosis.payer == "Medicare Part B (fee-for-service)"
+    quarter = {r.claim: r for r in check_records([checks.pk], Period("2025-01", "2025-03"))}
+    assert set(quarter) == {"CLM-A", "CLM-B"}
+    assert quarter["CLM-B"].rules == ("PAYER_REQUIRES_TRIAL_NUMBER", "PAYER_REQUIRES_MODIFIER")
+
+
+def test_the_job_writes_the_figures_of_the_checks(checks, eager, media):
+    report = start_check_report(checks, Period("2025-01", "2025-12"))
+    assert report.status == JobStatus.DONE, report.error
+    assert report.progress == 100 and report.finished_at is not None
+    assert report.file.name.endswith(".xlsx") and report.parameters["checks"] == 5
+    outcomes, rules, payer_month, claims = expected(checks, "2025-01", "2025-12")
+    with report.file.open("rb") as fh:
+        wb = workbook(fh.read())
+    summary = wb["Summary"]
+    assert summary["A5"].value == "All checked claims"
+    assert [summary.cell(5, col).value for col in range(2, 6)] == [
+        sum(outcomes.values()),
+        outcomes["error"],
+        outcomes["warning"],
+        outcomes["clean"],
+    ]
+    assert "Demo Spine & Pain Center" in summary["A2"].value and "2025-01 to 2025-12" in summary["A2"].value
+    by_payer = {(r[0], r[1]): r[2] for r in wb["By payer"].iter_rows(min_row=5, values_only=True)}
+    assert by_payer == dict(payer_month)
+    by_rule = {r[0]: r[2] for r in wb["By rule"].iter_rows(min_row=5, values_only=True)}
+    assert by_rule == dict(rules)
+    titles = {r[0]: r[1] for r in wb["By rule"].iter_rows(min_row=5, values_only=True)}
+    assert titles["PAYER_NOT_COVERED"]  # the rule's message, in billing-office words
+    detail = sorted(r[0] for r in wb["Checked claims"].iter_rows(min_row=5, values_only=True))
+    assert detail == claims
+    top = {(r[0], r[3]) for r in wb["Top findings"].iter_rows(min_row=5, values_only=True)}
+    assert ("TIMELY_FILING", "CLM-B") in top and ("PAYER_NOT_COVERED", "CLM-C") in top
+
+
+def test_the_job_streams_without_a_query_per_row(practice, eager, media, django_assert_max_num_queries):
+    claims = [claim(practice, f"BULK-{i}") for i in range(300)]
+    results = [
+        {"status": "error", "date_of_service": "2025-01-15", "coding": [], "findings": [finding("NPI_INVALID")]}
+    ] * 300
+    store_checks(practice.pk, results, claims=claims, source="test")
+    month = timezone.localdate().strftime("%Y-%m")
+    with django_assert_max_num_queries(75):  # at most 50 progress updates, whatever the number of rows
+        report = start_check_report(practice, Period(month, month))
+    assert report.status == JobStatus.DONE and report.parameters["checks"] == 300
+
+
+def test_a_failed_job_records_the_error(practice, media):
+    report = ReportFile.objects.create(practice=practice, kind="report", parameters={"period_from": "2025-13"})
+    outcome = run_check_report(report.pk)
+    report.refresh_from_db()
+    assert outcome["status"] == report.status == JobStatus.FAILED
+    assert "2025-13" in report.error and not report.file
+    assert run_check_report(10**9)["status"] == "missing"
+
+
+def test_a_job_that_cannot_be_queued_is_marked_failed(practice, monkeypatch):
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(report_jobs.build_check_report, "delay", broker_down)
+    report = start_check_report(practice, Period("2025-01", "2025-12"))
+    assert report.status == JobStatus.FAILED and "broker unreachable" in report.error
+
+
+# ---- the pages and the download --------------------------------------------------------------------------------
+
+
+def test_manager_sees_the_figures_generates_and_downloads_the_report(checks, eager, media, client, django_user_model):
+    manager = user_in(django_user_model, "mgr", PRACTICE_MANAGERS, checks)
+    client.force_login(manager)
+    page = client.get(reverse("billing-report-page"), PERIOD)
+    assert page.status_code == 200
+    figures = page.context["figures"]
+    outcomes, rules, payer_month, _ = expected(checks, "2025-01", "2025-12")
+    assert (figures.total.checks, figures.total.errors) == (sum(outcomes.values()), outcomes["error"])
+    assert {r.rule: r.claims for r in figures.by_rule} == dict(rules)
+    assert {(pm.payer, pm.month): pm.counts.checks for pm in figures.by_payer_month} == dict(payer_month)
+    html = page.content.decode()
+    assert "CLM-C" in html and "PAYER_NOT_COVERED" in html
+
+    response = client.post(reverse("billing-report-page"), {"practice": checks.pk, **PERIOD})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:billing_reportfile_changelist")
+    report = ReportFile.objects.get(practice=checks, kind="report")
+    assert report.status == JobStatus.DONE and report.created_by == manager
+
+    listing = client.get(reverse("admin:billing_reportfile_changelist"))
+    assert listing.status_code == 200
+    text = listing.content.decode()
+    assert reverse("billing-report-download", args=[report.pk]) in text
+    assert reverse("billing-guide-form") in text and reverse("billing-report-page") in text
+
+    download = client.get(reverse("billing-report-download", args=[report.pk]))
+    assert download.status_code == 200
+    assert download["Content-Type"].startswith("application/vnd.openxmlformats")
+    wb = workbook(b"".join(download.streaming_content))
+    assert wb["Summary"]["B5"].value == figures.total.checks
+    assert {r[0]: r[2] for r in wb["By rule"].iter_rows(min_row=5, values_only=True)} == dict(rules)
+
+
+def test_the_download_is_refused_to_billing_staff_and_other_practices(checks, eager, media, client, django_user_model):
+    report = start_check_report(checks, Period("2025-01", "2025-12"))
+    url = reverse("billing-report-download", args=[report.pk])
+    assert client.get(url).status_code == 302  # not logged in: to the login page
+    client.force_login(user_in(django_user_model, "staff", BILLING_STAFF, checks))
+    assert client.get(url).status_code == 403
+    assert client.get(reverse("billing-report-page")).status_code == 403
+    assert client.get(reverse("admin:billing_reportfile_changelist")).status_code == 403
+    other = user_in(django_user_model, "mgr2", PRACTICE_MANAGERS, Practice.objects.get(key="other"))
+    client.force_login(other)
+    assert client.get(url).status_code == 404
+    listing = client.get(reverse("admin:billing_reportfile_changelist"))
+    assert listing.status_code == 200 and url not in listing.content.decode()
+    page = client.get(reverse("billing-report-page"), {"practice": checks.pk, **PERIOD})
+    assert page.status_code == 200 and page.context["practice"] != checks  # not theirs: their own is shown
+
+
+def test_a_report_that_is_not_ready_is_a_404(checks, client, django_user_model):
+    report = ReportFile.objects.create(practice=checks, kind="report", parameters=PERIOD)
+    client.force_login(user_in(django_user_model, "mgr", PRACTICE_MANAGERS, checks))
+    assert client.get(reverse("billing-report-download", args=[report.pk])).status_code == 404
+
+
+def test_generating_needs_the_add_permission(checks, client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    user = user_in(django_user_model, "reader", None, checks)
+    user.user_permissions.add(Permission.objects.get(codename="download_report"))
+    client.force_login(user)
+    assert client.get(reverse("billing-report-page")).status_code == 200
+    assert client.post(reverse("billing-report-page"), {"practice": checks.pk, **PERIOD}).status_code == 403
+    assert not ReportFile.objects.exists()
+
+
+def test_period_defaults_and_validation():
+    default = Period.last_months(12, today=date(2025, 3, 9))
+    assert (default.start, default.end) == ("2024-04", "2025-03")
+    assert Period("2025-02", "2025-02").text() == "2025-02"
+    with pytest.raises(ValueError):
+        Period("2025-13", None)
+    with pytest.raises(ValueError):
+        Period("2025-05", "2025-01")
