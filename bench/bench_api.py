@@ -2,8 +2,8 @@
 
 The database gets the same code sets as bench_check.py (default data with the whole ICD-10-CM XML, the complete
 PFS file as in force from 2026-01-01, GPCIs, a 2,000,000-row NCCI PTP table); the demo user ``billing`` gets an
-API token. gunicorn (``config.wsgi``, 2 sync workers, DEBUG off, the user throttle raised through
-API_THROTTLE_USER) serves it on a free port of 127.0.0.1 only. 16 client threads (http.client) post realistic
+API token. gunicorn (``config.wsgi``, 2 sync workers, DEBUG off, the throttles raised through API_THROTTLE_USER
+and API_THROTTLE_CLAIMS_CHECK) serves it on a free port of 127.0.0.1 only. 16 clients post realistic
 claims (bench/gen_claims.py) for ``--seconds`` after a warm-up (each worker reads the code sets into memory on
 its first claims), then stop by themselves; every request counts, each check is stored as in real use. The load
 comes from ``wrk`` (16 connections, a Lua script cycling the claims) when it is installed (``apt-get install
@@ -82,6 +82,7 @@ def start_gunicorn(port: int, workers: int, log: Path) -> subprocess.Popen:
         "DJANGO_DEBUG": "false",
         "ALLOWED_HOSTS": HOST,
         "API_THROTTLE_USER": "100000000/hour",
+        "API_THROTTLE_CLAIMS_CHECK": "100000000/hour",  # the per-user limit on checks (600/min by default)
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }
