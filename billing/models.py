@@ -88,6 +88,9 @@ class ClaimCheck(models.Model):
     result = models.JSONField(help_text="The contract's result object.")
     coding = models.JSONField(default=list, help_text="The releases in force that answered.")
     source = models.CharField(max_length=16, default="admin")  # admin, api, cli, upload
+    upload = models.ForeignKey(
+        "BatchUpload", null=True, blank=True, on_delete=models.SET_NULL, related_name="checks"
+    )  # the batch upload the check came from (source "upload")
     checked_at = models.DateTimeField(auto_now_add=True, db_index=True)
     checked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -139,10 +142,17 @@ class BatchUpload(models.Model):
     counts = models.JSONField(default=dict, blank=True)
     result_file = models.FileField(upload_to="results/%Y/%m/", blank=True)
     error = models.TextField(blank=True)
+    chunk_plan = models.JSONField(
+        default=dict, blank=True, help_text="The work file and, per chunk, its first claim, claims and byte range."
+    )
+    chunk_runs = models.JSONField(
+        default=dict, blank=True, help_text="Chunk index -> when, where and how fast it was checked (done marker)."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
@@ -159,11 +160,17 @@ def _rows_of(release: models.Release) -> dict:
     raise ValueError(f"no row reader for kind {kind!r}")
 
 
+PREFETCH_MAX_CODES = 2000  # a batch with more distinct codes than this asks per claim instead
+
+
 class DbPtpRelease(ReleaseData):
-    """An NCCI PTP release left in the database: one indexed query per set of codes."""
+    """An NCCI PTP release left in the database: one indexed query per set of codes, or one per batch after
+    ``prefetch`` (the batch checker's path: a chunk of claims costs one PTP query, not one per claim)."""
 
     def __init__(self, ref: ReleaseRef):
         self.ref = ref
+        self._prefetched: frozenset[str] = frozenset()
+        self._by_pair: dict[tuple[str, str], list] = {}
 
     def get(self, code):
         return None
@@ -171,7 +178,7 @@ class DbPtpRelease(ReleaseData):
     def keys_with_prefix(self, prefix: str) -> list[str]:
         return []
 
-    def pairs(self, codes: frozenset[str]) -> list:
+    def _query(self, codes) -> list:
         codes = list(codes)
         return [
             r.PtpRow(c1, c2, p, e, d, m, ra)
@@ -179,6 +186,20 @@ class DbPtpRelease(ReleaseData):
                 release_id=self.ref.id, column1__in=codes, column2__in=codes
             ).values_list("column1", "column2", "prior_1996", "effective", "deleted", "modifier_indicator", "rationale")
         ]
+
+    def prefetch(self, codes: frozenset[str]) -> None:
+        if len(codes) > PREFETCH_MAX_CODES or codes <= self._prefetched:
+            return
+        by_pair: dict[tuple[str, str], list] = {}
+        for row in self._query(codes):
+            by_pair.setdefault((row.column1, row.column2), []).append(row)
+        self._prefetched, self._by_pair = frozenset(codes), by_pair
+
+    def pairs(self, codes: frozenset[str]) -> list:
+        if codes <= self._prefetched:
+            by_pair = self._by_pair
+            return [row for c1 in codes for c2 in codes if c1 != c2 for row in by_pair.get((c1, c2), ())]
+        return self._query(codes)
 
 
 def release_data(release: models.Release) -> ReleaseData:
@@ -248,6 +269,9 @@ class _LazyData(ReleaseData):
     def pairs(self, codes: frozenset[str]) -> list:
         return self._load().pairs(codes)
 
+    def prefetch(self, codes: frozenset[str]) -> None:
+        self._load().prefetch(codes)
+
     @property
     def rows(self) -> dict:
         return getattr(self._load(), "rows", {})
@@ -270,6 +294,23 @@ class SnapshotFactory:
         if snap is None:
             snap = self._snapshots[on] = CodingSnapshot(on, self._lazy)
         return snap
+
+    def prefetch_ptp(self, codes: Iterable[str], dates: Iterable[date]) -> None:
+        """Read every NCCI PTP pair among ``codes`` (all the codes of a batch of claims) from the PTP releases in
+        force on ``dates`` (the batch's dates of service) with one query per release, so the batch's checks ask
+        the database nothing more about pairs."""
+        wanted = frozenset(normalise_code(c) for c in codes if c)
+        if len(wanted) < 2:
+            return
+        releases = {}
+        for on in set(dates):
+            snapshot = self(on)
+            for kind in (k.PTP_PRACTITIONER, k.PTP_HOSPITAL):
+                data = snapshot.data(kind)
+                if data is not None:
+                    releases[id(data)] = data
+        for data in releases.values():
+            data.prefetch(wanted)
 
 
 def snapshot_on(on: date) -> CodingSnapshot:

@@ -201,6 +201,9 @@ class ReleaseData(ABC):
     def pairs(self, codes: frozenset[str]) -> list:
         """NCCI PTP rows whose column 1 and column 2 are both in ``codes`` (any dates)."""
 
+    def prefetch(self, codes: frozenset[str]) -> None:  # noqa: B027 (a no-op unless the rows live elsewhere)
+        """Read ahead every PTP pair among ``codes`` (a batch's codes), so ``pairs`` among them costs no query."""
+
 
 class MemoryRelease(ReleaseData):
     """A release held in memory: a dict of rows by key; PTP rows by (column1, column2)."""

@@ -31,11 +31,14 @@ def icd10cm_xml() -> Path:
 @pytest.fixture(autouse=True)
 def _clear_release_cache():
     """Release rows are cached in memory by release id; ids are reused across rolled-back tests."""
+    from billing.services import reset_shared_checker
     from codes.selectors import clear_cache
 
     clear_cache()
+    reset_shared_checker()
     yield
     clear_cache()
+    reset_shared_checker()
 
 
 @pytest.fixture(scope="module")

@@ -145,7 +145,7 @@ def test_edit_claim_with_the_blank_extra_line_as_the_browser_sends_it(billing):
         "clinical_trial_number": claim.clinical_trial_number,
         "prior_authorization_number": "",
         "condition_codes": "",
-        "expected_version": claim.version,  # the hidden field the change page carries
+        "expected_version": claim.version,  # the hidden field the change page sends back (optimistic locking)
         "lines-TOTAL_FORMS": 2,
         "lines-INITIAL_FORMS": 1,
         "lines-MIN_NUM_FORMS": 0,

@@ -26,7 +26,7 @@ def test_billing_enters_checks_fixes_and_rechecks_a_claim(page, demo, shots):
     # Draft claims -> Add
     page.get_by_role("link", name="Draft claims").first.click()
     expect(page).to_have_url(re.compile(r"/admin/billing/draftclaim/$"))
-    page.locator("a.addlink").first.click()
+    page.locator(".object-tools a.addlink").first.click()  # not the sidebar's first "Add" (batch uploads)
     expect(page).to_have_url(re.compile(r"/admin/billing/draftclaim/add/$"))
     expect(page.locator("#check-claim")).to_have_count(0)  # nothing to check before the first save
 

@@ -415,6 +415,8 @@ def expected(role: str, ep: Endpoint) -> set | str | None:
                 return {200} if has(role, "codes.view_release") else DENY
             case "release_diff":
                 return {200} if has(role, "codes.view_release") else DENY
+            case "batchupload_template":  # the uploads' CSV template: no object, no practice data
+                return {200} if has(role, perm("add")) or can_view else DENY
             case "payerrule_new_version":
                 if not visible:
                     return {404}

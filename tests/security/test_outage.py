@@ -125,7 +125,8 @@ def test_redis_down_is_503(world, api_for, faults):
 def _queue_view(request):
     from celery import Celery
 
-    # set_as_current=False: otherwise every shared_task of the project would follow this dead app afterwards
+    # set_as_current=False: a new app becomes the current one by default, and every @shared_task would then send
+    # to this dead broker for the rest of the session (the refresh and upload tests after this one failed so).
     dead = Celery("outage-test", broker="redis://127.0.0.1:1/0", set_as_current=False)
     dead.conf.update(
         broker_connection_retry=False,

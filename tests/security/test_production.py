@@ -19,9 +19,9 @@ ROOT = Path(settings.BASE_DIR)
 
 
 def _production_env(**extra) -> dict:
-    # DJANGO_ALLOW_ASYNC_UNSAFE: the browser tests set it in this process; a deployment never has it
-    dropped = ("DJANGO_DEBUG", "DJANGO_SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
-    env = {k: v for k, v in os.environ.items() if k not in dropped}
+    # DJANGO_ALLOW_ASYNC_UNSAFE: set by the browser tests while they run in this process (tests/e2e/conftest.py)
+    leave_out = ("DJANGO_DEBUG", "DJANGO_SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in leave_out}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(48),

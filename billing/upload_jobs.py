@@ -1,0 +1,252 @@
+"""Batch uploads as jobs: plan, check one chunk, finish, fail. Plain functions over ids; billing.tasks runs them
+as Celery tasks, the benchmark in-process.
+
+``plan`` reads the uploaded file once and writes the normalised work file that the chunks read, each only its own
+byte range (billing.uploads). ``check_chunk`` checks one chunk with one ``Checker`` and stores its checks, the
+progress and the chunk's done marker (``chunk_runs``) in one transaction under a lock of the upload's row, so a
+redelivered chunk changes nothing and the chunk that completes the upload is known exactly: it asks for
+``finish``, which writes the results workbook from the stored checks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F, IntegerField
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from billing import uploads
+from billing.checking.claim import ClaimInputError
+from billing.models import BatchUpload, ClaimCheck, JobStatus
+from billing.services import Checker, input_error_result, store_checks
+
+log = logging.getLogger(__name__)
+
+
+def chunk_claims() -> int:
+    """Claims per chunk (setting ``UPLOAD_CHUNK_CLAIMS``, default 500)."""
+    return max(1, int(getattr(settings, "UPLOAD_CHUNK_CLAIMS", uploads.DEFAULT_CHUNK_CLAIMS)))
+
+
+def upload_day(upload: BatchUpload) -> date:
+    """The day the upload's claims are checked as of (the filing limit of a claim without ``submitted_on``)."""
+    return timezone.localdate(upload.created_at) if upload.created_at else timezone.localdate()
+
+
+# ---- plan ----------------------------------------------------------------------------------------------------
+
+
+def plan(upload_id: int) -> BatchUpload | None:
+    """Read the uploaded file, write the work file and the chunk plan: queued -> running.
+
+    A running or finished upload is returned as it is (a redelivered start plans nothing again). A file that
+    cannot be read fails the upload with the reason in plain words and returns None.
+    """
+    upload = BatchUpload.objects.get(pk=upload_id)
+    if upload.status != JobStatus.QUEUED:
+        return upload
+    size = chunk_claims()
+    name = upload.original_name or upload.file.name
+    try:
+        with upload.file.open("rb") as fh, tempfile.TemporaryFile() as work:
+            found = uploads.write_work_file(uploads.read_rows(fh, name), work, size)
+            if not found.total_claims:
+                raise uploads.UploadError("The file has a header row but no service lines under it.")
+            work.seek(0)
+            work_name = default_storage.save(f"uploads/work/upload-{upload.pk}.csv", File(work))
+    except uploads.UploadError as exc:
+        fail(upload_id, str(exc))
+        return None
+    updated = BatchUpload.objects.filter(pk=upload_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING,
+        total_claims=found.total_claims,
+        chunks_total=len(found.chunks),
+        chunk_plan={"work_file": work_name, "chunk_claims": size, "rows": found.total_rows, "chunks": found.chunks},
+        done_claims=0,
+        chunks_done=0,
+        chunk_runs={},
+        counts={},
+        started_at=timezone.now(),
+    )
+    if not updated:  # planned meanwhile by a second delivery of the same start: keep that one
+        default_storage.delete(work_name)
+    log.info("upload %s planned: %d claims, %d rows, %d chunks", upload_id, found.total_claims, found.total_rows,
+             len(found.chunks))  # fmt: skip
+    return BatchUpload.objects.get(pk=upload_id)
+
+
+def pending_chunks(upload: BatchUpload) -> list[int]:
+    """The chunks of a running upload without a done marker."""
+    if upload.status != JobStatus.RUNNING:
+        return []
+    return [i for i in range(upload.chunks_total) if str(i) not in upload.chunk_runs]
+
+
+# ---- check one chunk ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class ChunkOutcome:
+    claims: int = 0  # claims checked and stored by this call (0: the chunk was done already, or the upload ended)
+    finished: bool = False  # this call stored the upload's last chunk: ``finish`` is due
+
+
+def check_claims(checker: Checker, practice_id: int, claims: Iterable[uploads.UploadClaim], today: date) -> list[dict]:
+    """The result of each claim of an upload, with ``claim_ref``, ``row`` (its first row), ``payer`` and
+    ``ordinal`` added. A claim that cannot be read is a ``CLAIM_INPUT_INVALID`` result naming row and column."""
+    prepared = [(claim, *uploads.claim_payload(claim)) for claim in claims]
+    checker.prefetch(payload for _, payload, errors in prepared if not errors)
+    out = []
+    for claim, payload, errors in prepared:
+        problems = [(column, message, None) for column, message in errors.items()]
+        result = None
+        if not problems:
+            try:
+                result = checker.check(payload, practice_id)
+            except ClaimInputError as exc:
+                problems = uploads.input_errors(exc.errors, claim)
+        if result is None:
+            result = input_error_result(
+                _date_or(payload.get("date_of_service"), today),
+                ClaimInputError({column: message for column, message, _ in problems}),
+            )
+            for finding, (_, _, line) in zip(result["findings"], problems):
+                if line is not None:
+                    finding["line"] = line
+        result.update(claim_ref=claim.ref, row=claim.first_row, payer=payload.get("payer") or "", ordinal=claim.ordinal)
+        out.append(result)
+    return out
+
+
+def _date_or(text: str | None, default: date) -> date:
+    try:
+        return date.fromisoformat(text or "")
+    except ValueError:
+        return default
+
+
+def check_chunk(upload_id: int, index: int, *, checker: Checker | None = None) -> ChunkOutcome:
+    """Check chunk ``index`` of a running upload and store it; nothing when its done marker is already there."""
+    upload = BatchUpload.objects.select_related("created_by").get(pk=upload_id)
+    key = str(index)
+    if upload.status != JobStatus.RUNNING or key in upload.chunk_runs:
+        return ChunkOutcome()
+    chunk = upload.chunk_plan["chunks"][index]
+    started = time.perf_counter()
+    with default_storage.open(upload.chunk_plan["work_file"], "rb") as work:
+        claims = uploads.read_chunk(work, chunk)
+    today = upload_day(upload)
+    checker = checker or Checker.create(today=today)
+    results = check_claims(checker, upload.practice_id, claims, today)
+    checked = time.perf_counter()
+    with transaction.atomic():
+        locked = BatchUpload.objects.select_for_update().get(pk=upload_id)
+        if locked.status != JobStatus.RUNNING or key in locked.chunk_runs:
+            return ChunkOutcome()  # a second delivery of this chunk got here first
+        store_checks(upload.practice_id, results, user=upload.created_by, source="upload", upload=locked)
+        counts = dict(locked.counts or {})
+        for result in results:
+            counts[result["status"]] = counts.get(result["status"], 0) + 1
+        runs = {
+            **locked.chunk_runs,
+            key: {
+                "claims": len(results),
+                "worker": f"{socket.gethostname()}:{os.getpid()}",
+                "check_seconds": round(checked - started, 3),
+                "seconds": round(time.perf_counter() - started, 3),
+                "at": timezone.now().isoformat(timespec="seconds"),
+            },
+        }
+        BatchUpload.objects.filter(pk=upload_id).update(
+            done_claims=F("done_claims") + len(results),
+            chunks_done=F("chunks_done") + 1,
+            counts=counts,
+            chunk_runs=runs,
+        )
+        finished = locked.chunks_done + 1 >= locked.chunks_total
+    return ChunkOutcome(claims=len(results), finished=finished)
+
+
+def fail_chunk(upload_id: int, index: int, exc: BaseException) -> None:
+    """A chunk that could not be checked fails the upload, saying which claims and why."""
+    upload = BatchUpload.objects.filter(pk=upload_id).first()
+    if upload is None:
+        return
+    chunks = (upload.chunk_plan or {}).get("chunks") or []
+    where = f"part {index + 1} of {upload.chunks_total}"
+    if index < len(chunks):
+        first, count = chunks[index]["first"], chunks[index]["count"]
+        where = f"claims {first + 1:,} to {first + count:,} ({where})"
+    fail(
+        upload_id,
+        f"The check stopped at {where}: {exc.__class__.__name__}: {exc}. The claims checked before were kept. "
+        f"Upload the file again; if it stops again, tell your administrator (upload {upload_id}).",
+    )
+
+
+# ---- finish and fail ---------------------------------------------------------------------------------------
+
+
+def stored_results(upload: BatchUpload) -> Iterable[dict]:
+    """The stored results of an upload's checks in file order."""
+    return (
+        ClaimCheck.objects.filter(upload=upload)
+        .order_by(Cast(KT("result__ordinal"), IntegerField()), "id")
+        .values_list("result", flat=True)
+        .iterator(chunk_size=2000)
+    )
+
+
+def finish(upload_id: int) -> BatchUpload:
+    """Write the results workbook from the stored checks and mark the upload done (once every chunk is in)."""
+    upload = BatchUpload.objects.get(pk=upload_id)
+    if upload.status != JobStatus.RUNNING or upload.chunks_done < upload.chunks_total:
+        return upload
+    stem = (upload.original_name or "claims").rsplit(".", 1)[0][:80]
+    with tempfile.TemporaryFile() as out:
+        uploads.write_results(out, stored_results(upload))
+        out.seek(0)
+        upload.result_file.save(f"checked-{stem}.xlsx", File(out), save=False)
+    updated = BatchUpload.objects.filter(pk=upload_id, status=JobStatus.RUNNING).update(
+        status=JobStatus.DONE, result_file=upload.result_file.name, finished_at=timezone.now()
+    )
+    if updated:
+        _drop_work_file(upload)
+        log.info("upload %s done: %d claims", upload_id, upload.total_claims)
+    else:
+        upload.result_file.delete(save=False)  # finished (or failed) meanwhile by another delivery
+    return BatchUpload.objects.get(pk=upload_id)
+
+
+def fail(upload_id: int, message: str) -> None:
+    """Mark a queued or running upload failed with the reason in plain words."""
+    updated = BatchUpload.objects.filter(pk=upload_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+        status=JobStatus.FAILED, error=message, finished_at=timezone.now()
+    )
+    if updated:
+        log.warning("upload %s failed", upload_id)
+        upload = BatchUpload.objects.filter(pk=upload_id).first()
+        if upload is not None:
+            _drop_work_file(upload)
+
+
+def _drop_work_file(upload: BatchUpload) -> None:
+    name = (upload.chunk_plan or {}).get("work_file")
+    if name:
+        try:
+            default_storage.delete(name)
+        except OSError:  # already gone, or the storage is briefly unavailable: a leftover file harms nothing
+            log.warning("upload %s: work file not deleted", upload.pk)
