@@ -90,4 +90,5 @@ def finish_upload(upload_id: int) -> str:
 
 
 # ---- Report and guide jobs -----------------------------------------------------------------------------------
-# The guides branch registers its tasks (billing.report_jobs) here with its own import line; keep this spot.
+# Imported here so a worker (autodiscovery reads billing.tasks) knows the report task too.
+from billing.report_jobs import build_check_report  # noqa: E402, F401
