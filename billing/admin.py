@@ -23,7 +23,7 @@ from django.utils.safestring import mark_safe
 
 from billing import models as billing_models
 from billing import services, uploads
-from billing.models import BatchUpload, ClaimCheck, ClaimLine, ClaimStatus, DraftClaim, Finding, JobStatus
+from billing.models import CLAIM_FIELDS, BatchUpload, ClaimCheck, ClaimLine, ClaimStatus, DraftClaim, Finding, JobStatus
 from practice.models import Payer, PracticePayer
 from practice.selectors import practices_for
 
@@ -143,20 +143,7 @@ class DraftClaimForm(forms.ModelForm):
 
     class Meta:
         model = DraftClaim
-        fields = [
-            "practice",
-            "reference",
-            "payer",
-            "claim_type",
-            "place_of_service",
-            "date_of_service",
-            "submitted_on",
-            "rendering_npi",
-            "diagnoses",
-            "clinical_trial_number",
-            "prior_authorization_number",
-            "condition_codes",
-        ]
+        fields = ["practice", *CLAIM_FIELDS]
 
 
 class LatestRuleFilter(admin.SimpleListFilter):

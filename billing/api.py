@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from billing import services
 from billing.checking.claim import ClaimInputError
-from billing.models import ClaimCheck, ClaimLine, DraftClaim
+from billing.models import CLAIM_FIELDS, ClaimCheck, ClaimLine, DraftClaim
 from config.permissions import ModelPermissions, require_perms
 from practice.models import Payer, Practice, PracticePayer
 from practice.selectors import practices_for
@@ -135,17 +135,7 @@ class DraftClaimSerializer(serializers.ModelSerializer):
         model = DraftClaim
         fields = [
             "id",
-            "reference",
-            "payer",
-            "claim_type",
-            "place_of_service",
-            "date_of_service",
-            "submitted_on",
-            "rendering_npi",
-            "diagnoses",
-            "clinical_trial_number",
-            "prior_authorization_number",
-            "condition_codes",
+            *CLAIM_FIELDS,
             "status",
             "last_checked_at",
             "version",

@@ -19,6 +19,22 @@ class ClaimStatus(models.TextChoices):
     READY = "ready", "Ready to send"
 
 
+# The claim's own fields, in the order of the contract's claim format (admin form and API share them).
+CLAIM_FIELDS = (
+    "reference",
+    "payer",
+    "claim_type",
+    "place_of_service",
+    "date_of_service",
+    "submitted_on",
+    "rendering_npi",
+    "diagnoses",
+    "clinical_trial_number",
+    "prior_authorization_number",
+    "condition_codes",
+)
+
+
 class DraftClaim(models.Model):
     CLAIM_TYPES = [
         ("professional", "Professional (837P / CMS-1500)"),
