@@ -150,3 +150,19 @@ def _tab_separated(path: PathLike, is_header: Callable[[list[str]], bool], scan:
             if "\t" in line and is_header(line.rstrip("\r\n").split("\t")):
                 return True
     return False
+
+
+def find_csv_header(reader, *, file: str, needles: tuple[str, ...], scan: int, what: str) -> list[str]:
+    """Read ``reader`` (a csv.reader) up to its header row: the first row within ``scan`` rows that has a cell
+    containing each of ``needles`` (upper-case header keys). Returns the row's header keys; the reader is left
+    just after it. Raises FormatError saying what the file does not look like."""
+    try:
+        for row in reader:
+            keys = [header_key(c) for c in row]
+            if all(any(needle in k for k in keys) for needle in needles):
+                return keys
+            if reader.line_num >= scan:
+                break
+    except csv.Error as exc:
+        raise FormatError(f"unreadable CSV: {exc}", file=file, line=reader.line_num) from None
+    raise FormatError(f"this does not look like {what}", file=file)

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
-from ._tabular import PathLike, file_name, header_key, open_checked, to_decimal
+from ._tabular import PathLike, file_name, find_csv_header, open_checked, to_decimal
 from .base import FileInfo, FormatError
 from .rows import GpciRow
 
@@ -98,21 +98,13 @@ def parse_csv(path: PathLike) -> Iterator[GpciRow]:
     name = str(path)
     with open_checked(path, newline="") as fh:
         reader = csv.reader(fh)
-        header: list[str] | None = None
-        try:
-            for row in reader:
-                keys = [header_key(c) for c in row]
-                if any("LOCALITY NUMBER" in k for k in keys) and any("PW GPCI" in k for k in keys):
-                    header = keys
-                    break
-                if reader.line_num >= _HEADER_SCAN_ROWS:
-                    break
-        except csv.Error as exc:
-            raise FormatError(f"unreadable CSV: {exc}", file=name, line=reader.line_num) from None
-        if header is None:
-            raise FormatError(
-                "this does not look like a GPCI file: no header with Locality Number and PW GPCI columns", file=name
-            )
+        header = find_csv_header(
+            reader,
+            file=name,
+            needles=("LOCALITY NUMBER", "PW GPCI"),
+            scan=_HEADER_SCAN_ROWS,
+            what="a GPCI file: no header with Locality Number and PW GPCI columns",
+        )
         at = reader.line_num
         mac_i = _find(header, contains=("CONTRACTOR",), file=name, line=at)
         state_i = _find(header, contains=("STATE",), file=name, line=at)

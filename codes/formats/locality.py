@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 from datetime import date
 
-from ._tabular import PathLike, clean, file_name, header_key, open_checked
+from ._tabular import PathLike, clean, file_name, find_csv_header, open_checked
 from .base import FileInfo, FormatError
 from .rows import LocalityRow
 
@@ -87,22 +87,13 @@ def parse_csv(path: PathLike) -> Iterator[LocalityRow]:
     collect = _Collector(name)
     with open_checked(path, newline="") as fh:
         reader = csv.reader(fh)
-        columns: list[str] | None = None
-        try:
-            for row in reader:
-                keys = [header_key(c) for c in row]
-                if any("LOCALITY NUMBER" in k for k in keys) and any("COUNTIES" in k for k in keys):
-                    columns = keys
-                    break
-                if reader.line_num >= _HEADER_SCAN_ROWS:
-                    break
-        except csv.Error as exc:
-            raise FormatError(f"unreadable CSV: {exc}", file=name, line=reader.line_num) from None
-        if columns is None:
-            raise FormatError(
-                "this does not look like a locality crosswalk (LOCCO): no header with Locality Number and Counties",
-                file=name,
-            )
+        columns = find_csv_header(
+            reader,
+            file=name,
+            needles=("LOCALITY NUMBER", "COUNTIES"),
+            scan=_HEADER_SCAN_ROWS,
+            what="a locality crosswalk (LOCCO): no header with Locality Number and Counties",
+        )
         wanted = {
             "mac": "CONTRACTOR",
             "locality": "LOCALITY NUMBER",
