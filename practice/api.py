@@ -43,32 +43,7 @@ class PayerRuleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PayerRule
-        fields = [
-            "id",
-            "payer",
-            "practice",
-            "key",
-            "name",
-            "version",
-            "effective_from",
-            "effective_to",
-            "in_force_today",
-            "codes",
-            "coverage",
-            "required_modifiers",
-            "required_diagnoses",
-            "trial_number_required",
-            "approved_trials",
-            "prior_auth_required",
-            "allowed_places_of_service",
-            "place_of_service_severity",
-            "not_covered_advice",
-            "notes",
-            "reference",
-            "reference_url",
-            "certainty",
-            "code_check_notes",
-        ]
+        fields = ["id", *PayerRule.RULE_FIELDS, "in_force_today", "code_check_notes"]
 
     def get_required_diagnoses(self, obj) -> list[dict]:
         """Codes as people write them (M48.062)."""
