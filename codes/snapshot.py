@@ -183,6 +183,27 @@ class RvuInfo:
     conversion_factor: Decimal | None
     release: ReleaseRef
 
+    @classmethod
+    def from_row(cls, row, release: ReleaseRef) -> RvuInfo:
+        """From a PFS RVU row (``codes.formats.rows.RvuRow``) of ``release``."""
+        return cls(
+            row.code,
+            row.modifier,
+            row.status,
+            row.work_rvu,
+            row.pe_nonfacility_rvu,
+            row.pe_nonfacility_na,
+            row.pe_facility_rvu,
+            row.pe_facility_na,
+            row.mp_rvu,
+            row.pctc_indicator,
+            row.global_days,
+            row.mult_proc,
+            row.bilat_surg,
+            row.conversion_factor,
+            release,
+        )
+
 
 class ReleaseData(ABC):
     """One loaded release's rows, indexed. Subclasses decide where the rows come from."""
@@ -417,23 +438,7 @@ class CodingSnapshot:
         row = data.get((normalise_code(code), modifier or "")) if data else None
         if row is None:
             return None
-        return RvuInfo(
-            row.code,
-            row.modifier,
-            row.status,
-            row.work_rvu,
-            row.pe_nonfacility_rvu,
-            row.pe_nonfacility_na,
-            row.pe_facility_rvu,
-            row.pe_facility_na,
-            row.mp_rvu,
-            row.pctc_indicator,
-            row.global_days,
-            row.mult_proc,
-            row.bilat_surg,
-            row.conversion_factor,
-            data.ref,
-        )
+        return RvuInfo.from_row(row, data.ref)
 
     def row(self, kind: str, key):
         """The raw row of the release of ``kind`` in force, by key (GPCI: (mac, locality); OPPS/ASC: code)."""

@@ -233,23 +233,7 @@ def test_rvu_info_from_the_snapshot_prices_like_the_row(rvus):
 
     row = rvus[("77003", "26")]
     ref = ReleaseRef(1, "pfs-rvu", "RVU25D", date(2025, 10, 1), date(2025, 12, 31))
-    info = RvuInfo(
-        row.code,
-        row.modifier,
-        row.status,
-        row.work_rvu,
-        row.pe_nonfacility_rvu,
-        row.pe_nonfacility_na,
-        row.pe_facility_rvu,
-        row.pe_facility_na,
-        row.mp_rvu,
-        row.pctc_indicator,
-        row.global_days,
-        row.mult_proc,
-        row.bilat_surg,
-        row.conversion_factor,
-        ref,
-    )
+    info = RvuInfo.from_row(row, ref)
     assert pfs_amount(info, None, info.conversion_factor, NONFACILITY).amount == D("27.17")
 
 
