@@ -12,7 +12,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import date
-from decimal import Decimal
 
 from codes import models
 from codes import snapshot as k
@@ -419,14 +418,3 @@ def freshness(today: date) -> list[dict]:
             }
         )
     return out
-
-
-def conversion_factor(snapshot: CodingSnapshot) -> Decimal | None:
-    """The PFS conversion factor of the RVU release in force (every row carries it)."""
-    data = snapshot.data(k.PFS_RVU)
-    if data is None:
-        return None
-    for row in getattr(data, "rows", {}).values():
-        if row.conversion_factor:
-            return row.conversion_factor
-    return None
