@@ -45,6 +45,7 @@ from billing.roles import BILLING_STAFF
 from codes import snapshot as k
 from codes.diff import Change, ReleaseDiff, diff_releases, previous_release
 from codes.formats.base import normalise_code
+from codes.http_proxy import open_connection
 from codes.loading import LoadError, LoadResult, activate, file_sha256, load_files, set_checksum
 from codes.models import ChangeNotice, RefreshRun, Release, Source
 
@@ -312,8 +313,7 @@ def _fetch_http_once(url: str, dest: Path, max_bytes: int, connect_timeout: floa
     for _ in range(MAX_REDIRECTS + 1):
         parts = urlsplit(url)
         host = parts.hostname or ""
-        conn_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        conn = conn_class(host, parts.port, timeout=connect_timeout)
+        conn, absolute = open_connection(parts, connect_timeout)  # through HTTPS_PROXY / HTTP_PROXY unless NO_PROXY
         try:
             try:
                 conn.connect()
@@ -327,8 +327,12 @@ def _fetch_http_once(url: str, dest: Path, max_bytes: int, connect_timeout: floa
             target = parts.path or "/"
             if parts.query:
                 target += "?" + parts.query
+            headers = {"User-Agent": "mild-billing-helper/1 (code-set refresh)"}
+            if absolute:  # plain http through a proxy: the whole address, and the proxy's credentials
+                target = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{target}"
+                headers.update(getattr(conn, "_mild_proxy_headers", {}))
             try:
-                conn.request("GET", target, headers={"User-Agent": "mild-billing-helper/1 (code-set refresh)"})
+                conn.request("GET", target, headers=headers)
                 resp = conn.getresponse()
             except TimeoutError:
                 raise TransientError(f"{host} did not answer within {read_timeout:g} s ({url})") from None
@@ -421,22 +425,32 @@ def in_force(kind: str, *, exclude: int | None = None, on: date | None = None) -
     return covering.order_by(*order).first() or loaded.order_by(*order).first()
 
 
-def load(run: RefreshRun, files: list[Fetched], progress: Callable[[int], None] | None = None) -> LoadResult:
+def load(run: RefreshRun, files: list[Fetched], progress: Callable[[int], None] | None = None, page=None) -> LoadResult:
     """Load the file set as a HELD release; the run records it in the same transaction (so a run taken over
-    after a crash knows whether its load happened)."""
+    after a crash knows whether its load happened). ``page`` (``codes.cms_pages.Resolved``): what the CMS page
+    said: the in-force dates when the file cannot tell, and the record count the load must match (else the
+    transaction is rolled back and nothing is kept)."""
     source = run.source
     fixed = source is not None and source.dates == Source.Dates.FIXED
+    from_page = page is not None and page.effective_from is not None and not fixed
     with transaction.atomic():
         result = _load_files(
             run.kind,
             [f.path for f in files],
-            effective_from=source.effective_from if fixed else None,
-            effective_to=source.effective_to if fixed else None,
+            effective_from=source.effective_from if fixed else page.effective_from if from_page else None,
+            effective_to=source.effective_to if fixed else page.effective_to if from_page else None,
+            label=page.label if from_page else None,
             user=run.requested_by,
             hold=True,
             source_names=[f.name for f in files],
             progress=progress,
         )
+        expected = page.expected_rows if page is not None else None
+        if result.status != "unchanged" and expected is not None and result.rows != expected:
+            raise LoadError(
+                f"the CMS page states {expected:,} records for {', '.join(f.name for f in files)}; "
+                f"the files hold {result.rows:,} rows: nothing was loaded"
+            )
         if result.status != "unchanged":
             RefreshRun.objects.filter(pk=run.pk).update(release_id=result.release_id, rows=result.rows)
     return result
@@ -834,10 +848,17 @@ def _download_and_load(run: RefreshRun, tmp: Path, progress: Progress) -> LoadRe
         progress("download", pct, note)
 
     with _step(run, "download", progress):
-        fetched = download(run.url, tmp, progress=on_bytes)
-        files = unpack(fetched, run.member, run.kind, tmp)
-        run.bytes = fetched.size
-        RefreshRun.objects.filter(pk=run.pk).update(bytes=fetched.size)
+        from codes import cms_pages  # a CMS page: its current file(s) of the kind (pages, licence hop, counts)
+
+        try:
+            got = cms_pages.fetch(run.url, run.kind, run.member, tmp, on=timezone.localdate(), progress=on_bytes)
+        except cms_pages.PageError as exc:
+            raise RefreshError(str(exc)) from None
+        files = got.files
+        run.bytes = got.bytes
+        if got.steps:
+            run.note = _add_note(run.note, got.note())
+        RefreshRun.objects.filter(pk=run.pk).update(bytes=got.bytes, note=run.note)
     with _step(run, "verify", progress):
         hashes = [file_sha256(f.path) for f in files]
         existing = already_loaded(run.kind, set_checksum(hashes))
@@ -854,7 +875,7 @@ def _download_and_load(run: RefreshRun, tmp: Path, progress: Progress) -> LoadRe
         progress("load", pct, f"{rows:,} rows" + (f" (about {expected:,} expected)" if expected else ""))
 
     with _step(run, "load", progress):
-        result = load(run, files, on_rows)
+        result = load(run, files, on_rows, page=got)
     if result.status == "unchanged":  # loaded by someone else between our checksum and our load
         _unchanged(run, Release.objects.get(pk=result.release_id))
         return None
