@@ -7,6 +7,9 @@ Paths:
   /slow/<seconds>/<name>     waits before answering (a read timeout on the client side)
   /flaky/<n>/<name>          answers 500 to the first n requests for that path, then the file
   /truncated/<name>          promises the whole file (Content-Length) but sends half, then hangs up
+  /license/ama?file=/<name>  CMS's AMA licence page: an Accept form (GET, agree=yes) leading to /<name>
+A file put with ``gated=True`` is only served with ``agree=yes`` in the query (else 403), as a file behind
+CMS's licence page is reached only through its Accept button. Pages (HTML) are served as text/html.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ import contextlib
 import threading
 import time
 from collections import Counter
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
 
@@ -27,6 +31,7 @@ class CmsServer:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.hits: Counter[str] = Counter()
+        self.gated: set[str] = set()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,8 +40,13 @@ class CmsServer:
 
             def do_GET(self):  # noqa: N802
                 path = unquote(self.path.split("?", 1)[0])
+                query = parse_qs(urlsplit(self.path).query)
                 server.hits[path] += 1
                 parts = path.strip("/").split("/")
+                if path == "/license/ama":
+                    return self._licence(query.get("file", [""])[0])
+                if path.strip("/") in server.gated and query.get("agree") != ["yes"]:
+                    return self._answer(403, b"accept the licence first")
                 if parts[0] == "status":
                     return self._answer(int(parts[1]), b"no")
                 if parts[0] == "slow":
@@ -63,13 +73,33 @@ class CmsServer:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _licence(self, target: str):
+                """The shape of CMS's licence page: two GET forms, Accept (agree=yes) and Don't Accept."""
+                body = (
+                    "<!DOCTYPE html><html><body><h1>License for Use of Current Procedural Terminology</h1>"
+                    "<p>End user point and click agreement (test copy).</p>"
+                    f'<form action="{escape(target)}" style="display: inline;">'
+                    '<input type="hidden" name="agree" value="yes">'
+                    '<input type="submit" data-license="ama" class="btn" name="next" value="Accept"></form>'
+                    '<form action="" style="display: inline;"><input type="hidden" name="ReferURL" value="/">'
+                    '<input type="submit" name="Cancel" value="Don\'t Accept"></form></body></html>'
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def _file(self, name: str):
                 target = server.root / name
+                if target.is_dir():
+                    target = target / "index.html"
                 if not target.is_file():
                     return self._answer(404, b"not found")
                 data = target.read_bytes()
                 self.send_response(200)
-                self.send_header("Content-Type", "application/octet-stream")
+                html = data[:64].lstrip().lower().startswith(b"<!doctype html")
+                self.send_header("Content-Type", "text/html; charset=utf-8" if html else "application/octet-stream")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
@@ -90,8 +120,20 @@ class CmsServer:
         prefix = f"/{mode.strip('/')}" if mode else ""
         return f"{self.base}{prefix}/{quote(name)}"
 
-    def put(self, name: str, data: bytes | str) -> Path:
-        target = self.root / name
+    def put(self, name: str, data: bytes | str, *, gated: bool = False) -> Path:
+        target = self.root / name.strip("/")
+        for parent in reversed(target.relative_to(self.root).parents[:-1]):  # a page with pages under it
+            folder = self.root / parent
+            if folder.is_file():
+                data_before = folder.read_bytes()
+                folder.unlink()
+                folder.mkdir()
+                (folder / "index.html").write_bytes(data_before)
+        if target.is_dir():
+            target = target / "index.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if gated:
+            self.gated.add(name.strip("/"))
         target.write_bytes(data.encode("latin-1") if isinstance(data, str) else data)
         return target
 
