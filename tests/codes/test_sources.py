@@ -343,3 +343,88 @@ def test_https_proxy_is_used_for_cms_and_http_proxy_for_plain_addresses(cms_serv
     finally:
         proxy.httpd.shutdown()
         proxy.httpd.server_close()
+
+
+# --- The admin's first page: the coding held, and "Fetch now" --------------------------------------------------
+
+
+def staff(username: str, group: str | None):
+    from django.contrib.auth.models import Group, User
+    from django.test import Client
+
+    from billing.roles import sync_groups
+
+    sync_groups()
+    user = User.objects.create_user(username, password="x", is_staff=True)  # noqa: S106
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def rows_of(page: str) -> dict[str, str]:
+    """kind -> the row's state, read from the coding table."""
+    import re
+
+    return dict(re.findall(r'<tr class="coding-([a-z0-9-]+)" data-state="([a-z ]+)">', page))
+
+
+def test_the_first_page_lists_every_kind_with_its_state_and_source(cms_server, site):
+    from billing.roles import BILLING_STAFF, CODESET_ADMINS
+
+    local_sources(site)
+    today = site.on
+    Release.objects.create(
+        kind=k.GPCI,
+        label="GPCI last year",
+        effective_from=date(today.year - 1, 1, 1),
+        effective_to=date(today.year - 1, 12, 31),
+        status=Release.Status.LOADED,
+        sha256="a",
+    )
+    Release.objects.create(kind=k.POS, label="Places of service", effective_from=date(2003, 1, 1),
+                           status=Release.Status.LOADED, sha256="b")  # fmt: skip
+    Release.objects.create(kind=k.HCPCS, label=f"HCPCS {today.year} now", effective_from=site.current,
+                           effective_to=date(today.year, 12, 31), status=Release.Status.LOADED, sha256="c")  # fmt: skip
+    admin = staff("codes", CODESET_ADMINS)
+    page = admin.get("/admin/").content.decode()
+    rows = rows_of(page)
+    assert set(rows) == set(k.ALL_KINDS)  # every kind, loaded or not
+    assert rows[k.HCPCS] == "in force" and rows[k.POS] == "in force"
+    assert rows[k.GPCI] == "stale" and rows[k.ASC] == "never loaded" and rows[k.CPT] == "never loaded"
+    assert f"HCPCS {today.year} now" in page and f"{today.year}-12-31" in page
+    assert "STALE: nothing loaded covers today" in page and "licensed AMA file: load it with import_codeset cpt" in page
+    assert page.count('value="Fetch now"') == len(CMS_KINDS)  # each kind with a source, not cpt nor fixtures
+    assert sources.HCPCS_PAGE.replace("https://www.cms.gov", cms_server.base) in page
+    billing = staff("bill", BILLING_STAFF)
+    page = billing.get("/admin/").content.decode()
+    assert len(rows_of(page)) == len(k.ALL_KINDS) and "Fetch now" not in page
+    hcpcs = Source.objects.get(kind=k.HCPCS)
+    assert billing.post(f"/admin/codes/source/{hcpcs.pk}/fetch-now/").status_code == 403
+    assert admin.get(f"/admin/codes/source/{hcpcs.pk}/fetch-now/").status_code == 405
+    assert not RefreshRun.objects.exists()
+
+
+def test_fetch_now_queues_and_the_page_does_not_wait(cms_server, site, settings):
+    import time
+
+    from billing.roles import CODESET_ADMINS
+
+    settings.REFRESH_READ_TIMEOUT = 10
+    local_sources(site)
+    hcpcs = Source.objects.get(kind=k.HCPCS)
+    hcpcs.url = cms_server.url(page_path(site, k.HCPCS), mode="slow/2")  # CMS takes its time
+    hcpcs.save()
+    admin = staff("codes", CODESET_ADMINS)
+    started = time.monotonic()
+    response = admin.post(f"/admin/codes/source/{hcpcs.pk}/fetch-now/")
+    answered = time.monotonic() - started
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    run = RefreshRun.objects.get(source=hcpcs)
+    assert answered < 1.5 and not run.finished  # queued (or started), not done inside the request
+    assert run.trigger == "admin" and run.requested_by.username == "codes"
+    (run,) = refresh.wait_for([run.pk], timeout=30)
+    assert run.status == "loaded", run.error
+    page = admin.get("/admin/").content.decode()
+    assert rows_of(page)[k.HCPCS] == "in force" and f"#{run.pk}" in page
