@@ -345,8 +345,8 @@ def choose(links: list[Link], rule: PageRule, on: date, page: str, *, pattern: s
         missing = sorted(set(range(1, max(by_part) + 1)) - set(by_part)) if max(by_part) else []
         if missing:
             raise PageError(f"{page}: the table of {start:%Y-%m} lacks part(s) {missing} (pattern {pattern!r})")
-    else:
-        chosen = chosen[:1]
+    else:  # the same period twice (RVU26A and its correction RVU26AR, a v2 file): the last in name order
+        chosen = [max(chosen, key=lambda link: link.name.lower())]
     counts = [records_stated(link) for link in chosen]
     expected = sum(counts) if counts and all(c is not None for c in counts) else None
     return Choice(chosen, start, expected)
@@ -395,7 +395,19 @@ class _Fetcher:
 
     @staticmethod
     def text(fetched) -> str:
+        if fetched.size > PAGE_MAX_BYTES:
+            raise PageError(f"{fetched.name} is a web page of {fetched.size:,} bytes, over {PAGE_MAX_BYTES:,}")
         return Path(fetched.path).read_bytes().decode("utf-8", errors="replace")
+
+
+def followable(url: str, page_url: str) -> str:
+    """A link read on a page is followed only by the page's own kind of address: http(s) from a web page (never
+    file://, whatever the page says), file:// only from a file:// page (a local mirror)."""
+    scheme, page_scheme = urlsplit(url).scheme.lower(), urlsplit(page_url).scheme.lower()
+    allowed = {"file"} if page_scheme == "file" else {"http", "https"}
+    if scheme not in allowed:
+        raise PageError(f"{page_url} links {url}: only {' or '.join(sorted(allowed))} links are followed from it")
+    return url
 
 
 def fetch(url: str, kind: str, member: str, dest: Path, *, on: date, progress=None) -> Resolved:
@@ -418,7 +430,7 @@ def fetch(url: str, kind: str, member: str, dest: Path, *, on: date, progress=No
         if all(link.is_file for link in choice.links) or hop == MAX_PAGE_HOPS:
             break
         link = choice.links[0]  # a release page holds the release's file(s)
-        page_url = link.href
+        page_url = followable(link.href, page_url)
         sub = fetcher.get(page_url, page=True)
         if not looks_like_html(fetcher.head(sub)):
             raise PageError(f"{page_url} was expected to be a page listing the release's file, and is not")
@@ -432,6 +444,8 @@ def fetch(url: str, kind: str, member: str, dest: Path, *, on: date, progress=No
     for link in choice.links:
         if not link.is_file:
             raise PageError(f"{page_url}: the link {link.href} leads to no file")
+        followable(link.href, page_url)
+        followable(link.target, page_url)
         fetched = _fetch_file(fetcher, link, resolved)
         resolved.files += refresh.unpack(fetched, member, kind, fetched.path.parent)
     resolved.bytes = fetcher.bytes
@@ -447,11 +461,11 @@ def _fetch_file(fetcher: _Fetcher, link: Link, resolved: Resolved):
         fetched = fetcher.get(link.href)
         if looks_like_html(fetcher.head(fetched)):
             # an ungated-looking link answered with a licence page: accept it as a browser would
-            fetched = fetcher.get(accept_url(fetcher.text(fetched), link.href))
+            fetched = fetcher.get(followable(accept_url(fetcher.text(fetched), link.href), link.href))
     else:
         licence = fetcher.get(link.href, page=True)
         if looks_like_html(fetcher.head(licence)):
-            target = accept_url(fetcher.text(licence), link.href)
+            target = followable(accept_url(fetcher.text(licence), link.href), link.href)
             resolved.steps.append(f"accepted the AMA licence for {link.name}")
             fetched = fetcher.get(target)
         else:

@@ -219,6 +219,17 @@ def test_a_file_link_that_answers_a_page_without_accept_fails_plainly(cms_server
     assert not Release.objects.filter(kind=k.PTP_HOSPITAL).exists()
 
 
+def test_a_page_cannot_lead_to_a_local_file(cms_server, site, tmp_path):
+    local_sources(site)
+    secret = tmp_path / "january-2026-alpha-numeric-hcpcs-file.zip"
+    secret.write_bytes(b"local")
+    cms_server.put(page_path(site, k.HCPCS), page_html("HCPCS", [(secret.as_uri(), "January 2026 HCPCS")]))
+    with pytest.raises(CommandError):
+        command("--kind", k.HCPCS, "--wait")
+    run = RefreshRun.objects.get(kind=k.HCPCS)
+    assert run.error.endswith(f"links {secret.as_uri()}: only http or https links are followed from it")
+
+
 # --- Reading pages (pure) ------------------------------------------------------------------------------------
 
 
