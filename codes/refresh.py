@@ -24,7 +24,6 @@ import re
 import socket
 import ssl
 import tempfile
-import threading
 import time
 import zipfile
 from collections.abc import Callable
@@ -46,7 +45,6 @@ from billing.roles import BILLING_STAFF
 from codes import snapshot as k
 from codes.diff import Change, ReleaseDiff, diff_releases, previous_release
 from codes.formats.base import normalise_code
-from codes.http_proxy import open_connection
 from codes.loading import LoadError, LoadResult, activate, file_sha256, load_files, set_checksum
 from codes.models import ChangeNotice, RefreshRun, Release, Source
 
@@ -314,7 +312,9 @@ def _fetch_http_once(url: str, dest: Path, max_bytes: int, connect_timeout: floa
     for _ in range(MAX_REDIRECTS + 1):
         parts = urlsplit(url)
         host = parts.hostname or ""
-        conn, absolute = open_connection(parts, connect_timeout)  # through HTTPS_PROXY / HTTP_PROXY unless NO_PROXY
+        from codes.http_proxy import open_connection  # through HTTPS_PROXY / HTTP_PROXY unless NO_PROXY
+
+        conn, absolute = open_connection(parts, connect_timeout)
         try:
             try:
                 conn.connect()
@@ -426,11 +426,17 @@ def in_force(kind: str, *, exclude: int | None = None, on: date | None = None) -
     return covering.order_by(*order).first() or loaded.order_by(*order).first()
 
 
-def load(run: RefreshRun, files: list[Fetched], progress: Callable[[int], None] | None = None, page=None) -> LoadResult:
+def load(
+    run: RefreshRun,
+    files: list[Fetched],
+    progress: Callable[[int], None] | None = None,
+    expected_rows: int | None = None,
+    page=None,
+) -> LoadResult:
     """Load the file set as a HELD release; the run records it in the same transaction (so a run taken over
-    after a crash knows whether its load happened). ``page`` (``codes.cms_pages.Resolved``): what the CMS page
-    said: the in-force dates when the file cannot tell, and the record count the load must match (else the
-    transaction is rolled back and nothing is kept)."""
+    after a crash knows whether its load happened). ``expected_rows``: the count the source states (on its
+    download page): any other count rolls the load back, nothing kept. ``page`` (``codes.cms_pages.Resolved``):
+    the in-force dates the page gives when the file cannot tell (ICD-10-CM's April update)."""
     source = run.source
     fixed = source is not None and source.dates == Source.Dates.FIXED
     from_page = page is not None and page.effective_from is not None and not fixed
@@ -446,10 +452,9 @@ def load(run: RefreshRun, files: list[Fetched], progress: Callable[[int], None] 
             source_names=[f.name for f in files],
             progress=progress,
         )
-        expected = page.expected_rows if page is not None else None
-        if result.status != "unchanged" and expected is not None and result.rows != expected:
+        if result.status != "unchanged" and expected_rows is not None and result.rows != expected_rows:
             raise LoadError(
-                f"the CMS page states {expected:,} records for {', '.join(f.name for f in files)}; "
+                f"the CMS page states {expected_rows:,} records for {', '.join(f.name for f in files)}; "
                 f"the files hold {result.rows:,} rows: nothing was loaded"
             )
         if result.status != "unchanged":
@@ -876,7 +881,7 @@ def _download_and_load(run: RefreshRun, tmp: Path, progress: Progress) -> LoadRe
         progress("load", pct, f"{rows:,} rows" + (f" (about {expected:,} expected)" if expected else ""))
 
     with _step(run, "load", progress):
-        result = load(run, files, on_rows, page=got)
+        result = load(run, files, on_rows, expected_rows=got.expected_rows, page=got)
     if result.status == "unchanged":  # loaded by someone else between our checksum and our load
         _unchanged(run, Release.objects.get(pk=result.release_id))
         return None
@@ -936,6 +941,8 @@ def send_in_background(run_id: int) -> None:
     if not app.conf.task_always_eager:
         send(run_id)
         return
+
+    import threading
 
     def work() -> None:
         try:

@@ -2,14 +2,13 @@
 able to misbehave on request. Used by the refresh tests; import ``cms_server`` into a conftest to use the fixture.
 
 Paths:
-  /<name>                    the file
+  /<name>                    the file (a folder: its index.html; a page, HTML, is served as text/html)
+  /license/ama?file=/<name>  CMS's AMA licence page: an Accept form (GET, agree=yes) leading to /<name>; a file
+                             put with ``gated=True`` is served only with ``agree=yes`` in the query (else 403)
   /status/<code>/<name>      answers <code> (404, 500...) with a short body
   /slow/<seconds>/<name>     waits before answering (a read timeout on the client side)
   /flaky/<n>/<name>          answers 500 to the first n requests for that path, then the file
   /truncated/<name>          promises the whole file (Content-Length) but sends half, then hangs up
-  /license/ama?file=/<name>  CMS's AMA licence page: an Accept form (GET, agree=yes) leading to /<name>
-A file put with ``gated=True`` is only served with ``agree=yes`` in the query (else 403), as a file behind
-CMS's licence page is reached only through its Accept button. Pages (HTML) are served as text/html.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import contextlib
 import threading
 import time
 from collections import Counter
-from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -39,14 +37,11 @@ class CmsServer:
                 pass
 
             def do_GET(self):  # noqa: N802
+                if self._licence_or_gate():
+                    return None
                 path = unquote(self.path.split("?", 1)[0])
-                query = parse_qs(urlsplit(self.path).query)
                 server.hits[path] += 1
                 parts = path.strip("/").split("/")
-                if path == "/license/ama":
-                    return self._licence(query.get("file", [""])[0])
-                if path.strip("/") in server.gated and query.get("agree") != ["yes"]:
-                    return self._answer(403, b"accept the licence first")
                 if parts[0] == "status":
                     return self._answer(int(parts[1]), b"no")
                 if parts[0] == "slow":
@@ -73,8 +68,24 @@ class CmsServer:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _licence_or_gate(self) -> bool:
+                """CMS's licence page, or a gated file asked without ``agree=yes``: answered here (True)."""
+                path = unquote(self.path.split("?", 1)[0])
+                query = parse_qs(urlsplit(self.path).query)
+                if path == "/license/ama":
+                    server.hits[path] += 1
+                    self._licence(query.get("file", [""])[0])
+                    return True
+                if path.strip("/") in server.gated and query.get("agree") != ["yes"]:
+                    server.hits[path] += 1
+                    self._answer(403, b"accept the licence first")
+                    return True
+                return False
+
             def _licence(self, target: str):
                 """The shape of CMS's licence page: two GET forms, Accept (agree=yes) and Don't Accept."""
+                from html import escape
+
                 body = (
                     "<!DOCTYPE html><html><body><h1>License for Use of Current Procedural Terminology</h1>"
                     "<p>End user point and click agreement (test copy).</p>"

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.integration, needs_services]
 
 @pytest.fixture
 def worker(transactional_db, celery_worker_proc, settings):
-    settings.REFRESH_ALLOW_PRIVATE_ADDRESSES = True
+    settings.REFRESH_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # the local CMS copy is on loopback
     clear_cache()
     yield celery_worker_proc
     clear_cache()
