@@ -147,7 +147,7 @@ def test_2025_pfs_gpci_and_localities_are_loaded(defaults_db):
     assert not RvuValue.objects.exclude(description="").exists()  # no descriptive text ships
 
 
-def test_the_starter_files_are_small(defaults_db):
+def test_the_starter_files_are_small():
     sizes = {name: (FIXTURES / name).stat().st_size for _, name in CMS_STARTER_SETS}
     assert sum(sizes.values()) < 400_000, sizes
     assert (FIXTURES / "modifiers.csv").stat().st_size < 60_000
