@@ -161,3 +161,11 @@ def test_the_demo_managers_2025_guide_has_real_amounts(defaults_db, tmp_path):
     assert money(payment(wb, "G0276", "Physician 10112-00 facility")) == Decimal("330.86")
     assert money(payment(wb, "G0276", "Physician national facility")) == Decimal("353.87")
     assert payment(wb, "0275T", "Physician 10112-00 facility") == "carrier priced"
+
+
+def test_loading_the_defaults_again_changes_nothing(defaults_db):
+    from codes.defaults import load_default_codesets
+
+    results = {result.kind: result.status for result in load_default_codesets()}
+    assert set(results.values()) == {"unchanged"}
+    assert {k.PFS_RVU, k.GPCI, k.LOCALITY, k.MODIFIERS} <= set(results)
