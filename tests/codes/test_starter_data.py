@@ -9,7 +9,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
+from django.contrib.auth.models import User
+from django.urls import reverse
 
 from billing.services import Checker
 from codes import snapshot as k
@@ -153,11 +154,18 @@ def test_the_starter_files_are_small():
     assert (FIXTURES / "modifiers.csv").stat().st_size < 60_000
 
 
-def test_the_demo_managers_2025_guide_has_real_amounts(defaults_db, tmp_path):
-    path = tmp_path / "guide.xlsx"
-    call_command("export_billing_guide", "--procedure", "mild", "--year", "2025", "--locality", "10112-00",
-                 "--output", str(path))  # fmt: skip
-    wb = workbook(path)
+def test_the_demo_managers_2025_guide_has_real_amounts(defaults_db, client):
+    """What `make run` gives: the demo manager downloads the 2025 guide for the demo location's locality."""
+    client.force_login(User.objects.get(username="manager"))
+    practice = Practice.objects.get(key="demo")
+    form = client.get(reverse("billing-guide-form"))
+    assert form.context["form"]["locality"].value() == "10112-00"
+    response = client.post(
+        reverse("billing-guide-form"),
+        {"practice": practice.pk, "procedure": "mild", "year": 2025, "locality": "10112-00"},
+    )
+    assert response.status_code == 200, response.content[:300]
+    wb = workbook(b"".join(response.streaming_content))
     assert money(payment(wb, "G0276", "Physician 10112-00 facility")) == Decimal("330.86")
     assert money(payment(wb, "G0276", "Physician national facility")) == Decimal("353.87")
     assert payment(wb, "0275T", "Physician 10112-00 facility") == "carrier priced"
