@@ -312,7 +312,7 @@ def _fetch_http_once(url: str, dest: Path, max_bytes: int, connect_timeout: floa
     for _ in range(MAX_REDIRECTS + 1):
         parts = urlsplit(url)
         host = parts.hostname or ""
-        from codes.http_proxy import open_connection  # through HTTPS_PROXY / HTTP_PROXY unless NO_PROXY
+        from codes.http_proxy import open_connection, proxy_headers, request_target  # HTTPS_PROXY, NO_PROXY...
 
         conn, absolute = open_connection(parts, connect_timeout)
         try:
@@ -325,13 +325,8 @@ def _fetch_http_once(url: str, dest: Path, max_bytes: int, connect_timeout: floa
             except OSError as exc:
                 raise TransientError(f"could not connect to {host} ({exc.strerror or exc}) for {url}") from None
             conn.sock.settimeout(read_timeout)
-            target = parts.path or "/"
-            if parts.query:
-                target += "?" + parts.query
-            headers = {"User-Agent": "mild-billing-helper/1 (code-set refresh)"}
-            if absolute:  # plain http through a proxy: the whole address, and the proxy's credentials
-                target = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{target}"
-                headers.update(getattr(conn, "_mild_proxy_headers", {}))
+            target = request_target(parts, absolute)  # via a proxy, plain http names the whole address
+            headers = {"User-Agent": "mild-billing-helper/1 (code-set refresh)", **proxy_headers(conn)}
             try:
                 conn.request("GET", target, headers=headers)
                 resp = conn.getresponse()

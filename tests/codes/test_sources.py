@@ -439,3 +439,28 @@ def test_fetch_now_queues_and_the_page_does_not_wait(cms_server, site, settings)
     assert run.status == "loaded", run.error
     page = admin.get("/admin/").content.decode()
     assert rows_of(page)[k.HCPCS] == "in force" and f"#{run.pk}" in page
+
+
+def test_a_proxied_destination_is_checked_and_no_proxy_goes_direct(monkeypatch):
+    from urllib.parse import urlsplit
+
+    from codes import http_proxy
+
+    seen = []
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    conn, absolute = http_proxy.open_connection(
+        urlsplit("https://www.cms.gov/files/zip/x.zip"),
+        5,
+        check_destination=lambda host, port: seen.append((host, port)),
+    )
+    assert seen == [("www.cms.gov", 443)] and absolute is False
+    assert (conn.host, conn.port, conn._tunnel_host, conn._tunnel_port) == ("proxy.internal", 3128, "www.cms.gov", 443)
+    monkeypatch.setenv("HTTP_PROXY", "http://u:p@proxy.internal:3128")
+    conn, absolute = http_proxy.open_connection(urlsplit("http://cms.test/a?b=1"), 5)
+    assert (
+        absolute and http_proxy.request_target(urlsplit("http://x:y@cms.test/a?b=1"), True) == "http://cms.test/a?b=1"
+    )
+    assert http_proxy.proxy_headers(conn) == {"Proxy-Authorization": "Basic dTpw"}
+    monkeypatch.setenv("NO_PROXY", ".cms.gov,cms.test")
+    direct = http_proxy.open_connection(urlsplit("https://www.cms.gov/x"), 5, direct=lambda parts, timeout: "direct")
+    assert direct == ("direct", False) and len(seen) == 1
