@@ -183,12 +183,14 @@ def test_a_zip_without_the_member_fails_naming_the_pattern(cms_server, site):
     path = f"files/zip/{month.lower()}-{q.year}-alpha-numeric-hcpcs-file.zip"
     from tests.codes.cms_site import zipped
 
+    assert command("--kind", k.HCPCS, "--wait")[0]["status"] == "loaded"
+    in_force = Release.objects.get(kind=k.HCPCS, status=Release.Status.LOADED)
     cms_server.put(path, zipped({"README.txt": "no data here\r\n"}))
     with pytest.raises(CommandError):
         command("--kind", k.HCPCS, "--wait")
-    run = RefreshRun.objects.get(kind=k.HCPCS)
+    run = RefreshRun.objects.filter(kind=k.HCPCS).order_by("-id").first()
     assert "no member matching 'HCPC*ANWEB*.txt'" in run.error and "README.txt" in run.error
-    assert not Release.objects.filter(kind=k.HCPCS).exists()
+    assert list(Release.objects.filter(kind=k.HCPCS)) == [in_force] and in_force.status == Release.Status.LOADED
 
 
 def test_a_record_count_that_disagrees_loads_nothing(cms_server, site):
