@@ -421,9 +421,15 @@ def in_force(kind: str, *, exclude: int | None = None, on: date | None = None) -
     return covering.order_by(*order).first() or loaded.order_by(*order).first()
 
 
-def load(run: RefreshRun, files: list[Fetched], progress: Callable[[int], None] | None = None) -> LoadResult:
+def load(
+    run: RefreshRun,
+    files: list[Fetched],
+    progress: Callable[[int], None] | None = None,
+    expected_rows: int | None = None,
+) -> LoadResult:
     """Load the file set as a HELD release; the run records it in the same transaction (so a run taken over
-    after a crash knows whether its load happened)."""
+    after a crash knows whether its load happened). ``expected_rows``: the count the source states (e.g. on its
+    download page), passed to the loader, which fails the load on any other count."""
     source = run.source
     fixed = source is not None and source.dates == Source.Dates.FIXED
     with transaction.atomic():
@@ -436,6 +442,7 @@ def load(run: RefreshRun, files: list[Fetched], progress: Callable[[int], None] 
             hold=True,
             source_names=[f.name for f in files],
             progress=progress,
+            expected_rows=expected_rows,
         )
         if result.status != "unchanged":
             RefreshRun.objects.filter(pk=run.pk).update(release_id=result.release_id, rows=result.rows)

@@ -21,6 +21,7 @@ from datetime import date
 from ._tabular import MONTH_NAME, MONTHS, PathLike, clean, file_name, header_key, quarter_end, table_records, to_decimal
 from .base import FileInfo, FormatError
 from .rows import AscRow
+from .textfile import proves_whole
 
 __all__ = ["parse", "file_info"]
 
@@ -62,6 +63,7 @@ def _records(path: PathLike) -> Iterator[tuple[int, list[str]]]:
     )
 
 
+@proves_whole("an ASC Addendum AA file")
 def parse(path: PathLike) -> Iterator[AscRow]:
     """AscRow per HCPCS code. FormatError on a missing or ambiguous column, a bad code, indicator, Y/N flag or
     amount, a repeated code, a truncated record or a code row after the table's end."""

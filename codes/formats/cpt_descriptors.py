@@ -15,13 +15,14 @@ from pathlib import Path
 
 from .base import FileInfo, FormatError
 from .rows import CptRow
-from .textfile import iter_lines
+from .textfile import iter_lines, proves_whole
 
 WHAT = "a CPT descriptor file (code<TAB>descriptor)"
 CPT_CODE = re.compile(r"[0-9]{5}|[0-9]{4}[FTUM]")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 
 
+@proves_whole(WHAT)
 def parse(path: str | Path) -> Iterator[CptRow]:
     """Yield a CptRow per line; blank lines are skipped, a header line is allowed first."""
     file = str(path)

@@ -42,7 +42,7 @@ from typing import cast
 from .base import FileInfo, FormatError
 from .cpt_descriptors import CPT_CODE
 from .rows import ModifierRow, PlaceOfServiceRow, ProcedureSummaryRow
-from .textfile import iter_lines
+from .textfile import iter_lines, proves_whole
 
 PROCEDURE_SUMMARIES = "procedure summaries"
 MODIFIERS = "modifiers"
@@ -146,6 +146,7 @@ def _kind(cells: list[str], file: str, line: int, wanted: str | None) -> str:
     raise FormatError(f"unexpected header ({details}); expected {','.join(target)}", file=file, line=line)
 
 
+@proves_whole("a fixture CSV")
 def _parse(path: str | Path, wanted: str | None) -> Iterator[FixtureRow]:
     file = str(path)
     lines = _Lines(path, f"a {wanted or 'fixture'} CSV")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .base import FileInfo, FormatError, parse_yyyymmdd
 from .rows import HcpcsRow
-from .textfile import iter_lines
+from .textfile import iter_lines, proves_whole
 
 WHAT = "a HCPCS ANWEB file"
 
@@ -78,6 +78,7 @@ class _Record:
     fields: dict[str, str]
 
 
+@proves_whole(WHAT, container=True)
 def parse(path: str | Path) -> Iterator[HcpcsRow]:
     """Yield one HcpcsRow per procedure code and modifier; the form (txt, csv, xlsx) is taken from the suffix."""
     suffix = Path(path).suffix.lower()

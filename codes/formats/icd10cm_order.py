@@ -21,7 +21,7 @@ from pathlib import Path
 from .base import FileInfo, FormatError
 from .icd10 import ICD10CM_CODE, release_from_name
 from .rows import IcdRow
-from .textfile import iter_lines
+from .textfile import iter_lines, proves_whole
 
 WHAT = "an ICD-10-CM order or codes file"
 ORDER_MIN_LENGTH = 78  # through the first character of the long description
@@ -30,6 +30,7 @@ _ORDER_START = re.compile(r"\d{5} [A-Z]")
 _CODES_START = re.compile(r"[A-Z][0-9A-Z]{2}[0-9A-Z ]{4} \S")
 
 
+@proves_whole(WHAT)
 def parse(path: str | Path) -> Iterator[IcdRow]:
     """Yield an IcdRow per line (order file: headers and billable codes; codes file: billable codes)."""
     file = str(path)

@@ -24,6 +24,7 @@ from pathlib import Path
 from .base import FileInfo, FormatError
 from .icd10 import fiscal_year_info, release_from_name
 from .rows import IcdRow
+from .textfile import proves_whole
 
 ROOT_TAG = "ICD10CM.tabular"
 _XML_NAME = re.compile(r"[A-Z][0-9A-Z]{2}(?:\.[0-9A-Z]{1,4})?")
@@ -55,6 +56,7 @@ class _Diag:
         return self.seventh or self.inherited
 
 
+@proves_whole("an ICD-10-CM tabular XML file", line_end=False)
 def parse(path: str | Path) -> Iterator[IcdRow]:
     """Yield an IcdRow for every code in the tabular XML, 7th-character extensions included."""
     file = str(path)

@@ -18,6 +18,7 @@ from datetime import date
 from ._tabular import PathLike, file_name, header_key, open_checked, quarter_end
 from .base import FileInfo, FormatError
 from .rows import MueRow
+from .textfile import proves_whole
 
 __all__ = ["parse", "file_info", "table_of", "TABLES"]
 
@@ -58,9 +59,16 @@ def _is_header(row: list[str]) -> bool:
 
 def table_of(path: PathLike) -> str | None:
     """``"practitioner"``, ``"hospital"`` or ``"dme"``: from the file name, else from the header's second column."""
-    table = _table_from_name(path)
-    if table:
-        return table
+    return _table_from_name(path) or header_table(path)
+
+
+def name_table(name: str) -> str | None:
+    """The table the file name says (``MCR_MUE_OutpatientHospitalServices_...`` -> ``"hospital"``), or None."""
+    return _table_from_name(name)
+
+
+def header_table(path: PathLike) -> str | None:
+    """The table the header's second column says (``Practitioner Services MUE Values``), or None."""
     try:
         with open_checked(path, newline="") as fh:
             reader = csv.reader(fh)
@@ -72,6 +80,7 @@ def table_of(path: PathLike) -> str | None:
     return None
 
 
+@proves_whole("an NCCI MUE file")
 def parse(path: PathLike) -> Iterator[MueRow]:
     """MueRow per code. FormatError on a wrong or unexpected header, a bad value or indicator, a repeated code,
     or a header naming another table than the file name does."""

@@ -28,6 +28,7 @@ from typing import TextIO
 from ._tabular import PathLike, file_name, flatten_stacked, header_key, open_checked, quarter_end
 from .base import FileInfo, FormatError
 from .rows import PtpRow
+from .textfile import proves_whole
 
 __all__ = ["parse", "parse_tuples", "file_info", "table_of", "part_of", "COLUMNS", "RATIONALES"]
 
@@ -67,6 +68,7 @@ def parse(path: PathLike) -> Iterator[PtpRow]:
         yield row(*values)
 
 
+@proves_whole("an NCCI PTP file")
 def parse_tuples(path: PathLike) -> Iterator[PtpTuple]:
     """``(column1, column2, prior_1996, effective, deleted, modifier_indicator, rationale)`` per edit.
 

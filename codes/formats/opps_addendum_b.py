@@ -21,6 +21,7 @@ from datetime import date
 from ._tabular import MONTH_NAME, MONTHS, PathLike, clean, file_name, header_key, quarter_end, table_records, to_decimal
 from .base import FileInfo, FormatError
 from .rows import OppsRow
+from .textfile import proves_whole
 
 __all__ = ["parse", "file_info"]
 
@@ -48,6 +49,7 @@ def _is_header(row: list[str]) -> bool:
     return bool(row) and header_key(row[0]) == "HCPCS CODE"
 
 
+@proves_whole("an OPPS Addendum B file")
 def parse(path: PathLike) -> Iterator[OppsRow]:
     """OppsRow per HCPCS code. FormatError on a missing column, a bad code, SI, APC or amount, a repeated code,
     a truncated record or a table row after the table's end."""

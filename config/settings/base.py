@@ -159,6 +159,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")  # tests give each run its own
 
+# Code-set loads (codes.loading): a release put in force with more than this share fewer rows than the one in
+# force fails as a file cut short, unless allowed (import_codeset --allow-fewer-rows).
+CODESET_MAX_ROW_DROP = env.float("CODESET_MAX_ROW_DROP", default=0.5)
+
 # Code-set refreshes (codes.refresh): download limits, the row-drop check, when a silent run counts as dead.
 REFRESH_MAX_BYTES = env.int("REFRESH_MAX_BYTES", default=2 * 1024**3)
 REFRESH_CONNECT_TIMEOUT = env.float("REFRESH_CONNECT_TIMEOUT", default=20)
