@@ -10,6 +10,11 @@ error rather than a guess. The comment indicator column is optional ("" when abs
 
 Money cells may carry ``$``, thousands commas and stray spaces; ``.`` or blank is None. Short descriptors of
 CPT codes (codes that start with a digit) are the AMA's and are dropped ("").
+
+What proves the file is whole (``textfile.proves_whole`` plus the checks here): the last line has its line end; a
+code row has every column up to the last one used; the Y/N flag, payment indicator and amounts are checked. No
+footer is known, so a cut on a line boundary is caught only by the loader's expected count or its comparison with
+the release in force.
 """
 
 from __future__ import annotations

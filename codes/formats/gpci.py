@@ -11,7 +11,7 @@ real file, 1-based): MAC 1-5, state 17-18, locality 25-26, name 30-117, PW 118-1
 
 MAC and locality keep their leading zeros (``10112``, ``00``); zeros lost by a spreadsheet are restored.
 
-What proves the file is whole (``textfile.check_whole`` plus the checks here):
+What proves the file is whole (``textfile.proves_whole`` plus the checks here):
 
 - the last line has its line end (CRLF in the real files);
 - the table has its end: after the locality rows both forms carry ``MAC Assignments as of ...`` and the

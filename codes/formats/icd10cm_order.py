@@ -10,6 +10,11 @@ Codes file (``icd10cm_codes_2026.txt``), billable codes only: cols 1-7 code, 8 b
 
 Which layout a file follows is told from its first line; every line must then follow it. Order numbers change
 between releases and are not returned.
+
+What proves the file is whole (``textfile.proves_whole`` plus the checks here): the last line has its line end;
+an order-file record reaches its long description (column 78), a codes-file record its description (column 9).
+The long description runs to the end of the line with no end marker and the file has no footer, so a cut on a
+line boundary is caught only by the loader's expected count or its comparison with the release in force.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ simple-icd-10-cm; ``<note>`` lines inside a ``sevenChrDef`` are inclusion notes 
 The file is streamed with ElementTree's pull parser (the incremental machinery behind ``iterparse``), fed line
 by line so errors can name the line; finished elements are cleared as they close. (Python's bundled expat,
 2.4.1 and later, neither fetches external entities nor expands entity bombs, so plain ElementTree is safe here.)
+
+What proves the file is whole: the XML itself. A cut file leaves the root element (and usually a ``diag``) open,
+which the parser reports as not well-formed at its last line; no line end is required after the closing tag.
 """
 
 from __future__ import annotations

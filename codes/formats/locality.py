@@ -14,7 +14,7 @@ state of the California group blank; the CSV has the full text, so prefer it whe
 The real 2025 files list Missouri 05302-99 twice with the same text: an exact repeat is yielded once, a
 repeated MAC and locality with different text is a FormatError.
 
-What proves the file is whole (``textfile.check_whole`` plus the checks here): the last line has its line end
+What proves the file is whole (``textfile.proves_whole`` plus the checks here): the last line has its line end
 (CRLF in the real files); the table has its end: both forms close with a footnote after the last group
 (``*  Payment locality is serviced by two carriers.``), so a file whose rows run to its last line (blank lines
 aside) was cut on a line boundary and is refused; a TXT record must reach the counties column (143) and a CSV

@@ -6,6 +6,13 @@ several lines followed by ``,,,``; then the header, whose first cell holds a lin
 ``"HCPCS/\\nCPT Code",Practitioner Services MUE Values,MUE Adjudication Indicator,MUE Rationale``; then one
 row per code. The adjudication indicator cell holds its label (``2 Date of Service Edit: Policy``): its first
 character is the value. The file carries no dates: validity is the quarter starting on the name's ``Eff_`` date.
+
+What proves the file is whole (``textfile.proves_whole`` plus the checks here): the last line has its line end (a
+cut inside the last rationale, ``Code Des``, fails); every row has 4 cells, a whole-number value, an indicator
+1, 2 or 3 with its label and a rationale. The table has no footer, so a cut on a line boundary is caught only by
+the loader's expected count or its comparison with the release in force. The table (practitioner, outpatient
+hospital, DME) is told by the name and the header (``name_table``, ``header_table``); the loader checks it against
+the kind.
 """
 
 from __future__ import annotations

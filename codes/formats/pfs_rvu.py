@@ -15,7 +15,7 @@ Use the CSV for 2026.
 CPT descriptors are the AMA's: ``description`` is "" for codes that start with a digit. HCPCS Level II text
 (codes that start with a letter) is public and kept.
 
-What proves the file is whole (``textfile.check_whole`` plus the checks here): the last line has its line end
+What proves the file is whole (``textfile.proves_whole`` plus the checks here): the last line has its line end
 (LF in the real CSV, CRLF in the TXT); a CSV row has every column of the header, a TXT record exactly 171
 characters; RVUs have exactly 2 decimals and the conversion factor exactly 4 (``7.30``, ``32.3465``, in every
 real row of both forms), so a value cut inside (``7.3``, ``32.34``) fails. Neither form has a footer: the last

@@ -86,6 +86,7 @@ def check_container(path: str | Path, *, what: str) -> bool:
     """For a zip container (an ``.xlsx``): raise FormatError unless its directory is readable and every member
     passes its CRC check. Returns whether the file is a zip container."""
     import zipfile
+    import zlib
 
     file = str(path)
     try:
@@ -96,7 +97,7 @@ def check_container(path: str | Path, *, what: str) -> bool:
             try:
                 with zipfile.ZipFile(handle) as zf:
                     bad = zf.testzip()
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, ValueError) as exc:
                 raise FormatError(f"a damaged or cut-off zip/xlsx container ({exc}), not {what}", file=file) from None
     except OSError:
         return False  # the parser says why it cannot open the file
