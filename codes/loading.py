@@ -13,7 +13,7 @@ lets it check (``codes.formats.textfile.proves_whole``: a line end after the las
 footers, closing tags, record lengths, fixed decimals: see each parser's docstring). Where a layout has no end
 marker a cut on a line boundary leaves whole rows, so the loader also refuses a file set whose row count differs
 from ``expected_rows`` (when the caller knows it, e.g. a refresh from the count on the source's page), or that
-has far fewer rows than the release of its kind in force (``CODESET_MAX_ROW_DROP``). And it checks the file's
+has far fewer rows than the release of its kind it takes over from (``CODESET_MAX_ROW_DROP``). And it checks the file's
 identity against the kind: a PTP or MUE table of the other kind (practitioner / outpatient hospital / DME) is
 refused by its name and, for MUE, by its header.
 """
@@ -35,8 +35,6 @@ from types import SimpleNamespace
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
-from django.utils import timezone
 
 from codes import models
 from codes import snapshot as k
@@ -504,26 +502,25 @@ def read_rows(
         raise LoadError(f"{files}: {count:,} rows, far fewer than {at_least}: a file cut short? Nothing was loaded")
 
 
-def release_in_force(kind: str) -> models.Release | None:
-    """The loaded release of ``kind`` answering today (else the latest loaded one)."""
-    loaded = models.Release.objects.filter(kind=kind, status=models.Release.Status.LOADED)
-    today = timezone.localdate()
-    covering = loaded.filter(effective_from__lte=today).filter(
-        Q(effective_to__isnull=True) | Q(effective_to__gte=today)
+def release_followed(kind: str, effective_from: date) -> models.Release | None:
+    """The loaded release of ``kind`` a new one starting ``effective_from`` takes over from: the latest loaded one
+    that starts on or before that day (the one in force then). None for a release older than every loaded one
+    (a back-fill of history replaces nothing)."""
+    loaded = models.Release.objects.filter(
+        kind=kind, status=models.Release.Status.LOADED, effective_from__lte=effective_from
     )
-    order = ("-effective_from", "-id")
-    return covering.order_by(*order).first() or loaded.order_by(*order).first()
+    return loaded.order_by("-effective_from", "-id").first()
 
 
-def _row_floor(kind: str, max_row_drop: float | None) -> tuple[int | None, str]:
-    """The fewest rows a new release of ``kind`` may have against the one in force, and the reason in words."""
-    current = release_in_force(kind)
+def _row_floor(kind: str, effective_from: date, max_row_drop: float | None) -> tuple[int | None, str]:
+    """The fewest rows a new release of ``kind`` may have against the release it takes over from, and why."""
+    current = release_followed(kind, effective_from)
     if current is None or not current.row_count:
         return None, ""
     drop = settings.CODESET_MAX_ROW_DROP if max_row_drop is None else max_row_drop
     floor = math.ceil(current.row_count * (1 - drop))
     return floor, (
-        f"the {current.row_count:,} of {current.label} in force (more than {drop:.0%} fewer, the setting "
+        f"the {current.row_count:,} of {current.label} in force before it (more than {drop:.0%} fewer, the setting "
         "CODESET_MAX_ROW_DROP; give allow_fewer_rows / --allow-fewer-rows if the smaller file is meant)"
     )
 
@@ -562,9 +559,9 @@ def load_files(
     ``expected_rows``: the number of rows the file set must give (as this function reports them: codes for HCPCS,
     edits for PTP...), e.g. the record count on the source's download page; any other count fails the load.
     ``allow_fewer_rows`` / ``max_row_drop``: a release put in force directly (not ``hold``) may not have more than
-    ``max_row_drop`` (default: the setting ``CODESET_MAX_ROW_DROP``) fewer rows than the release of its kind in
-    force, unless allowed. A held load skips this check: the refresh reviews held releases itself
-    (``REFRESH_MAX_ROW_DROP`` holds them for review, the release in force staying in force).
+    ``max_row_drop`` (default: the setting ``CODESET_MAX_ROW_DROP``) fewer rows than the release it takes over from
+    (``release_followed``: in force on its start date), unless allowed. A held load skips this check: the refresh
+    reviews held releases itself (``REFRESH_MAX_ROW_DROP`` holds them for review, the release in force staying).
     """
     if kind not in SPECS:
         raise LoadError(f"unknown kind {kind!r}: one of {', '.join(IMPORT_KINDS)}")
@@ -598,13 +595,13 @@ def load_files(
     except FormatError as exc:
         raise LoadError(str(exc)) from exc
     eff_from, eff_to, label = resolve_dates(infos, effective_from, effective_to, label, kind)
+    floor, floor_reason = (None, "") if hold or allow_fewer_rows else _row_floor(kind, eff_from, max_row_drop)
     names = source_names or [p.name for p in paths]
     try:
         for path, name in zip(paths, names):
             check_identity(kind, path, name)
     except FormatError as exc:
         raise LoadError(str(exc)) from exc
-    floor, floor_reason = (None, "") if hold or allow_fewer_rows else _row_floor(kind, max_row_drop)
     sources = [{"name": n, "size": p.stat().st_size, "sha256": h} for n, p, h in zip(names, paths, hashes)]
     status = models.Release.Status.HELD if hold else models.Release.Status.LOADED
     try:
