@@ -26,6 +26,7 @@ import ssl
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -264,7 +265,7 @@ def unpack(fetched: Fetched, pattern: str, kind: str, dest: str | Path, max_byte
                         dst.write(chunk)
                 out.append(Fetched(target, Path(info.filename).name, written))
             return out
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError) as exc:  # a bad CRC or deflate stream
         raise RefreshError(f"{fetched.name} is a damaged zip ({exc}): nothing was loaded") from None
 
 

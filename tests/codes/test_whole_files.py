@@ -185,6 +185,31 @@ def test_refresh_refuses_a_zip_member_failing_its_crc(tmp_path, compress):
         unpack(Fetched(path, "medicare-ncci-ptp.zip", path.stat().st_size), "", k.PTP_PRACTITIONER, dest)
 
 
+def test_refresh_refuses_every_damaged_byte_of_a_deflated_member(tmp_path):
+    """A flipped byte in deflated data fails as a bad CRC or as a broken deflate stream: both are a damaged zip."""
+    data = (SAMPLES / "ccipra-v372r0-f1_sweep.txt").read_bytes() * 20
+    good = tmp_path / "good.zip"
+    with zipfile.ZipFile(good, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("ccipra-v372r0-f1.txt", data)
+    raw = good.read_bytes()
+    with zipfile.ZipFile(good) as zf:
+        info = zf.getinfo("ccipra-v372r0-f1.txt")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    path, dest = tmp_path / "damaged.zip", tmp_path / "out"
+    dest.mkdir()
+    refused = 0
+    for at in range(start, start + info.compress_size):
+        path.write_bytes(raw[:at] + bytes([raw[at] ^ 0x55]) + raw[at + 1 :])
+        try:
+            (out,) = unpack(Fetched(path, "ncci.zip", len(raw)), "", k.PTP_PRACTITIONER, dest)
+        except RefreshError as exc:
+            assert "damaged zip" in str(exc)
+            refused += 1
+        else:
+            assert out.path.read_bytes() == data  # a flip deflate ignores (the last byte's unused bits)
+    assert refused >= info.compress_size - 2
+
+
 def test_the_issue_cases_fail_with_file_line_and_field(tmp_path):
     # GPCI: Connecticut's MP GPCI 1.207 cut to 1.20 (and a line end added by whatever cut it) is not 1.200.
     gpci = (SAMPLES / "GPCI2031_sweep.csv").read_bytes()
@@ -318,6 +343,9 @@ def test_far_fewer_rows_than_the_release_in_force_fail_unless_allowed(tmp_path):
     with pytest.raises(LoadError, match="2 rows where 5 were expected"):
         load_files(k.MUE_PRACTITIONER, [path], expected_rows=5, allow_fewer_rows=True)
     assert load_files(k.MUE_PRACTITIONER, [path], allow_fewer_rows=True).rows == 2
+    # A release of history (older than every loaded one) takes over from none: nothing to compare with.
+    older = _copy(tmp_path, "MCR_MUE_PractitionerServices_Eff_10-01-2030.csv", data[: data.index(b"62321")])
+    assert load_files(k.MUE_PRACTITIONER, [older]).rows == 1
 
 
 @pytest.mark.django_db
