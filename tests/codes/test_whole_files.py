@@ -20,7 +20,7 @@ from codes import models
 from codes import snapshot as k
 from codes.formats import hcpcs
 from codes.formats.base import FormatError
-from codes.loading import LoadError, load_files, read_rows
+from codes.loading import IMPORT_KINDS, LoadError, load_files, read_rows
 from codes.refresh import Fetched, RefreshError, unpack
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "cms" / "sweep"
@@ -279,6 +279,18 @@ def test_a_table_of_the_other_kind_is_refused(name, kind, message):
     with pytest.raises(LoadError, match=message) as exc:
         list(read_rows(kind, [SAMPLES / name]))
     assert name in str(exc.value)
+
+
+def test_no_sample_loads_as_any_other_kind():
+    """Every sample against every other kind: each is refused, by its table (PTP, MUE) or by the parser's header
+    and layout checks (the others)."""
+    accepted = [
+        (name, other)
+        for name, (kind, _) in CASES.items()
+        for other in IMPORT_KINDS
+        if other != kind and not isinstance(_read(other, SAMPLES / name), Exception)
+    ]
+    assert accepted == []
 
 
 def test_mue_table_told_by_the_header_when_the_name_says_nothing(tmp_path):
