@@ -4,6 +4,7 @@ docs page for logged-in users only, served without a CDN; the API still answers 
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from django.conf import settings
@@ -115,32 +116,63 @@ def test_no_product_file_loads_from_a_cdn():
 
 CLOSED_REDIS = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"},
-    "throttle-fallback": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fallback-test"},
 }
 
 
-def test_api_answers_with_the_redis_cache_down(world, api_for, faults):
-    api = api_for("billing")
+@pytest.fixture
+def redis_down():
+    """The cache on a closed Redis port; before and after, the throttles forget any failure and their counts."""
+    from config import throttling
+
+    throttling.redis_back()
     with override_settings(CACHES=CLOSED_REDIS):
-        listed = api.get("/api/v1/claims/")
-        checked = api.post("/api/v1/claims/check", contract_claim(), format="json")
-        looked_up = api.get("/api/v1/codes/cpt/0275T?on=2026-03-02")
+        yield
+    throttling.redis_back()
+
+
+def test_api_answers_with_the_redis_cache_down(world, api_for, faults, redis_down):
+    api = api_for("billing")
+    listed = api.get("/api/v1/claims/")
+    checked = api.post("/api/v1/claims/check", contract_claim(), format="json")
+    looked_up = api.get("/api/v1/codes/cpt/0275T?on=2026-03-02")
     faults.append("redis closed port (cache) under the API's throttles")
     assert listed.status_code == 200 and listed.json()["count"] == len(world.claims_a)
     assert checked.status_code == 200 and checked.json()["status"] in {"clean", "warning", "error"}
     assert looked_up.status_code in (200, 404)
 
 
-def test_throttles_still_hold_with_the_redis_cache_down(world, api_for):
+def test_throttles_still_hold_with_the_redis_cache_down(world, api_for, redis_down):
     from rest_framework.settings import api_settings
 
     rates = {**api_settings.DEFAULT_THROTTLE_RATES, "claims-check": "2/min"}
-    with override_settings(
-        CACHES=CLOSED_REDIS, REST_FRAMEWORK={**api_settings.user_settings, "DEFAULT_THROTTLE_RATES": rates}
-    ):
-        from django.core.cache import caches
-
-        caches["throttle-fallback"].clear()
+    with override_settings(REST_FRAMEWORK={**api_settings.user_settings, "DEFAULT_THROTTLE_RATES": rates}):
         api = api_for("billing")
         codes = [api.post("/api/v1/claims/check", contract_claim(), format="json").status_code for _ in range(3)]
     assert codes == [200, 200, 429]  # counted in the process while Redis is away
+
+
+def test_redis_is_tried_again_after_a_while(world, api_for, redis_down, monkeypatch):
+    """After a failure the throttles skip Redis for RETRY_REDIS_AFTER_SECONDS (a Redis that does not answer is not
+    waited for on every call), then try it again."""
+    from django.core.cache.backends.redis import RedisCache
+
+    from config import throttling
+
+    calls = []
+    real_get = RedisCache.get
+
+    def counting(self, *args, **kwargs):
+        calls.append(args[0])
+        return real_get(self, *args, **kwargs)
+
+    monkeypatch.setattr(RedisCache, "get", counting)
+    api = api_for("billing")
+    assert api.get("/api/v1/claims/").status_code == 200  # Redis refused: the fallback from now on
+    tried = len(calls)
+    assert tried >= 1
+    assert api.get("/api/v1/claims/").status_code == 200
+    assert len(calls) == tried  # Redis not even asked meanwhile
+    now = time.monotonic()
+    monkeypatch.setattr(throttling.time, "monotonic", lambda: now + throttling.RETRY_REDIS_AFTER_SECONDS + 1)
+    assert api.get("/api/v1/claims/").status_code == 200
+    assert len(calls) > tried  # tried again (refused again: answered from the fallback)
