@@ -31,7 +31,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
-    "drf_spectacular_sidecar",  # Swagger UI served from our own static files: no CDN
+    "drf_spectacular_sidecar",  # Swagger UI served from our own static files, not a third-party host
     "django_celery_beat",
     "simple_history",
     "axes",
@@ -171,7 +171,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and the docs page are for logged-in users (token or session) only; Swagger UI is served from our
-    # static files (drf-spectacular-sidecar), never from a CDN.
+    # static files (drf-spectacular-sidecar), never from a third-party host.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
