@@ -26,6 +26,7 @@ import ssl
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -264,7 +265,7 @@ def unpack(fetched: Fetched, pattern: str, kind: str, dest: str | Path, max_byte
                         dst.write(chunk)
                 out.append(Fetched(target, Path(info.filename).name, written))
             return out
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError) as exc:  # a bad CRC or deflate stream
         raise RefreshError(f"{fetched.name} is a damaged zip ({exc}): nothing was loaded") from None
 
 
@@ -430,8 +431,9 @@ def load(
 ) -> LoadResult:
     """Load the file set as a HELD release; the run records it in the same transaction (so a run taken over
     after a crash knows whether its load happened). ``expected_rows``: the count the source states (on its
-    download page): any other count rolls the load back, nothing kept. ``page`` (``codes.cms_pages.Resolved``):
-    the in-force dates the page gives when the file cannot tell (ICD-10-CM's April update)."""
+    download page), passed to the loader, which fails the load on any other count (nothing kept). ``page``
+    (``codes.cms_pages.Resolved``): the in-force dates the page gives when the file cannot tell (ICD-10-CM's April
+    update)."""
     source = run.source
     fixed = source is not None and source.dates == Source.Dates.FIXED
     from_page = page is not None and page.effective_from is not None and not fixed
@@ -446,12 +448,8 @@ def load(
             hold=True,
             source_names=[f.name for f in files],
             progress=progress,
+            expected_rows=expected_rows,
         )
-        if result.status != "unchanged" and expected_rows is not None and result.rows != expected_rows:
-            raise LoadError(
-                f"the CMS page states {expected_rows:,} records for {', '.join(f.name for f in files)}; "
-                f"the files hold {result.rows:,} rows: nothing was loaded"
-            )
         if result.status != "unchanged":
             RefreshRun.objects.filter(pk=run.pk).update(release_id=result.release_id, rows=result.rows)
     return result
