@@ -40,19 +40,19 @@ def x12_practice():
     practice = Practice.objects.get(key="demo")
     X12Partner.objects.update_or_create(
         practice=practice,
-        defaults=dict(
-            submitter_id="DEMOSUBMIT",
-            submitter_name="DEMO SPINE AND PAIN CENTER",
-            contact_name="BILLING OFFICE",
-            contact_phone="2055550100",
-            receiver_id="CLEARINGHOUSE",
-            receiver_name="DEMO CLEARINGHOUSE",
-            billing_address="100 MAIN STREET",
-            billing_city="BIRMINGHAM",
-            billing_state="AL",
-            billing_zip="352030000",
-            taxonomy_code="208VP0014X",
-        ),
+        defaults={
+            "submitter_id": "DEMOSUBMIT",
+            "submitter_name": "DEMO SPINE AND PAIN CENTER",
+            "contact_name": "BILLING OFFICE",
+            "contact_phone": "2055550100",
+            "receiver_id": "CLEARINGHOUSE",
+            "receiver_name": "DEMO CLEARINGHOUSE",
+            "billing_address": "100 MAIN STREET",
+            "billing_city": "BIRMINGHAM",
+            "billing_state": "AL",
+            "billing_zip": "352030000",
+            "taxonomy_code": "208VP0014X",
+        },
     )
     for key, identifier, indicator in (("medicare", "10112", "MB"), ("commercial-bcbs", "00510", "BL")):
         X12PayerId.objects.update_or_create(
