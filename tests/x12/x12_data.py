@@ -38,6 +38,8 @@ def x12_practice():
     from practice.models import Payer, Practice
 
     practice = Practice.objects.get(key="demo")
+    practice.tax_id = "630000001"
+    practice.save(update_fields=["tax_id"])
     X12Partner.objects.update_or_create(
         practice=practice,
         defaults={
@@ -61,3 +63,17 @@ def x12_practice():
             defaults={"identifier": identifier, "claim_filing_indicator": indicator},
         )
     return practice
+
+
+def x12valid(path: Path) -> tuple[bool, str]:
+    """pyx12's x12valid on the file (its X222A1 / X221A1 maps): (no errors, what it said)."""
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).parent / "x12valid"
+    done = subprocess.run(  # noqa: S603 (our own file, the installed script)
+        [str(script), str(path)], capture_output=True, text=True, timeout=120, cwd=path.parent, check=False
+    )
+    said = done.stdout + done.stderr
+    # the console script exits 1 even on success (sys.exit(True)): its verdict is the last line, OK or Failure
+    return "ERROR" not in said and said.strip().endswith(": OK"), said

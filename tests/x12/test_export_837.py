@@ -1,0 +1,107 @@
+"""837P export: what was imported goes out again and validates against X222A1 (pyx12 x12valid)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from billing.models import ClaimStatus, DraftClaim, X12Export
+from billing.x12.segments import iter_segments
+from billing.x12.writer837 import ExportError
+from billing.x12_export import export_837
+from billing.x12_import import import_837
+from tests.x12.x12_data import ROUND_TRIP_837, load_ptp, x12_practice, x12valid
+
+pytestmark = pytest.mark.django_db
+REFS = ["MILD-0001", "MILD-0002", "ESI-0003"]
+
+
+def _segments(path):
+    with open(path, encoding="latin-1") as fh:
+        return [seg.elements for _, seg in iter_segments(fh)]
+
+
+def test_round_trip_exports_and_validates(defaults_db, tmp_path):
+    practice = x12_practice()
+    load_ptp(tmp_path)
+    with open(ROUND_TRIP_837, encoding="latin-1") as fh:
+        imported = import_837(fh, practice)
+    assert [r["status"] for r in imported][1:] == ["error", "error"]  # missing trial number; NCCI pair
+    out = io.StringIO()
+    target = tmp_path / "out.837"
+    call_command("export_837", "--practice", "demo", *sum((["--claim", r] for r in REFS), []),
+                 "--output", str(target), stdout=out)  # fmt: skip
+    written = json.loads(out.getvalue())
+    assert written["claims"] == REFS
+    ok, said = x12valid(target)
+    assert ok, said
+    segments = _segments(target)
+    refs = [s for s in segments if s[0] == "REF"]
+    assert ["REF", "P4", "03072927"] in refs  # the 8 digits, no NCT
+    assert ["REF", "6R", "MILD-0001-1"] in refs and ["REF", "6R", "ESI-0003-2"] in refs
+    sv1 = [s for s in segments if s[0] == "SV1"]
+    assert sv1[0][1] == "HC:0275T:Q0" and sv1[0][7] == "1:2"
+    assert ["HI", "ABK:M48062", "ABF:Z006"] in segments
+    assert sum(1 for s in segments if s[0] == "CLM") == 3
+    # the export reads back as the same claims
+    again = tmp_path / "again.837"
+    again.write_bytes(target.read_bytes())
+    reimported = import_837(open(again, encoding="latin-1"), practice)  # noqa: SIM115
+    assert [r.get("findings") for r in reimported] == [r["findings"] for r in imported]
+
+
+def test_control_numbers_increase_per_practice(defaults_db, tmp_path):
+    practice = x12_practice()
+    import_837(open(ROUND_TRIP_837, encoding="latin-1"), practice)  # noqa: SIM115
+    first = export_837(practice, tmp_path / "a.837", ["MILD-0001"])
+    second = export_837(practice, tmp_path / "b.837", ["MILD-0001"])
+    assert second["control_number"] == first["control_number"] + 1
+    isa = _segments(tmp_path / "b.837")[0]
+    assert isa[13] == f"{second['control_number']:09d}"
+    assert list(X12Export.objects.filter(practice=practice).values_list("control_number", flat=True)) == [
+        second["control_number"],
+        first["control_number"],
+    ]
+
+
+def test_replacement_carries_frequency_7_and_f8(defaults_db, tmp_path):
+    practice = x12_practice()
+    import_837(open(ROUND_TRIP_837, encoding="latin-1"), practice)  # noqa: SIM115
+    claim = DraftClaim.objects.get(practice=practice, reference="MILD-0001")
+    claim.x12.frequency = "7"
+    claim.x12.save()
+    with pytest.raises(ExportError, match="REF\\*F8"):
+        export_837(practice, tmp_path / "r.837", ["MILD-0001"])
+    claim.x12.payer_claim_number = "26068000123400"
+    claim.x12.save()
+    export_837(practice, tmp_path / "r.837", ["MILD-0001"])
+    ok, said = x12valid(tmp_path / "r.837")
+    assert ok, said
+    segments = _segments(tmp_path / "r.837")
+    assert next(s for s in segments if s[0] == "CLM")[5] == "24:B:7"
+    assert ["REF", "F8", "26068000123400"] in segments
+
+
+def test_ready_claims_by_default_and_clear_refusals(defaults_db, tmp_path):
+    practice = x12_practice()
+    with pytest.raises(CommandError, match="no claim ready to send"):
+        call_command("export_837", "--practice", "demo", "--output", str(tmp_path / "x.837"))
+    import_837(open(ROUND_TRIP_837, encoding="latin-1"), practice)  # noqa: SIM115
+    DraftClaim.objects.filter(practice=practice, reference="MILD-0001").update(status=ClaimStatus.READY)
+    result = export_837(practice, tmp_path / "ready.837")
+    assert result["claims"] == ["MILD-0001"]
+    # a claim typed in the admin has no subscriber: refused, naming the claim and the loop
+    demo = DraftClaim.objects.filter(practice=practice).exclude(reference__in=REFS).first()
+    with pytest.raises(ExportError, match=rf"claim {demo.reference}: .*2010BA"):
+        export_837(practice, tmp_path / "demo.837", [demo.reference])
+    assert not (tmp_path / "demo.837").exists()
+
+
+def test_x12valid_says_failure_on_a_broken_file(tmp_path):
+    broken = tmp_path / "broken.txt"
+    broken.write_text(ROUND_TRIP_837.read_text().replace("SV1*HC:64483*", "SV1*ZZ:64483*"))
+    ok, said = x12valid(broken)
+    assert not ok and "Failure" in said
