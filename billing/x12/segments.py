@@ -85,30 +85,28 @@ def iter_segments(stream: TextIO) -> Iterator[tuple[Delimiters, Segment]]:
         more = stream.read(BLOCK)
         pieces = (leftover + more).split(delimiters.segment)
         leftover = pieces.pop()  # text after the last terminator: the start of the next segment
-        if not more:
-            if leftover.strip():
-                raise X12SyntaxError(
-                    f"segment {number + 1} ({leftover.strip()[:3]!r}) has no segment terminator: the file is cut short"
-                )
-            pieces_done = True
-        else:
-            pieces_done = False
-            if len(leftover) > MAX_SEGMENT:
-                raise X12SyntaxError(f"segment {number + 1} has no terminator within {MAX_SEGMENT} characters")
+        if more and len(leftover) > MAX_SEGMENT:
+            raise X12SyntaxError(f"segment {number + 1} has no terminator within {MAX_SEGMENT} characters")
+        changed = False
         for i, piece in enumerate(pieces):
             text = piece.strip("\r\n \t")
             if not text:
                 continue
             number += 1
+            segment = Segment(number, text.split(delimiters.element))
             if text.startswith("ISA") and len(text) >= ISA_LENGTH - 1:
                 found = read_delimiters(text + delimiters.segment)
                 if found != delimiters:
                     # another interchange with its own delimiters: split what is left again with them
-                    rest = delimiters.segment.join([*pieces[i + 1 :], leftover])
-                    delimiters = found
-                    yield delimiters, Segment(number, text.split(delimiters.element))
-                    leftover = rest
+                    leftover = delimiters.segment.join([*pieces[i + 1 :], leftover])
+                    delimiters, changed = found, True
+                    yield delimiters, Segment(number, text.split(found.element))
                     break
-            yield delimiters, Segment(number, text.split(delimiters.element))
-        if pieces_done and not leftover.strip():
+            yield delimiters, segment
+        if not more and not changed:
+            if leftover.strip():
+                raise X12SyntaxError(
+                    f"segment {number + 1} ({leftover.strip()[:3]!r}) has no segment terminator: "
+                    "the file is cut short"
+                )
             return
