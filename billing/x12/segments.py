@@ -106,7 +106,6 @@ def iter_segments(stream: TextIO) -> Iterator[tuple[Delimiters, Segment]]:
         if not more and not changed:
             if leftover.strip():
                 raise X12SyntaxError(
-                    f"segment {number + 1} ({leftover.strip()[:3]!r}) has no segment terminator: "
-                    "the file is cut short"
+                    f"segment {number + 1} ({leftover.strip()[:3]!r}) has no segment terminator: the file is cut short"
                 )
             return
