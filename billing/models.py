@@ -380,6 +380,7 @@ class AdjustmentCode(models.Model):
     summary = models.CharField(max_length=300, help_text="Our own words.")
     start = models.DateField(null=True, blank=True)
     stop = models.DateField(null=True, blank=True, help_text="Last day in use (empty: in use).")
+    certainty = models.CharField(max_length=10, default="sure")
 
     class Meta:
         ordering = ["code_list", "code"]

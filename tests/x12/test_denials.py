@@ -1,0 +1,82 @@
+"""Denials: the 835 denying the claim without its trial number shows mapped to PAYER_REQUIRES_TRIAL_NUMBER,
+caught before; the NCCI denial to NCCI_PTP_CONFLICT; posting twice changes nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+
+from billing.x12.denials import PaymentFacts, rule_for, summarise
+from billing.x12_import import import_835, import_837
+from tests.x12.x12_data import DATA, ROUND_TRIP_837, load_ptp, x12_practice
+
+pytestmark = pytest.mark.django_db
+REMIT_835 = DATA / "835_mild_denial.txt"
+
+
+def _summary():
+    out = io.StringIO()
+    call_command("denial_summary", "--practice", "demo", stdout=out)
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_denial_summary_maps_and_says_caught_before(defaults_db, tmp_path):
+    practice = x12_practice()
+    load_ptp(tmp_path)
+    import_837(open(ROUND_TRIP_837, encoding="latin-1"), practice)  # noqa: SIM115
+    import_835(open(REMIT_835, encoding="latin-1"), practice)  # noqa: SIM115
+    rows = _summary()
+    trial = next(r for r in rows if r["carc"] == "16")
+    assert {k: trial[k] for k in ("payer", "carc", "rarc", "code", "count", "amount", "rule", "caught_before")} == {
+        "payer": "medicare",
+        "carc": "16",
+        "rarc": ["MA50"],
+        "code": "0275T",
+        "count": 1,
+        "amount": "9500.00",
+        "rule": "PAYER_REQUIRES_TRIAL_NUMBER",
+        "caught_before": True,
+    }
+    ncci = next(r for r in rows if r["carc"] == "97")
+    assert (ncci["code"], ncci["rule"], ncci["caught_before"], ncci["rarc"]) == (
+        "77003",
+        "NCCI_PTP_CONFLICT",
+        True,
+        ["M80"],
+    )
+    assert not any(r["carc"] == "45" for r in rows)  # a contractual write-down is not a denial
+    # the same 835 again: the summary is unchanged
+    import_835(open(REMIT_835, encoding="latin-1"), practice)  # noqa: SIM115
+    assert _summary() == rows
+
+
+def _facts(**kw):
+    base = {"payer": "bcbs", "month": "2026-03", "claim_ref": "A", "claim_codes": ["64483"], "adjustments": [],
+            "remarks": [], "lines": [], "check_rules": set()}  # fmt: skip
+    return PaymentFacts(**{**base, **kw})
+
+
+def test_rule_mapping_prefers_the_rarc_and_what_the_check_found():
+    assert rule_for("16", ["MA50"], set()) == "PAYER_REQUIRES_TRIAL_NUMBER"
+    assert rule_for("16", [], set()) is None  # CO-16 alone says too little
+    assert rule_for("197", [], set()) == "PAYER_REQUIRES_PRIOR_AUTH"
+    assert rule_for("4", [], {"MODIFIER_NOT_APPLICABLE"}) == "MODIFIER_NOT_APPLICABLE"
+    assert rule_for("4", [], set()) == "PAYER_REQUIRES_MODIFIER"
+
+
+def test_rate_and_not_caught():
+    line = {"code": "64483", "adjustments": [{"group": "CO", "carc": "197", "amount": "1200.00"}], "remarks": []}
+    paid = {"code": "64483", "adjustments": [{"group": "CO", "carc": "45", "amount": "100.00"}], "remarks": []}
+    rows = summarise(
+        [_facts(claim_ref="A", lines=[line]), _facts(claim_ref="B", lines=[paid]), _facts(claim_ref="C", lines=[paid])],
+        by_month=True,
+    )
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["carc"], row["rule"], row["caught_before"], row["count"], row["rate"], row["month"]) == (
+        "197", "PAYER_REQUIRES_PRIOR_AUTH", False, 1, round(1 / 3, 4), "2026-03"
+    )  # fmt: skip
+    assert row["claims"] == ["A"]
