@@ -27,6 +27,10 @@ ROLES: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("billing", "claimcheck", ("add", "view")),
         ("billing", "finding", VIEW),
         ("billing", "batchupload", ("add", "view")),
+        ("billing", "claimx12", ("change", "view")),
+        ("billing", "remittance", VIEW),
+        ("billing", "claimpayment", VIEW),
+        ("billing", "adjustmentcodelist", VIEW),
     ],
     PRACTICE_MANAGERS: [
         ("codes", "release", VIEW),
@@ -36,6 +40,11 @@ ROLES: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("billing", "claimcheck", VIEW),
         ("billing", "finding", VIEW),
         ("billing", "reportfile", ("add", "view")),
+        ("billing", "remittance", VIEW),
+        ("billing", "claimpayment", VIEW),
+        ("billing", "adjustmentcodelist", VIEW),
+        ("billing", "x12partner", ("add", "change", "view")),
+        ("billing", "x12payerid", ALL),
     ],
     CODESET_ADMINS: [
         ("codes", "*", ALL),

@@ -80,3 +80,35 @@ def test_rate_and_not_caught():
         "197", "PAYER_REQUIRES_PRIOR_AUTH", False, 1, round(1 / 3, 4), "2026-03"
     )  # fmt: skip
     assert row["claims"] == ["A"]
+
+
+def test_denial_report_page_and_workbook(defaults_db, client, tmp_path):
+    from django.contrib.auth import get_user_model
+    from openpyxl import load_workbook
+
+    practice = x12_practice()
+    load_ptp(tmp_path)
+    import_837(open(ROUND_TRIP_837, encoding="latin-1"), practice)  # noqa: SIM115
+    import_835(open(REMIT_835, encoding="latin-1"), practice)  # noqa: SIM115
+    from billing.adjustment_codes import load_code_lists
+
+    load_code_lists()
+    users = get_user_model().objects
+    client.force_login(users.get(username="billing"))
+    assert client.get("/billing/denials/").status_code == 403  # billing staff: no report permission
+    client.force_login(users.get(username="manager"))
+    page = client.get("/billing/denials/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "PAYER_REQUIRES_TRIAL_NUMBER" in text and "CO-16" in text and "MA50" in text
+    download = client.get("/billing/denials/?format=xlsx")
+    assert download.status_code == 200
+    wb = load_workbook(io.BytesIO(b"".join(download.streaming_content)))
+    rows = [[c.value for c in row] for row in wb["Denials"].iter_rows(min_row=4)]
+    trial = next(r for r in rows if r[2] == "16")
+    assert trial[0] == "medicare" and trial[4] == "MA50" and trial[6] == "0275T" and trial[7] == "2026-03"
+    assert trial[8] == 1 and trial[9] == 9500 and trial[11] == "PAYER_REQUIRES_TRIAL_NUMBER" and trial[12] == "yes"
+    assert "clinical-trial" in trial[5]
+    listing = client.get("/admin/billing/claimpayment/?matched=no")
+    assert listing.status_code == 200 and "OTHER-0099" in listing.content.decode()
+    assert "MILD-0001" not in listing.content.decode()
