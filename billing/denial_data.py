@@ -14,8 +14,10 @@ from billing.x12.denials import PaymentFacts
 CHUNK = 2000
 
 
-def payment_facts(practice, since: date | None = None) -> Iterator[PaymentFacts]:
+def payment_facts(practice, since: date | None = None, remittance=None) -> Iterator[PaymentFacts]:
     payments = ClaimPayment.objects.filter(practice=practice).order_by("id")
+    if remittance is not None:
+        payments = payments.filter(remittance=remittance)
     if since is not None:
         payments = payments.filter(date_of_service__gte=since)
     rows = list(

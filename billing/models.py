@@ -388,3 +388,37 @@ class AdjustmentCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.summary}"
+
+
+class ProposedPayerRule(models.Model):
+    """A payer rule proposed from denials no rule foresaw, with its evidence; a person accepts (writing a normal,
+    audited practice rule version) or rejects it."""
+
+    STATUSES = [("proposed", "Proposed"), ("accepted", "Accepted"), ("rejected", "Rejected")]
+    practice = models.ForeignKey("practice.Practice", on_delete=models.CASCADE, related_name="+")
+    payer = models.ForeignKey("practice.Payer", on_delete=models.CASCADE, related_name="+")
+    code = models.CharField(max_length=5)
+    kind = models.CharField(max_length=20)
+    changes = models.JSONField(default=dict, help_text="The rule fields it sets.")
+    meaning = models.CharField(max_length=200)
+    evidence = models.JSONField(default=list, help_text="The denials: claim, date of service, CARC, RARC, amount.")
+    status = models.CharField(max_length=10, choices=STATUSES, default="proposed", db_index=True)
+    rule = models.ForeignKey("practice.PayerRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["status", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "payer", "code", "kind"],
+                condition=models.Q(status="proposed"),
+                name="proposed_rule_open_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payer_id and self.payer.key} {self.code}: {self.meaning}"

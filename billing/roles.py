@@ -45,6 +45,7 @@ ROLES: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("billing", "adjustmentcodelist", VIEW),
         ("billing", "x12partner", ("add", "change", "view")),
         ("billing", "x12payerid", ALL),
+        ("billing", "proposedpayerrule", ("change", "view")),
     ],
     CODESET_ADMINS: [
         ("codes", "*", ALL),

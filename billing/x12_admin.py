@@ -4,7 +4,8 @@ and RARC lists. Every list is limited to the user's practices; patient names and
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -14,10 +15,12 @@ from billing.models import (
     AdjustmentCodeList,
     ClaimPayment,
     ClaimX12,
+    ProposedPayerRule,
     Remittance,
     X12Partner,
     X12PayerId,
 )
+from billing.rule_proposals import accept, reject
 
 
 @admin.register(X12Partner)
@@ -140,3 +143,43 @@ class AdjustmentCodeListAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ProposedPayerRule)
+class ProposedPayerRuleAdmin(PracticeScopedAdmin):
+    """Rules proposed from denials no rule foresaw: accept (writes the practice's own, audited rule version)
+    or reject (not proposed again for the same payer, code and kind)."""
+
+    list_display = ("payer", "code", "meaning", "denials", "status", "rule", "decided_by", "decided_at")
+    list_filter = ("status", "payer")
+    readonly_fields = [f.name for f in ProposedPayerRule._meta.fields]
+    actions = ["accept_selected", "reject_selected"]
+    list_select_related = ("payer", "rule", "decided_by")
+
+    @admin.display(description="denials")
+    def denials(self, obj):
+        return "; ".join(
+            f"{e['claim_ref']} {e['date_of_service']} {e['group']}-{e['carc']}" + "".join(f"/{r}" for r in e["rarc"])
+            for e in obj.evidence
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Accept: write the practice's rule version", permissions=["change"])
+    def accept_selected(self, request, queryset):
+        for proposal in queryset.filter(status="proposed").select_related("payer", "practice"):
+            try:
+                rule = accept(proposal, request.user)
+            except (ValidationError, ValueError) as exc:  # the rule does not validate: say why, go on
+                self.message_user(request, f"{proposal}: not accepted: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{proposal}: rule {rule.key} version {rule.version} written.")
+
+    @admin.action(description="Reject", permissions=["change"])
+    def reject_selected(self, request, queryset):
+        count = 0
+        for proposal in queryset.filter(status="proposed"):
+            reject(proposal, request.user)
+            count += 1
+        self.message_user(request, f"{count} proposal(s) rejected.")

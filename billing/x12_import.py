@@ -19,6 +19,7 @@ from django.utils import timezone
 from billing.checking.claim import ClaimInputError
 from billing.models import ClaimLine, ClaimPayment, ClaimX12, DraftClaim, X12PayerId
 from billing.models import Remittance as RemittanceRow
+from billing.rule_proposals import refresh_proposals
 from billing.services import Checker, store_checks
 from billing.x12.claims837 import ClaimRecord, read_837
 from billing.x12.envelope import Envelope, EnvelopeError
@@ -186,6 +187,7 @@ def import_835(stream: TextIO, practice, *, source_name: str = "", user=None) ->
         current: RemittanceRow | None = None
         duplicate = False
         batch: list[Payment] = []
+        posted: list[RemittanceRow] = []
         count = 0
         payer_by_id = {
             row.identifier: row.payer for row in X12PayerId.objects.filter(practice=practice).select_related("payer")
@@ -213,6 +215,7 @@ def import_835(stream: TextIO, practice, *, source_name: str = "", user=None) ->
                         paid_on=item.paid_on,
                         source_name=source_name[:255],
                     )
+                    posted.append(current)
                 continue
             batch.append(item)
             if len(batch) >= BATCH:
@@ -222,6 +225,8 @@ def import_835(stream: TextIO, practice, *, source_name: str = "", user=None) ->
         out.extend(_post_batch(batch, current, practice, duplicate))
         count += len(batch)
         _close(current, count, duplicate)
+        for remittance in posted:
+            refresh_proposals(practice, remittance)
     return out
 
 

@@ -112,3 +112,72 @@ def test_denial_report_page_and_workbook(defaults_db, client, tmp_path):
     listing = client.get("/admin/billing/claimpayment/?matched=no")
     assert listing.status_code == 200 and "OTHER-0099" in listing.content.decode()
     assert "MILD-0001" not in listing.content.decode()
+
+
+BCBS_835 = """ISA*00*          *00*          *ZZ*BCBS           *ZZ*DEMOSUBMIT     *260501*0900*^*00501*000000888*0*T*:~
+GS*HP*BCBS*DEMOSUBMIT*20260501*0900*888*X*005010X221A1~
+ST*835*0001~
+BPR*H*0*C*NON************20260501~
+TRN*1*BCBS0000888*1999999999~
+N1*PR*BLUE PLAN~
+REF*2U*00510~
+PER*BL*PROVIDER SERVICES*TE*8005550199~
+N1*PE*DEMO SPINE AND PAIN CENTER*XX*1000000004~
+LX*1~
+CLP*ESI-0100*4*1200*0*0*BL*BC26050100*24*1~
+NM1*QC*1*PERSON*SOME~
+SVC*HC:64483*1200*0**1~
+DTM*472*20260402~
+CAS*CO*197*1200~
+REF*6R*ESI-0100-1~
+SE*15*0001~
+GE*1*888~
+IEA*1*000000888~
+"""
+
+
+def test_unforeseen_denial_becomes_a_proposal_accepted_as_an_audited_rule(defaults_db):
+    from billing.models import DraftClaim, ProposedPayerRule
+    from billing.rule_proposals import accept
+    from billing.services import Checker
+    from practice.models import PayerRule
+
+    practice = x12_practice()
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(username="manager")
+    text = ROUND_TRIP_837.read_text()
+    bcbs = (
+        text.replace("PI*10112~\nCLM*ESI-0003", "PI*00510~\nCLM*ESI-0100")
+        .replace("20260302", "20260402")
+        .replace("ESI-0003", "ESI-0100")
+    )
+    import_837(io.StringIO(bcbs), practice)
+    claim = DraftClaim.objects.get(practice=practice, reference="ESI-0100")
+    assert claim.payer.key == "commercial-bcbs"
+    import_835(io.StringIO(BCBS_835), practice)
+    (proposal,) = ProposedPayerRule.objects.filter(practice=practice)
+    assert (proposal.payer.key, proposal.code, proposal.kind, proposal.changes) == (
+        "commercial-bcbs", "64483", "prior-auth", {"prior_auth_required": True}
+    )  # fmt: skip
+    assert proposal.evidence == [
+        {"claim_ref": "ESI-0100", "date_of_service": "2026-04-02", "group": "CO", "carc": "197", "rarc": [],
+         "amount": "1200.00"}
+    ]  # fmt: skip
+    # the same 835 again: no new evidence, no second proposal
+    import_835(io.StringIO(BCBS_835), practice)
+    assert ProposedPayerRule.objects.filter(practice=practice).count() == 1
+    rule = accept(proposal, user)
+    assert (rule.practice_id, rule.payer.key, rule.codes, rule.prior_auth_required) == (
+        practice.pk, "commercial-bcbs", ["64483"], True
+    )  # fmt: skip
+    assert str(rule.effective_from) == "2026-04-02"
+    history = PayerRule.history.filter(id=rule.pk).first()
+    assert history.history_user == user and "ESI-0100" in history.history_change_reason
+    # the checker now says it before the next claim goes out
+    result = Checker.create().check(
+        {"payer": "commercial-bcbs", "place_of_service": "24", "date_of_service": "2026-04-10",
+         "diagnoses": ["M54.16"], "lines": [{"code": "64483", "diagnosis_pointers": [1]}]},
+        practice.pk,
+    )  # fmt: skip
+    assert "PAYER_REQUIRES_PRIOR_AUTH" in {f["rule"] for f in result["findings"]}
