@@ -422,3 +422,30 @@ class ProposedPayerRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.payer_id and self.payer.key} {self.code}: {self.meaning}"
+
+
+class X12Upload(models.Model):
+    """An 837P or 835 file uploaded in the admin and imported as a Celery job (results: one JSON object a line,
+    as ``import_x12`` prints them)."""
+
+    practice = models.ForeignKey("practice.Practice", on_delete=models.CASCADE, related_name="x12_uploads")
+    file = models.FileField(upload_to="x12/%Y/%m/")
+    original_name = models.CharField(max_length=255, blank=True)
+    kind = models.CharField(max_length=3, blank=True, help_text="837 or 835 (ST01)")
+    status = models.CharField(max_length=8, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    counts = models.JSONField(default=dict, blank=True)
+    result_file = models.FileField(upload_to="x12-results/%Y/%m/", blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "X12 upload"
+
+    def __str__(self) -> str:
+        return f"X12 upload {self.original_name or self.pk} ({self.status})"

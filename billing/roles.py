@@ -28,6 +28,7 @@ ROLES: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("billing", "finding", VIEW),
         ("billing", "batchupload", ("add", "view")),
         ("billing", "claimx12", ("change", "view")),
+        ("billing", "x12upload", ("add", "view")),
         ("billing", "remittance", VIEW),
         ("billing", "claimpayment", VIEW),
         ("billing", "adjustmentcodelist", VIEW),

@@ -15,4 +15,6 @@ urlpatterns = [
     path("billing/report/", report_page, name="billing-report-page"),
     path("billing/reports/<int:pk>/download", report_download, name="billing-report-download"),
     path("billing/denials/", denial_report, name="billing-denial-report"),
+    path("billing/x12-uploads/<int:pk>/progress", views.x12_upload_progress, name="billing-x12-upload-progress"),
+    path("billing/x12-uploads/<int:pk>/results.jsonl", views.x12_upload_result, name="billing-x12-upload-result"),
 ]

@@ -4,11 +4,17 @@ and RARC lists. Every list is limited to the user's practices; patient names and
 
 from __future__ import annotations
 
+from functools import partial
+from pathlib import PurePath
+
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html
 
+from billing import uploads
 from billing.admin import PracticeScopedAdmin
 from billing.models import (
     AdjustmentCode,
@@ -19,8 +25,11 @@ from billing.models import (
     Remittance,
     X12Partner,
     X12PayerId,
+    X12Upload,
 )
 from billing.rule_proposals import accept, reject
+from billing.x12.segments import ISA_LENGTH, NotX12Error, read_delimiters
+from billing.x12_jobs import progress
 
 
 @admin.register(X12Partner)
@@ -183,3 +192,96 @@ class ProposedPayerRuleAdmin(PracticeScopedAdmin):
             reject(proposal, request.user)
             count += 1
         self.message_user(request, f"{count} proposal(s) rejected.")
+
+
+class X12UploadForm(forms.ModelForm):
+    """Practice + an 837P or 835 file; a file that does not start with an ISA is refused at once."""
+
+    class Meta:
+        model = X12Upload
+        fields = ["practice", "file"]
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > uploads.MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(f"The file is too large: at most {uploads.MAX_UPLOAD_BYTES // 1048576} MB.")
+        head = upload.read(ISA_LENGTH + 16).decode("latin-1")
+        upload.seek(0)
+        try:
+            read_delimiters(head)
+        except NotX12Error as exc:
+            raise forms.ValidationError(f"{exc}: upload an 837P or 835 file.") from exc
+        return upload
+
+
+@admin.register(X12Upload)
+class X12UploadAdmin(PracticeScopedAdmin):
+    """Upload an 837P (claims: stored as drafts and checked) or an 835 (posted); progress live in the list."""
+
+    form = X12UploadForm
+    list_display = ["name", "practice", "kind", "status_text", "progress", "counts_text", "results", "created_at"]
+    view_fields = ["name", "practice", "kind", "status_text", "progress", "counts_text", "results", "error",
+                   "created_by", "created_at", "started_at", "finished_at"]  # fmt: skip
+
+    class Media:
+        js = ["billing/x12_progress.js"]
+
+    def get_fields(self, request, obj=None):
+        return ["practice", "file"] if obj is None else self.view_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.view_fields
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.original_name = PurePath(form.cleaned_data["file"].name).name[:255]
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        if not change:
+            from billing import tasks
+
+            transaction.on_commit(partial(tasks.import_x12_upload.delay, obj.pk))
+
+    def response_add(self, request, obj, post_url_continue=None):
+        self.message_user(request, "The file is imported in the background: the progress shows in the list.")
+        return super().response_add(request, obj, post_url_continue)
+
+    @admin.display(description="File")
+    def name(self, obj):
+        return obj.original_name or PurePath(obj.file.name).name
+
+    @admin.display(description="Status", ordering="status")
+    def status_text(self, obj):
+        return obj.get_status_display()
+
+    @admin.display(description="Progress")
+    def progress(self, obj):
+        data = progress(obj)
+        return format_html(
+            '<div class="x12-progress" data-url="{}" data-status="{}"><div style="width:160px;height:12px;'
+            'background:#e0e0e0;border-radius:3px;overflow:hidden"><div class="x12-progress-bar" '
+            'style="width:{}%;height:100%;background:#1565c0"></div></div>'
+            '<span class="x12-progress-text">{}</span></div>',
+            reverse("billing-x12-upload-progress", args=[obj.pk]),
+            obj.status,
+            data["percent"],
+            obj.get_status_display(),
+        )
+
+    @admin.display(description="Result")
+    def counts_text(self, obj):
+        return ", ".join(f"{n:,} {key}" for key, n in sorted((obj.counts or {}).items())) or "-"
+
+    @admin.display(description="Lines")
+    def results(self, obj):
+        if not obj.result_file:
+            return "-"
+        return format_html(
+            '<a href="{}">Download (JSON lines)</a>', reverse("billing-x12-upload-result", args=[obj.pk])
+        )
