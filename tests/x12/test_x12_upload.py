@@ -10,13 +10,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from billing.models import DraftClaim, X12Upload
 from billing.x12_jobs import run_upload
+from tests.billing.upload_data import eager_celery  # noqa: F401
 from tests.x12.x12_data import ROUND_TRIP_837, load_ptp, x12_practice
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
 
-def test_admin_upload_imports_and_reports(defaults_db, client, settings, tmp_path, django_capture_on_commit_callbacks):
-    settings.MEDIA_ROOT = str(tmp_path)
+def test_admin_upload_imports_and_reports(defaults_db, client, tmp_path, django_capture_on_commit_callbacks):
     practice = x12_practice()
     load_ptp(tmp_path)
     client.force_login(get_user_model().objects.get(username="billing"))
@@ -40,8 +40,7 @@ def test_admin_upload_imports_and_reports(defaults_db, client, settings, tmp_pat
     assert listing.status_code == 200 and "claims.837" in listing.content.decode()
 
 
-def test_admin_refuses_a_file_that_is_not_x12(defaults_db, client, settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path)
+def test_admin_refuses_a_file_that_is_not_x12(defaults_db, client):
     practice = x12_practice()
     client.force_login(get_user_model().objects.get(username="billing"))
     page = client.post(
@@ -52,8 +51,7 @@ def test_admin_refuses_a_file_that_is_not_x12(defaults_db, client, settings, tmp
     assert not X12Upload.objects.exists()
 
 
-def test_cut_file_fails_the_upload_with_nothing_stored(defaults_db, settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path)
+def test_cut_file_fails_the_upload_with_nothing_stored(defaults_db):
     practice = x12_practice()
     text = ROUND_TRIP_837.read_text()
     upload = X12Upload.objects.create(
