@@ -16,7 +16,7 @@ from typing import TextIO
 from django.db import transaction
 from django.utils import timezone
 
-from billing.checking.claim import ClaimInputError
+from billing.checking.claim import Claim, ClaimInputError
 from billing.models import ClaimLine, ClaimPayment, ClaimX12, DraftClaim, X12PayerId
 from billing.models import Remittance as RemittanceRow
 from billing.rule_proposals import refresh_proposals
@@ -28,6 +28,10 @@ from billing.x12.remit835 import Remittance as Remittance835
 from billing.x12.segments import NotX12Error, X12SyntaxError, iter_segments
 
 BATCH = 500
+# The claim's optional "location" (contract) comes with issue 16. Until the claim parser has the field, the
+# service facility (2310C) stays in ClaimX12.data only; once it has, the facility's name picks the practice's
+# location with that name (case and spacing aside) and the claim names it.
+MAP_LOCATION = "location" in getattr(Claim, "__dataclass_fields__", {})
 
 
 class X12FileError(ValueError):
@@ -64,6 +68,22 @@ def payer_keys(practice) -> dict[str, str]:
     }
 
 
+def location_keys(practice) -> dict[str, str]:
+    """The practice's locations by name, normalised, to their keys (locations without a key are left out)."""
+    return {
+        " ".join(location.name.upper().split()): location.key
+        for location in practice.locations.all()
+        if getattr(location, "key", "")
+    }
+
+
+def facility_location(record: ClaimRecord, locations: dict[str, str]) -> None:
+    """Name the claim's location after its service facility (2310C NM103), when a location has that name."""
+    name = " ".join(((record.x12.get("service_facility") or {}).get("name") or "").upper().split())
+    if name in locations:
+        record.payload["location"] = locations[name]
+
+
 def import_837(stream: TextIO, practice, *, source_name: str = "", user=None) -> list[dict]:
     """Every claim of the 837P file as the contract's result object, in file order.
 
@@ -72,10 +92,13 @@ def import_837(stream: TextIO, practice, *, source_name: str = "", user=None) ->
     """
     checker = Checker.create()
     payers = {pp.payer.key: pp.payer for pp in practice.practice_payers.select_related("payer")}
+    locations = location_keys(practice) if MAP_LOCATION else {}
     out: list[dict] = []
     with transaction.atomic():
         batch: list[ClaimRecord] = []
         for record in read_837(checked_segments(stream), payer_keys(practice)):
+            if locations:
+                facility_location(record, locations)
             batch.append(record)
             if len(batch) >= BATCH:
                 out.extend(_store_batch(batch, practice, payers, checker, source_name, user))

@@ -93,3 +93,21 @@ def test_not_x12_exits_2(defaults_db, tmp_path):
     with pytest.raises(CommandError, match="not an X12 interchange") as exit_info:
         call_command("import_x12", str(path), "--practice", "demo")
     assert exit_info.value.returncode == 2
+
+
+def test_service_facility_names_the_location_when_a_location_has_its_name():
+    from billing.x12.claims837 import read_837
+    from billing.x12.segments import iter_segments
+    from billing.x12_import import facility_location
+
+    with open(ROUND_TRIP_837, encoding="latin-1") as fh:
+        first = next(read_837(iter_segments(fh), {"10112": "medicare"}))
+    assert first.x12["service_facility"] == {
+        "name": "DEMO SPINE AND PAIN CENTER ASC",
+        "npi": "1000000004",
+        "address": [["N3", "100 MAIN STREET"], ["N4", "BIRMINGHAM", "AL", "352030000"]],
+    }
+    facility_location(first, {"OTHER ASC": "al-other"})
+    assert "location" not in first.payload
+    facility_location(first, {"DEMO SPINE AND PAIN CENTER ASC": "al-asc"})
+    assert first.payload["location"] == "al-asc"
