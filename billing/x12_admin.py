@@ -29,6 +29,7 @@ from billing.models import (
 )
 from billing.rule_proposals import accept, reject
 from billing.x12.segments import ISA_LENGTH, NotX12Error, read_delimiters
+from billing.x12_export import mark_corrected
 from billing.x12_jobs import progress
 
 
@@ -53,9 +54,29 @@ class ClaimX12Admin(PracticeScopedAdmin):
     fields = ("claim", "frequency", "payer_claim_number", "source_name", "exported_control_number")
     readonly_fields = ("claim", "source_name", "exported_control_number")
     list_select_related = ("claim__payer",)
+    actions = ["replace_selected", "void_selected"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.action(
+        description="Correct: replacement (7) with the payer's claim number from the last 835", permissions=["change"]
+    )
+    def replace_selected(self, request, queryset):
+        self._corrected(request, queryset, "7")
+
+    @admin.action(description="Void (8) with the payer's claim number from the last 835", permissions=["change"])
+    def void_selected(self, request, queryset):
+        self._corrected(request, queryset, "8")
+
+    def _corrected(self, request, queryset, frequency: str) -> None:
+        for extra in queryset.select_related("claim"):
+            try:
+                mark_corrected(extra, frequency)
+            except ValueError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"{extra.claim}: frequency {frequency}, REF*F8 {extra.payer_claim_number}.")
 
 
 class ClaimPaymentInline(admin.TabularInline):

@@ -14,7 +14,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from billing.models import ClaimStatus, ClaimX12, DraftClaim, X12Export, X12Partner, X12PayerId
+from billing.models import ClaimPayment, ClaimStatus, ClaimX12, DraftClaim, X12Export, X12Partner, X12PayerId
 from billing.services import draft_payload
 from billing.x12.writer837 import BillingProvider, ExportClaim, ExportError, Partner, write_837
 
@@ -122,3 +122,16 @@ def _export_claim(claim: DraftClaim, payer_ids: dict, providers: dict) -> Export
         line_controls=list(data.get("line_controls") or []),
         rendering=rendering,
     )
+
+
+def mark_corrected(extra: ClaimX12, frequency: str) -> ClaimX12:
+    """Make the claim a replacement (7) or void (8) of what the payer processed: REF*F8 is the payer's claim
+    control number (CLP07) from the claim's latest posted payment. Raises ValueError when none was posted."""
+    if frequency not in ("7", "8"):
+        raise ValueError("frequency 7 (replacement) or 8 (void)")
+    latest = ClaimPayment.objects.filter(claim_id=extra.claim_id).exclude(payer_claim_number="").order_by("-id").first()
+    if latest is None:
+        raise ValueError(f"{extra.claim}: no posted 835 gives the payer's claim number (REF*F8) yet")
+    extra.frequency, extra.payer_claim_number = frequency, latest.payer_claim_number
+    extra.save(update_fields=["frequency", "payer_claim_number"])
+    return extra

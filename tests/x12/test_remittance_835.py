@@ -85,3 +85,26 @@ def test_cut_835_posts_nothing(defaults_db):
         import_835(io.StringIO(text[: text.index("PAT****MI")]), practice)
     assert not Remittance.objects.filter(practice=practice).exists()
     assert not ClaimPayment.objects.filter(practice=practice).exists()
+
+
+def test_payer_claim_number_from_the_835_makes_a_valid_replacement(defaults_db, tmp_path):
+    from billing.models import ClaimX12
+    from billing.x12.segments import iter_segments
+    from billing.x12_export import export_837, mark_corrected
+    from tests.x12.x12_data import x12valid
+
+    practice = x12_practice()
+    import_837(open(ROUND_TRIP_837, encoding="latin-1"), practice)  # noqa: SIM115
+    extra = ClaimX12.objects.get(claim__practice=practice, claim__reference="MILD-0002")
+    with pytest.raises(ValueError, match="no posted 835"):
+        mark_corrected(extra, "7")
+    _post(practice)
+    mark_corrected(extra, "7")
+    extra.refresh_from_db()
+    assert (extra.frequency, extra.payer_claim_number) == ("7", "26068000123401")
+    export_837(practice, tmp_path / "corrected.837", ["MILD-0002"])
+    ok, said = x12valid(tmp_path / "corrected.837")
+    assert ok, said
+    with open(tmp_path / "corrected.837", encoding="latin-1") as fh:
+        segments = [seg.elements for _, seg in iter_segments(fh)]
+    assert ["REF", "F8", "26068000123401"] in segments
