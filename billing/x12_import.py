@@ -110,6 +110,7 @@ def import_837(stream: TextIO, practice, *, source_name: str = "", user=None) ->
 def _store_batch(records, practice, payers, checker: Checker, source_name: str, user) -> list[dict]:
     if not records:
         return []
+    _refuse_known_claims(records, practice)
     checker.prefetch(r.payload for r in records if not r.errors)
     now = timezone.now()
     outcomes: list[dict] = []
@@ -153,6 +154,28 @@ def _store_batch(records, practice, payers, checker: Checker, source_name: str, 
             if "status" in outcome and "draft_claim" not in outcome:
                 outcome["draft_claim"] = next(by_ref).pk
     return outcomes
+
+
+def _refuse_known_claims(records: list[ClaimRecord], practice) -> None:
+    """An original claim (frequency 1) whose CLM01 is already a draft claim of the practice is refused: the
+    same file imported twice stores nothing twice. A replacement or void (7, 8) is a new draft of its own."""
+    refs = {r.claim_ref for r in records if not r.errors and r.x12["frequency"] == "1"}
+    known = dict(DraftClaim.objects.filter(practice=practice, reference__in=refs).values_list("reference", "id"))
+    seen: set[str] = set()
+    for record in records:
+        if record.errors or record.x12["frequency"] != "1":
+            continue
+        if record.claim_ref in known or record.claim_ref in seen:
+            where = (
+                f"draft claim {known[record.claim_ref]}"
+                if record.claim_ref in known
+                else "an earlier claim of the file"
+            )
+            record.errors.append(
+                f"segment {record.segment} (CLM), loop 2300, element CLM01: {record.claim_ref} is already {where}; "
+                "send a correction with frequency 7 (replacement) or 8 (void)"
+            )
+        seen.add(record.claim_ref)
 
 
 def _draft(record: ClaimRecord, practice, payer, status: str, now, user) -> DraftClaim:

@@ -111,3 +111,24 @@ def test_service_facility_names_the_location_when_a_location_has_its_name():
     assert "location" not in first.payload
     facility_location(first, {"DEMO SPINE AND PAIN CENTER ASC": "al-asc"})
     assert first.payload["location"] == "al-asc"
+
+
+def test_same_837_twice_stores_nothing_twice(defaults_db):
+    practice = x12_practice()
+    first = import_837(open(ROUND_TRIP_837, encoding="latin-1"), practice)  # noqa: SIM115
+    again = import_837(open(ROUND_TRIP_837, encoding="latin-1"), practice)  # noqa: SIM115
+    assert all("draft_claim" in r for r in first)
+    assert [r["error"].split(": ", 1)[1] for r in again] == [
+        f"{r['claim_ref']} is already draft claim {r['draft_claim']}; send a correction with frequency 7 "
+        "(replacement) or 8 (void)"
+        for r in first
+    ]
+    assert DraftClaim.objects.filter(practice=practice, reference__in=REFS).count() == 3
+    # a replacement of the same claim is a new draft
+    replacement = ROUND_TRIP_837.read_text().replace("CLM*MILD-0001*9500***24:B:1", "CLM*MILD-0001*9500***24:B:7")
+    replacement = replacement.replace("REF*P4*03072927~", "REF*F8*26068000123400~\nREF*P4*03072927~").replace(
+        "SE*63*", "SE*64*"
+    )
+    results = import_837(io.StringIO(replacement), practice)
+    assert "draft_claim" in results[0] and "error" in results[1]
+    assert DraftClaim.objects.get(pk=results[0]["draft_claim"]).x12.payer_claim_number == "26068000123400"
