@@ -110,7 +110,7 @@ def main() -> None:
         f"({sum(1 for r in again if r.get('already_posted')):,} already posted)"
     )
     if profile:
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+        pstats.Stats(profile).sort_stats("tottime").print_stats(14)
 
 
 if __name__ == "__main__":
