@@ -113,3 +113,40 @@ def test_x12valid_says_failure_on_a_broken_file(tmp_path):
     broken.write_text(ROUND_TRIP_837.read_text().replace("SV1*HC:64483*", "SV1*ZZ:64483*"))
     ok, said = x12valid(broken)
     assert not ok and "Failure" in said
+
+
+def test_patient_who_is_not_the_subscriber_goes_out_in_2000c(defaults_db, tmp_path):
+    from billing.x12.claims837 import read_837
+
+    practice = x12_practice()
+    text = ROUND_TRIP_837.read_text()
+    head, rest = text.split("HL*2*1*22*0~\n", 1)
+    subscriber_end = rest.index("CLM*MILD-0001")
+    subscriber = (
+        rest[:subscriber_end]
+        .replace("SBR*P*18*******MB~", "SBR*P********MB~")
+        .replace("DMG*D8*19480115*F~\n", "")
+        .replace("N3*1 ELM STREET~\nN4*BIRMINGHAM*AL*352050000~\n", "")
+    )
+    patient = (
+        "HL*3*2*23*0~\nPAT*01~\nNM1*QC*1*SAMPLE*SPOUSE~\nN3*1 ELM STREET~\nN4*BIRMINGHAM*AL*352050000~\n"
+        "DMG*D8*19500101*M~\n"
+    )
+    claim = rest[subscriber_end : rest.index("HL*3*1*22*0~")]
+    count = sum(1 for _ in (head + "HL*2*1*22*1~\n" + subscriber + patient + claim).split("~\n")) - 3 + 1
+    body = head + "HL*2*1*22*1~\n" + subscriber + patient + claim + f"SE*{count}*0001~\nGE*1*101~\nIEA*1*000000101~\n"
+    source = tmp_path / "patient.txt"
+    source.write_text(body)
+    ok, said = x12valid(source)
+    assert ok, said
+    (result,) = import_837(io.StringIO(body), practice)
+    assert "draft_claim" in result, result
+    with open(source, encoding="latin-1") as fh:
+        (record,) = list(read_837(iter_segments(fh), {"10112": "medicare"}))
+    assert record.x12["patient"]["pat"] == ["01"] and record.x12["patient"]["person"]["last"] == "SAMPLE"
+    export_837(practice, tmp_path / "out.837", ["MILD-0001"])
+    ok, said = x12valid(tmp_path / "out.837")
+    assert ok, said
+    segments = _segments(tmp_path / "out.837")
+    assert ["HL", "3", "2", "23", "0"] in segments and ["PAT", "01"] in segments
+    assert next(s for s in segments if s[0] == "SBR")[2] == ""  # SBR02 empty: the patient is not the subscriber
