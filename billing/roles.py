@@ -27,7 +27,7 @@ ROLES: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("billing", "claimcheck", ("add", "view")),
         ("billing", "finding", VIEW),
         ("billing", "batchupload", ("add", "view")),
-        ("billing", "claimx12", ("change", "view")),
+        ("billing", "claimx12", ("add", "change", "view")),
         ("billing", "x12upload", ("add", "view")),
         ("billing", "remittance", VIEW),
         ("billing", "claimpayment", VIEW),

@@ -21,6 +21,7 @@ from billing.models import (
     AdjustmentCodeList,
     ClaimPayment,
     ClaimX12,
+    DraftClaim,
     ProposedPayerRule,
     Remittance,
     X12Partner,
@@ -28,9 +29,11 @@ from billing.models import (
     X12Upload,
 )
 from billing.rule_proposals import accept, reject
+from billing.x12.claims837 import x12_date
 from billing.x12.segments import ISA_LENGTH, NotX12Error, read_delimiters
 from billing.x12_export import mark_corrected
 from billing.x12_jobs import progress
+from practice.selectors import practices_for
 
 
 @admin.register(X12Partner)
@@ -45,19 +48,88 @@ class X12PayerIdAdmin(PracticeScopedAdmin):
     list_select_related = ("practice", "payer")
 
 
+class ClaimX12Form(forms.ModelForm):
+    """The 837P data of a claim typed in the admin: frequency, REF*F8, and the subscriber (2010BA), which an
+    837P needs and the claim format does not carry. Stored on the claim's X12 data only; never logged."""
+
+    member_id = forms.CharField(label="member id (2010BA NM109)", max_length=80, required=False)
+    last_name = forms.CharField(max_length=60, required=False)
+    first_name = forms.CharField(max_length=35, required=False)
+    birth_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    sex = forms.ChoiceField(choices=[("F", "F"), ("M", "M"), ("U", "Unknown")], required=False)
+    address = forms.CharField(max_length=55, required=False)
+    city = forms.CharField(max_length=30, required=False)
+    state = forms.CharField(max_length=2, required=False)
+    zip_code = forms.RegexField(r"^\d{5}(\d{4})?$", label="ZIP", required=False)
+    SUBSCRIBER = ("member_id", "last_name", "first_name", "birth_date", "sex", "address", "city", "state", "zip_code")
+
+    class Meta:
+        model = ClaimX12
+        fields = ["claim", "frequency", "payer_claim_number"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        person = ((self.instance.data or {}).get("subscriber") or {}).get("person") or {}
+        address = {row[0]: row for row in person.get("address") or [] if row}
+        dmg = person.get("dmg") or []
+        initial = {
+            "member_id": person.get("id", ""), "last_name": person.get("last", ""),
+            "first_name": person.get("first", ""),
+            "birth_date": x12_date(dmg[1]) if len(dmg) > 1 else None, "sex": dmg[2] if len(dmg) > 2 else "",
+            "address": (address.get("N3") or ["", ""])[1],
+            "city": (address.get("N4") or ["", ""])[1], "state": (address.get("N4") or ["", "", ""])[2],
+            "zip_code": (address.get("N4") or ["", "", "", ""])[3],
+        }  # fmt: skip
+        for name, value in initial.items():
+            self.fields[name].initial = value
+
+    def clean(self):
+        data = super().clean()
+        given = [name for name in self.SUBSCRIBER if data.get(name)]
+        if given and not all(data.get(name) for name in ("member_id", "last_name", "first_name")):
+            raise forms.ValidationError("The subscriber needs at least the member id, last name and first name.")
+        return data
+
+    def save(self, commit=True):
+        extra = super().save(commit=False)
+        d = self.cleaned_data
+        if d.get("member_id"):
+            person = {"entity": "IL", "type": "1", "last": d["last_name"], "first": d["first_name"], "middle": "",
+                      "suffix": "", "id_qualifier": "MI", "id": d["member_id"]}  # fmt: skip
+            if d.get("address") and d.get("city") and d.get("state") and d.get("zip_code"):
+                person["address"] = [["N3", d["address"]], ["N4", d["city"], d["state"].upper(), d["zip_code"]]]
+            if d.get("birth_date"):
+                person["dmg"] = ["D8", d["birth_date"].strftime("%Y%m%d"), d.get("sex") or "U"]
+            data = dict(extra.data or {})
+            data["subscriber"] = {**(data.get("subscriber") or {}), "person": person}
+            extra.data = data
+        if commit:
+            extra.save()
+        return extra
+
+
 @admin.register(ClaimX12)
 class ClaimX12Admin(PracticeScopedAdmin):
-    """Frequency 7 (replacement) or 8 (void) and the payer's claim number (REF*F8) before an export."""
+    """Frequency 7 (replacement) or 8 (void), the payer's claim number (REF*F8), and the subscriber of a claim
+    typed in the admin, before an export."""
 
+    form = ClaimX12Form
     practice_field = "claim__practice"
     list_display = ("claim", "frequency", "payer_claim_number", "exported_control_number")
-    fields = ("claim", "frequency", "payer_claim_number", "source_name", "exported_control_number")
-    readonly_fields = ("claim", "source_name", "exported_control_number")
+    readonly_fields = ("source_name", "exported_control_number")
     list_select_related = ("claim__payer",)
     actions = ["replace_selected", "void_selected"]
 
-    def has_add_permission(self, request):
-        return False
+    def get_fields(self, request, obj=None):
+        return ["claim", "frequency", "payer_claim_number", *ClaimX12Form.SUBSCRIBER, *self.readonly_fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.readonly_fields, "claim") if obj is not None else self.readonly_fields
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "claim":
+            kwargs["queryset"] = DraftClaim.objects.filter(practice__in=practices_for(request.user), x12__isnull=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.action(
         description="Correct: replacement (7) with the payer's claim number from the last 835", permissions=["change"]

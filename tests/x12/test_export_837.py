@@ -150,3 +150,27 @@ def test_patient_who_is_not_the_subscriber_goes_out_in_2000c(defaults_db, tmp_pa
     segments = _segments(tmp_path / "out.837")
     assert ["HL", "3", "2", "23", "0"] in segments and ["PAT", "01"] in segments
     assert next(s for s in segments if s[0] == "SBR")[2] == ""  # SBR02 empty: the patient is not the subscriber
+
+
+def test_claim_typed_in_the_admin_gets_its_subscriber_and_exports(defaults_db, client, tmp_path):
+    from django.contrib.auth import get_user_model
+
+    practice = x12_practice()
+    typed = DraftClaim.objects.filter(practice=practice).exclude(reference__in=REFS).order_by("id").first()
+    client.force_login(get_user_model().objects.get(username="billing"))
+    answer = client.post(
+        "/admin/billing/claimx12/add/",
+        {"claim": typed.pk, "frequency": "1", "payer_claim_number": "", "member_id": "5EG4TE5MK76",
+         "last_name": "Typed", "first_name": "Person", "birth_date": "1947-05-06", "sex": "F",
+         "address": "5 Birch Street", "city": "Birmingham", "state": "AL", "zip_code": "352050000"},
+    )  # fmt: skip
+    assert answer.status_code == 302, answer.content.decode()[:3000]
+    export_837(practice, tmp_path / "typed.837", [typed.reference])
+    ok, said = x12valid(tmp_path / "typed.837")
+    assert ok, said
+    segments = _segments(tmp_path / "typed.837")
+    assert ["NM1", "IL", "1", "TYPED", "PERSON", "", "", "", "MI", "5EG4TE5MK76"] in segments
+    assert ["DMG", "D8", "19470506", "F"] in segments
+    # the member id is required with the names
+    bad = client.post("/admin/billing/claimx12/add/", {"claim": typed.pk, "frequency": "1", "member_id": "X1"})
+    assert bad.status_code == 200 and "at least the member id, last name and first name" in bad.content.decode()
