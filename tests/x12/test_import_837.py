@@ -132,3 +132,15 @@ def test_same_837_twice_stores_nothing_twice(defaults_db):
     results = import_837(io.StringIO(replacement), practice)
     assert "draft_claim" in results[0] and "error" in results[1]
     assert DraftClaim.objects.get(pk=results[0]["draft_claim"]).x12.payer_claim_number == "26068000123400"
+
+
+def test_a_file_of_two_interchanges(defaults_db):
+    practice = x12_practice()
+    one = ROUND_TRIP_837.read_text()
+    two = (
+        one.replace("000000101", "000000102").replace("*101*X*", "*102*X*").replace("GE*1*101", "GE*1*102")
+        .replace("MILD-0001", "MILD-1001").replace("MILD-0002", "MILD-1002").replace("ESI-0003", "ESI-1003")
+    )  # fmt: skip
+    results = import_837(io.StringIO(one + two), practice)
+    assert [r["claim_ref"] for r in results] == [*REFS, "MILD-1001", "MILD-1002", "ESI-1003"]
+    assert all("draft_claim" in r for r in results)
