@@ -7,6 +7,7 @@ uses none. The file is written beside its target and renamed into place, so a re
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -19,6 +20,7 @@ from billing.services import draft_payload
 from billing.x12.writer837 import BillingProvider, ExportClaim, ExportError, Partner, write_837
 
 SEGMENT_END = "~\n"
+log = logging.getLogger(__name__)
 
 
 def export_claims(practice, refs: list[str] | None = None) -> list[DraftClaim]:
@@ -88,6 +90,7 @@ def export_837(practice, output: str | Path, refs: list[str] | None = None) -> d
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+    log.info("837P %09d written for practice %s: %d claims", control, practice.key, len(claims))
     return {"control_number": control, "claims": [c.reference for c in claims]}
 
 

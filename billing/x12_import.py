@@ -10,6 +10,7 @@ Nothing here logs a patient's name or member id (they only go to ``ClaimX12.data
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
@@ -30,6 +31,7 @@ from billing.x12.remit835 import Remittance as Remittance835
 from billing.x12.segments import NotX12Error, X12SyntaxError, iter_segments
 
 BATCH = 500
+log = logging.getLogger(__name__)
 # The claim's optional "location" (contract) comes with issue 16. Until the claim parser has the field, the
 # service facility (2310C) stays in ClaimX12.data only; once it has, the facility's name picks the practice's
 # location with that name (case and spacing aside) and the claim names it.
@@ -106,6 +108,8 @@ def import_837(stream: TextIO, practice, *, source_name: str = "", user=None) ->
                 out.extend(_store_batch(batch, practice, payers, checker, source_name, user))
                 batch = []
         out.extend(_store_batch(batch, practice, payers, checker, source_name, user))
+    refused = sum(1 for r in out if "error" in r)
+    log.info("837P imported for practice %s: %d claims stored, %d refused", practice.key, len(out) - refused, refused)
     return out
 
 
@@ -320,6 +324,9 @@ def import_835(stream: TextIO, practice, *, source_name: str = "", user=None) ->
         _close(current, count, duplicate)
         for remittance in posted:
             refresh_proposals(practice, remittance)
+    log.info(
+        "835 posted for practice %s: %d remittance(s) new, %d claim payments read", practice.key, len(posted), len(out)
+    )
     return out
 
 
