@@ -7,7 +7,7 @@ No patient name or identifier is stored: ``reference`` is the practice's own cla
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 
@@ -222,7 +222,9 @@ class X12Partner(models.Model):
     submitter_id = models.CharField(max_length=15, help_text="ISA06 / GS02 / 1000A NM109, as agreed with the receiver.")
     submitter_name = models.CharField(max_length=60)
     contact_name = models.CharField(max_length=60, blank=True)
-    contact_phone = models.CharField(max_length=10, help_text="10 digits (1000A PER04).")
+    contact_phone = models.CharField(
+        max_length=10, validators=[RegexValidator(r"^\d{10}$", "10 digits.")], help_text="10 digits (1000A PER04)."
+    )
     sender_qualifier = models.CharField(max_length=2, default="ZZ")
     receiver_id = models.CharField(max_length=15, help_text="ISA08 / GS03 / 1000B NM109: the clearinghouse's id.")
     receiver_name = models.CharField(max_length=60)
@@ -230,8 +232,10 @@ class X12Partner(models.Model):
     usage = models.CharField(max_length=1, choices=USAGE, default="T", help_text="ISA15")
     billing_address = models.CharField(max_length=55, help_text="2010AA N301: a street address, not a PO box.")
     billing_city = models.CharField(max_length=30)
-    billing_state = models.CharField(max_length=2)
-    billing_zip = models.CharField(max_length=9, help_text="9 digits (2010AA N403).")
+    billing_state = models.CharField(max_length=2, validators=[RegexValidator(r"^[A-Z]{2}$", "Two capital letters.")])
+    billing_zip = models.CharField(
+        max_length=9, validators=[RegexValidator(r"^\d{9}$", "9 digits.")], help_text="9 digits (2010AA N403)."
+    )
     taxonomy_code = models.CharField(max_length=10, blank=True, help_text="2000A PRV03 (empty: no PRV).")
     last_control_number = models.PositiveIntegerField(default=0, editable=False)
 
