@@ -159,6 +159,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")  # tests give each run its own
 
+# Code-set loads (codes.loading): a release put in force with more than this share fewer rows than the one in
+# force fails as a file cut short, unless allowed (import_codeset --allow-fewer-rows).
+CODESET_MAX_ROW_DROP = env.float("CODESET_MAX_ROW_DROP", default=0.5)
+
 # Code-set refreshes (codes.refresh): download limits, the row-drop check, when a silent run counts as dead.
 REFRESH_MAX_BYTES = env.int("REFRESH_MAX_BYTES", default=2 * 1024**3)
 REFRESH_CONNECT_TIMEOUT = env.float("REFRESH_CONNECT_TIMEOUT", default=20)
@@ -173,7 +177,8 @@ WATCHED_CODES = env.list("WATCHED_CODES", default=[])  # extra codes whose chang
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="billing-helper@localhost")
 
-# Where the CMS files of ../shared live (tests read them; the project never copies them).
+# The one place the project looks for optional outside data: CMS's complete files in SHARED_DIR/cms, read only by
+# the conformance tests (tests/conformance) and fixtures/codesets/build_cms_starter.py. Nothing else needs it.
 SHARED_DIR = Path(env.str("SHARED_DIR", default=str(BASE_DIR.parent / "shared")))
 
 # Logging: never log claim contents or patient data; only ids, counts and timings.
