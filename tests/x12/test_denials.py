@@ -181,3 +181,22 @@ def test_unforeseen_denial_becomes_a_proposal_accepted_as_an_audited_rule(defaul
         practice.pk,
     )  # fmt: skip
     assert "PAYER_REQUIRES_PRIOR_AUTH" in {f["rule"] for f in result["findings"]}
+
+
+def test_denial_summary_since_and_refusals(defaults_db):
+    from django.core.management import CommandError
+
+    practice = x12_practice()
+    import_837(open(ROUND_TRIP_837, encoding="latin-1"), practice)  # noqa: SIM115
+    import_835(open(REMIT_835, encoding="latin-1"), practice)  # noqa: SIM115
+    out = io.StringIO()
+    call_command("denial_summary", "--practice", "demo", "--since", "2026-03-03", stdout=out)
+    assert out.getvalue() == ""  # every denial is for 2026-03-02
+    out = io.StringIO()
+    call_command("denial_summary", "--practice", "demo", "--since", "2026-03-02", stdout=out)
+    assert len(out.getvalue().splitlines()) == 2
+    with pytest.raises(CommandError, match="--since") as refused:
+        call_command("denial_summary", "--practice", "demo", "--since", "March")
+    assert refused.value.returncode == 2
+    with pytest.raises(CommandError, match="no practice"):
+        call_command("denial_summary", "--practice", "nowhere")
