@@ -200,3 +200,40 @@ def test_denial_summary_since_and_refusals(defaults_db):
     assert refused.value.returncode == 2
     with pytest.raises(CommandError, match="no practice"):
         call_command("denial_summary", "--practice", "nowhere")
+
+
+def test_manager_accepts_and_rejects_proposals_in_the_admin(defaults_db, client):
+    from django.contrib.auth import get_user_model
+
+    from billing.models import ProposedPayerRule
+    from practice.models import PayerRule
+
+    practice = x12_practice()
+    text = ROUND_TRIP_837.read_text()
+    bcbs = (
+        text.replace("PI*10112~\nCLM*ESI-0003", "PI*00510~\nCLM*ESI-0100")
+        .replace("20260302", "20260402")
+        .replace("ESI-0003", "ESI-0100")
+    )
+    import_837(io.StringIO(bcbs), practice)
+    import_835(io.StringIO(BCBS_835), practice)
+    proposal = ProposedPayerRule.objects.get(practice=practice)
+    users = get_user_model().objects
+    client.force_login(users.get(username="billing"))
+    assert client.get("/admin/billing/proposedpayerrule/").status_code == 403  # billing staff do not decide
+    client.force_login(users.get(username="manager"))
+    listing = client.get("/admin/billing/proposedpayerrule/")
+    assert listing.status_code == 200 and "ESI-0100 2026-04-02 CO-197" in listing.content.decode()
+    answer = client.post(
+        "/admin/billing/proposedpayerrule/",
+        {"action": "accept_selected", "_selected_action": [proposal.pk]},
+        follow=True,
+    )
+    assert "rule denials-64483-prior-auth version 1 written" in answer.content.decode()
+    proposal.refresh_from_db()
+    assert proposal.status == "accepted" and proposal.decided_by.username == "manager"
+    assert PayerRule.objects.get(pk=proposal.rule_id).prior_auth_required
+    # a decided proposal is not decided again
+    client.post("/admin/billing/proposedpayerrule/", {"action": "reject_selected", "_selected_action": [proposal.pk]})
+    proposal.refresh_from_db()
+    assert proposal.status == "accepted"
