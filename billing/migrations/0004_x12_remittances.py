@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0002_batch_upload_chunks'),
+        ('billing', '0003_claim_date_range'),
         ('practice', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
