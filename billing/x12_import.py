@@ -220,18 +220,11 @@ def _line_rows(record: ClaimRecord, claim: DraftClaim) -> Iterator[tuple]:
         )
 
 
-DRAFT_FIELDS = (
-    "practice", "reference", "payer", "claim_type", "place_of_service", "date_of_service", "submitted_on",
-    "rendering_npi", "diagnoses", "clinical_trial_number", "prior_authorization_number", "condition_codes",
-    "status", "last_checked_at", "version", "created_by", "created_at", "updated_at",
-)  # fmt: skip
-
-
 def _insert_claims(claims: list[DraftClaim]) -> None:
     """Insert draft claims with multi-row INSERT ... RETURNING id (PostgreSQL, SQLite 3.35+), each getting its
     id as with ``bulk_create`` but without compiling SQL per row and field."""
     connection = connections[router.db_for_write(DraftClaim)]
-    fields = [DraftClaim._meta.get_field(name) for name in DRAFT_FIELDS]
+    fields = [f for f in DraftClaim._meta.concrete_fields if not f.primary_key]  # every column, whatever is added
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     row = f"({', '.join(['%s'] * len(fields))})"
