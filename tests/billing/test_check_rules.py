@@ -464,11 +464,10 @@ def test_payer_requires_modifier(payer):
 
 
 def test_payer_requires_diagnosis_secondary():
-    (z006, m48) = sorted(
-        of_rule(run(mild_claim(diagnoses=["Z00.6", "M48.062"])), "PAYER_REQUIRES_DIAGNOSIS"),
-        key=lambda f: "Z00.6" not in f.message,
-    )
-    assert z006.suggestion.startswith("Z00.6 must be a secondary diagnosis")
+    # Z00.6 first: CMS accepts it (issue 13 point 6), so one warning, not an error on each requirement
+    (z006,) = of_rule(run(mild_claim(diagnoses=["Z00.6", "M48.062"])), "PAYER_REQUIRES_DIAGNOSIS")
+    assert z006.severity == "warning" and "CMS accepts Z00.6 as the primary or a secondary" in z006.message
+    (m48,) = of_rule(run(mild_claim(diagnoses=["M54.16", "M48.062", "Z00.6"])), "PAYER_REQUIRES_DIAGNOSIS")
     assert "M48.062 must be the primary" in m48.message and m48.suggestion == "Move M48.062 to the first position."
     (missing,) = of_rule(run(mild_claim(diagnoses=["M48.062"], lines=[line(pointers=[1])])), "PAYER_REQUIRES_DIAGNOSIS")
     assert "Add Z00.6 as a secondary diagnosis" in missing.suggestion
