@@ -335,10 +335,16 @@ def ptp_claim(column2_modifiers=(), column1_modifiers=(), dos="2026-07-15", c1="
     )
 
 
-@pytest.mark.parametrize("modifier", ["XS", "59", "XU", "RT"])
+@pytest.mark.parametrize("modifier", ["XS", "59", "XU"])
 def test_ncci_bypassed_by_an_associated_modifier_is_information(modifier):
     (finding,) = of_rule(run(ptp_claim([modifier])), "NCCI_PTP_CONFLICT")
     assert finding.severity == "info" and modifier in finding.message
+
+
+def test_ncci_anatomic_modifier_on_one_line_only_does_not_bypass():
+    # issue 13 point 4: an anatomic modifier bypasses only when the two codes name different sites
+    assert of_rule(run(ptp_claim(["RT"])), "NCCI_PTP_CONFLICT")[0].severity == "error"
+    assert of_rule(run(ptp_claim(["RT"], ["LT"])), "NCCI_PTP_CONFLICT")[0].severity == "info"
 
 
 def test_ncci_modifier_on_the_column_1_line_also_counts():
