@@ -301,7 +301,13 @@ def test_bilateral_modifier_allowed_where_the_fee_schedule_pays_it():
     [("93010", "26", True), ("0275T", "TC", True), ("77003", "26", False), ("77003", "TC", False)],
 )
 def test_modifier_not_applicable_components(code, modifier, flagged):
-    claim = commercial(line(code, modifiers=[modifier], pointers=[1]), dos="2025-11-03", submitted_on="2025-11-10")
+    # in an office (11): TC in a facility is its own warning (issue 13 point 7, tests/billing/test_coder_verdicts.py)
+    claim = commercial(
+        line(code, modifiers=[modifier], pointers=[1]),
+        dos="2025-11-03",
+        submitted_on="2025-11-10",
+        place_of_service="11",
+    )
     findings = of_rule(run(claim), "MODIFIER_NOT_APPLICABLE")
     assert bool(findings) is flagged
     if flagged:
