@@ -21,7 +21,7 @@ ANATOMIC_MODIFIERS = frozenset(
     + [f"F{i}" for i in range(1, 10)]
     + [f"T{i}" for i in range(1, 10)]
 )
-# 59 and its X{EPSU} subsets: a distinct procedural service. Never on an E/M service: a separately identifiable E/M
+# 59 and its X{EPSU} subsets: a distinct procedural service. Never with an E/M service: a separately identifiable E/M
 # takes modifier 25 (NCCI Policy Manual ch. I §E and ch. XI; CMS MLN fact sheet "Proper Use of Modifiers 59 & -X{EPSU}":
 # "don't use modifier 59 or -X{EPSU} with an E/M service"; sure).
 DISTINCT_SERVICE_MODIFIERS = frozenset(["59", "XE", "XS", "XP", "XU"])
@@ -95,10 +95,11 @@ def anatomic_bypass(snapshot: CodingSnapshot, first: ClaimLine, second: ClaimLin
     return []
 
 
-def bypass_modifiers(snapshot: CodingSnapshot, modifiers: Iterable[str], code: str = "") -> list[str]:
-    """The non-anatomic modifiers among ``modifiers`` (on a line of ``code``) that may bypass a PTP edit with
-    modifier indicator 1: 59/X{EPSU} only on a code that is not an E/M service. Anatomic modifiers are judged
-    between the two lines (``anatomic_bypass``)."""
+def bypass_modifiers(snapshot: CodingSnapshot, modifiers: Iterable[str], em_pair: bool = False) -> list[str]:
+    """The non-anatomic modifiers among ``modifiers`` that may bypass a PTP edit with modifier indicator 1.
+    ``em_pair``: one code of the edit is an E/M service, where 59/X{EPSU} are not used (the E/M's own modifier 25
+    shows a separately identifiable visit). Anatomic modifiers are judged between the two lines
+    (``anatomic_bypass``)."""
     out = []
     for modifier in modifiers:
         info = None
@@ -108,7 +109,7 @@ def bypass_modifiers(snapshot: CodingSnapshot, modifiers: Iterable[str], code: s
             info = snapshot.modifier(modifier)
             if info is None or info.anatomic or not info.ncci_associated:
                 continue
-        if modifier in DISTINCT_SERVICE_MODIFIERS and is_em_code(code):
+        if modifier in DISTINCT_SERVICE_MODIFIERS and em_pair:
             continue
         out.append(modifier)
     return out
@@ -160,9 +161,10 @@ class NcciPtpConflict(Rule):
                 reference=reference,
                 suggestion=f"Remove {edit.column2}: it is not paid with {edit.column1} on the same day.",
             )
-        bypass = bypass_modifiers(snapshot, line.modifiers, line.code)
+        em_pair = is_em_code(edit.column1) or is_em_code(edit.column2)
+        bypass = bypass_modifiers(snapshot, line.modifiers, em_pair)
         for other in column1:
-            bypass = bypass or bypass_modifiers(snapshot, other.modifiers, other.code)
+            bypass = bypass or bypass_modifiers(snapshot, other.modifiers, em_pair)
             bypass = bypass or anatomic_bypass(snapshot, other, line)
         if bypass:
             return self.finding(
@@ -175,12 +177,12 @@ class NcciPtpConflict(Rule):
                 "payers audit these modifiers.",
             )
         detail, notes = "no line carries an NCCI-associated modifier that bypasses it", []
-        em_lines = [c for c in (*column1, line) if is_em_code(c.code) and DISTINCT_SERVICE_MODIFIERS & set(c.modifiers)]
-        if em_lines:
+        em_codes = [c for c in (edit.column1, edit.column2) if is_em_code(c)]
+        if em_codes and any(DISTINCT_SERVICE_MODIFIERS & set(c.modifiers) for c in (*column1, line)):
             notes.append(EM_REFERENCE)
             detail += (
-                f"; 59 and X{{EPSU}} on an E/M service ({and_list(c.code for c in em_lines)}) do not bypass an edit "
-                "(modifier 25 is the E/M's)"
+                f"; 59 and X{{EPSU}} do not bypass an edit with an E/M service ({and_list(em_codes)}): modifier 25 "
+                "on the E/M shows a separately identifiable visit"
             )
         anatomic = [m for c in (*column1, line) for m in _anatomic(snapshot, c.modifiers)]
         if anatomic:
