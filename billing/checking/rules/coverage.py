@@ -12,7 +12,7 @@ from datetime import date
 from billing.checking.claim import INSTITUTIONAL
 from billing.checking.context import CheckContext
 from billing.checking.findings import INFO, WARNING, Finding
-from billing.checking.rules.base import Rule, and_list, or_list, span
+from billing.checking.rules.base import Rule, and_list, or_list, release_reference, span
 from codes.snapshot import (
     HCPCS,
     ICD10CM,
@@ -129,6 +129,21 @@ class CodingNotLoaded(Rule):
                 continue
             listed = answer.info.release
             kinds = _kinds_text(answer.kinds)
+            in_force = [ref for kind in answer.kinds if (ref := snapshot.release(kind)) is not None]
+            if len(in_force) == len(answer.kinds):
+                yield self.finding(
+                    f"{line.code} (line {line.number}) is not in {and_list(r.label for r in in_force)}, in force on "
+                    f"{on.isoformat()}; {listed.label} ({span(listed.effective_from, listed.effective_to)}) lists it "
+                    f"without dates of its own that settle {on.isoformat()}: whether it is valid then could not be "
+                    "checked (the release in force may be partial).",
+                    severity=WARNING,
+                    line=line.number,
+                    codes=(line.code,),
+                    reference=f"{'; '.join(release_reference(r) for r in in_force)}; {release_reference(listed)}",
+                    suggestion=f"Check {line.code} in the complete {kinds} file for {on.year}, or use the code in "
+                    f"effect on {on.isoformat()}.",
+                )
+                continue
             yield self.finding(
                 f"{line.code} (line {line.number}) is listed only by {listed.label} "
                 f"({span(listed.effective_from, listed.effective_to)}), which does not cover {on.isoformat()}, and "
