@@ -39,6 +39,10 @@ def mild(**fields) -> dict:
     return data
 
 
+def line(code: str, *modifiers: str, pointers=(1, 2), **more) -> dict:
+    return {"code": code, "modifiers": list(modifiers), "units": 1, "diagnosis_pointers": list(pointers), **more}
+
+
 def check(data: dict) -> dict:
     return Checker.create().check(data, None)
 
