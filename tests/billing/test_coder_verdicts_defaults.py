@@ -112,6 +112,12 @@ def test_no_trial_number_and_no_ga_gz_offers_both_paths(defaults_db):
     assert q0["suggestion"] == "Add modifier Q0 to line 1."
 
 
+def test_institutional_claim_without_trial_fields_offers_both_paths_for_condition_code_30(defaults_db):
+    claim = mild(claim_type="institutional", place_of_service="22", clinical_trial_number=None)
+    (finding,) = of_rule(check(claim), "PAYER_REQUIRES_CONDITION_CODE")
+    assert "condition code 30" in finding["suggestion"] and "If the patient is not enrolled" in finding["suggestion"]
+
+
 # ---- 3. G0276 (HCPCS descriptor: blinded / placebo arm of a CED trial; BCBSA 7.01.126) --------------------------
 
 

@@ -500,6 +500,8 @@ class PayerRequiresConditionCode(Rule):
                 codes=(*codes_of(lines), CLINICAL_TRIAL_CONDITION_CODE),
                 reference=f"{rule.describe()}; Medicare Claims Processing Manual (Pub 100-04) ch. 32 §69: "
                 "condition code 30 on institutional clinical-trial claims",
-                suggestion="Add condition code 30 to the claim (UB-04 form locators 18-28 / 837I HI*BG).",
+                suggestion=both_paths(ctx, rule, "add condition code 30 (UB-04 form locators 18-28 / 837I HI*BG).")
+                if enrolment_unstated(ctx, rule)
+                else "Add condition code 30 to the claim (UB-04 form locators 18-28 / 837I HI*BG).",
             )
             return
