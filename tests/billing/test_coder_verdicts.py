@@ -98,6 +98,9 @@ def test_59_and_x_modifiers_never_bypass_an_edit_with_an_em_service(modifier):
 
 def test_25_on_the_em_bypasses_and_59_still_bypasses_two_procedures():
     assert of_rule(ptp(c2_mods=["25"]), "NCCI_PTP_CONFLICT")[0].severity == "info"
+    assert of_rule(ptp(c1_mods=["25"]), "NCCI_PTP_CONFLICT")[0].severity == "error"  # 25 on the procedure line
+    two_with_25 = ptp(c2_mods=["25"], c1="0001U", c2="0030U", dos="2026-03-02")
+    assert of_rule(two_with_25, "NCCI_PTP_CONFLICT")[0].severity == "error"
     two_procedures = ptp(c2_mods=["59"], c1="0001U", c2="0030U", dos="2026-03-02")
     assert of_rule(two_procedures, "NCCI_PTP_CONFLICT")[0].severity == "info"
 

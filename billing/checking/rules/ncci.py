@@ -25,6 +25,9 @@ ANATOMIC_MODIFIERS = frozenset(
 # takes modifier 25 (NCCI Policy Manual ch. I §E and ch. XI; CMS MLN fact sheet "Proper Use of Modifiers 59 & -X{EPSU}":
 # "don't use modifier 59 or -X{EPSU} with an E/M service"; sure).
 DISTINCT_SERVICE_MODIFIERS = frozenset(["59", "XE", "XS", "XP", "XU"])
+# E/M modifiers (CPT: 24 unrelated E/M in a postoperative period, 25 significant separately identifiable E/M, 57
+# decision for surgery): they show a separate E/M service, so they bypass an edit only on the E/M's own line (sure).
+EM_MODIFIERS = frozenset(["24", "25", "57"])
 NCCI_ASSOCIATED_MODIFIERS = (
     ANATOMIC_MODIFIERS | DISTINCT_SERVICE_MODIFIERS | frozenset(["24", "25", "57", "58", "78", "79", "27", "91"])
 )
@@ -95,11 +98,13 @@ def anatomic_bypass(snapshot: CodingSnapshot, first: ClaimLine, second: ClaimLin
     return []
 
 
-def bypass_modifiers(snapshot: CodingSnapshot, modifiers: Iterable[str], em_pair: bool = False) -> list[str]:
+def bypass_modifiers(
+    snapshot: CodingSnapshot, modifiers: Iterable[str], em_pair: bool = False, code: str | None = None
+) -> list[str]:
     """The non-anatomic modifiers among ``modifiers`` that may bypass a PTP edit with modifier indicator 1.
     ``em_pair``: one code of the edit is an E/M service, where 59/X{EPSU} are not used (the E/M's own modifier 25
     shows a separately identifiable visit). Anatomic modifiers are judged between the two lines
-    (``anatomic_bypass``)."""
+    (``anatomic_bypass``). ``code``: the line's code, when known; E/M modifiers (24, 25, 57) count only on an E/M."""
     out = []
     for modifier in modifiers:
         info = None
@@ -110,6 +115,8 @@ def bypass_modifiers(snapshot: CodingSnapshot, modifiers: Iterable[str], em_pair
             if info is None or info.anatomic or not info.ncci_associated:
                 continue
         if modifier in DISTINCT_SERVICE_MODIFIERS and em_pair:
+            continue
+        if modifier in EM_MODIFIERS and code is not None and not is_em_code(code):
             continue
         out.append(modifier)
     return out
@@ -162,9 +169,9 @@ class NcciPtpConflict(Rule):
                 suggestion=f"Remove {edit.column2}: it is not paid with {edit.column1} on the same day.",
             )
         em_pair = is_em_code(edit.column1) or is_em_code(edit.column2)
-        bypass = bypass_modifiers(snapshot, line.modifiers, em_pair)
+        bypass = bypass_modifiers(snapshot, line.modifiers, em_pair, line.code)
         for other in column1:
-            bypass = bypass or bypass_modifiers(snapshot, other.modifiers, em_pair)
+            bypass = bypass or bypass_modifiers(snapshot, other.modifiers, em_pair, other.code)
             bypass = bypass or anatomic_bypass(snapshot, other, line)
         if bypass:
             return self.finding(
