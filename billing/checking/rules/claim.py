@@ -180,9 +180,10 @@ class TimelyFiling(Rule):
             return
         medicare = payer.payer_type == MEDICARE_FFS
         if payer.filing_limit_days is None and not medicare:
-            yield self.finding(
-                f"Filing limit unknown: check your contract with {payer.name}. No filing limit is set for this "
-                "payer, so the claim's timeliness was not checked.",
+            yield Finding(  # its own message: the rule's docstring speaks of a late claim
+                rule=self.id,
+                message=f"Filing limit unknown: check your contract with {payer.name}. No filing limit is set for "
+                "this payer, so the claim's timeliness was not checked.",
                 severity=INFO,
                 reference=f"{payer.name}: no filing limit set"
                 + (f" ({payer.filing_limit_note})" if payer.filing_limit_note else ""),

@@ -202,7 +202,7 @@ class PayerNotCovered(Rule):
             line=line.number,
             codes=(line.code, *(m for m in line.modifiers if m in WAIVER_MODIFIERS)),
             reference=f"{rule.describe()}; {ENROLMENT_REFERENCE}; {ABN_REFERENCE}",
-            suggestion=f"Bill it as non-covered: {non_covered_advice(ctx, rule)} Do not add Q0, an NCT number or "
+            suggestion=f"Bill it as non-covered. {non_covered_advice(ctx, rule)} Do not add Q0, an NCT number or "
             f"Z00.6.{remove}",
         )
 
