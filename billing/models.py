@@ -111,10 +111,17 @@ class ClaimCheck(models.Model):
     checked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The patient, as an HMAC of the practice's account number under the practice's key (never the number), and
+    # the claim's services (date, code, modifiers): what frequency limits count (billing.checking.history).
+    patient_hash = models.CharField(max_length=64, blank=True, default="")
+    services = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-checked_at", "-id"]
-        indexes = [models.Index(fields=["practice", "checked_at"])]
+        indexes = [
+            models.Index(fields=["practice", "checked_at"]),
+            models.Index(fields=["practice", "patient_hash", "date_of_service"], name="check_patient_history"),
+        ]
 
     def __str__(self) -> str:
         return f"Check {self.pk}: {self.status} ({self.checked_at:%Y-%m-%d %H:%M})"

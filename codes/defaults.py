@@ -24,6 +24,18 @@ DEFAULT_SETS = [
     ),
     (k.MODIFIERS, "modifiers.csv", date(2008, 1, 1), None, "CPT and HCPCS modifiers (project fixtures)"),
     (k.POS, "places_of_service.csv", date(2003, 1, 1), None, "CMS places of service (project fixtures)"),
+    # The complete CMS ZIP code to carrier and locality file of October 2025 (2025 Q4), gzip-compressed as
+    # published (facts only); open ended until a later quarter's file is loaded.
+    (k.ZIP5, "ZIP5_OCT2025.txt.gz", date(2025, 10, 1), None, "CMS ZIP code to carrier and locality 2025 Q4"),
+    # A starter set of NCCI add-on code edits for the procedure profiles, in CMS's fixed-width layout; the
+    # rows carry their own dates (docs/procedures.md: sources and sureness). The full file replaces it.
+    (
+        k.NCCI_ADDON,
+        "ncci_addon_starter.txt",
+        date(2013, 4, 1),
+        None,
+        "NCCI add-on code edits, starter set for the procedure profiles (project fixtures)",
+    ),
 ]
 
 ICD10CM_SHIPPED = (

@@ -59,6 +59,9 @@ class Command(BaseCommand):
                 raise InputError(f"{where}{fields}") from None
         if practice is not None and not opts["no_store"]:
             store_checks(
-                practice.id, [{**r, "payer": c.get("payer", "")} for r, c in zip(results, claims)], source="cli"
+                practice.id,
+                [{**r, "payer": c.get("payer", "")} for r, c in zip(results, claims)],
+                source="cli",
+                payloads=claims,
             )
         self.stdout.write(json.dumps(results, indent=2))
