@@ -37,6 +37,7 @@ class Checker:
     _locations: dict = field(default_factory=dict)  # practice id -> (locations by key, main location)
     _patient_keys: dict = field(default_factory=dict)  # practice id -> HMAC key
     _batch: dict = field(default_factory=dict)  # (practice id, patient hash) -> [PastService]
+    _all_locations: bool = False  # every practice's locations were read (prefetch)
 
     @classmethod
     def create(cls, today: date | None = None) -> Checker:
@@ -91,12 +92,10 @@ class Checker:
                 raise ClaimInputError({"location": "A location can only be named for a practice's claim."})
             return None
         if practice_id not in self._locations:
-            from practice.models import Location
-
-            rows = [loc.as_info() for loc in Location.objects.filter(practice_id=practice_id).order_by("id")]
-            mains = list(Location.objects.filter(practice_id=practice_id, is_main=True).order_by("id"))
-            main = mains[0].as_info() if mains else (rows[0] if len(rows) == 1 else None)
-            self._locations[practice_id] = ({loc.key: loc for loc in rows if loc.key}, main)
+            if self._all_locations:
+                self._locations[practice_id] = ({}, None)  # a practice with no location
+            else:
+                self._read_locations(practice_id)
         by_key, main = self._locations[practice_id]
         if not claim.location:
             return main
@@ -105,6 +104,25 @@ class Checker:
             known = ", ".join(sorted(by_key)) or "none has a key yet"
             raise ClaimInputError({"location": f'No location "{claim.location}" at this practice (its keys: {known}).'})
         return found
+
+    def _read_locations(self, practice_id: int | None = None) -> None:
+        """Every location of one practice (or, for a batch, of every practice) in one query."""
+        from practice.models import Location
+
+        rows = Location.objects.order_by("practice_id", "id")
+        if practice_id is not None:
+            rows = rows.filter(practice_id=practice_id)
+            self._locations[practice_id] = ({}, None)
+        grouped: dict[int, list] = {}
+        for loc in rows:
+            grouped.setdefault(loc.practice_id, []).append(loc)
+        for pid, locs in grouped.items():
+            main = next((loc for loc in locs if loc.is_main), locs[0] if len(locs) == 1 else None)
+            self._locations[pid] = (
+                {loc.key: loc.as_info() for loc in locs if loc.key},
+                main.as_info() if main else None,
+            )
+        self._all_locations = practice_id is None
 
     def patient(self, claim: Claim, practice_id: int | None) -> str | None:
         """The claim's patient as the practice's keyed hash; None without an account number or a practice."""
@@ -143,8 +161,10 @@ class Checker:
 
     def prefetch(self, payloads: Iterable[dict]) -> None:
         """Ready a batch: the NCCI PTP pairs among all its codes, on all its dates, read with one query per
-        release in force, so each claim's check then asks the database nothing (a chunk of 500 claims costs
-        one PTP query instead of one per claim). Malformed payloads are skipped: their check says why."""
+        release in force, and every practice location with one more, so each claim's check then asks the
+        database nothing (a chunk of 500 claims costs one PTP query instead of one per claim; a claim naming a
+        patient asks one query for the patient's history). Malformed payloads are skipped: their check says
+        why."""
         codes: set[str] = set()
         dates: set[date] = set()
         for payload in payloads:
@@ -158,6 +178,8 @@ class Checker:
                     dates.add(on)
         if codes and dates:
             self.snapshots.prefetch_ptp(codes, dates)
+        if not self._all_locations:
+            self._read_locations()  # one query for every practice's locations: the batch then asks none
 
 
 _shared_lock = threading.Lock()
