@@ -34,7 +34,6 @@ from billing.guide import (
     CHANGE_AMOUNT,
     CHANGE_CODE,
     CHANGE_RULE,
-    MILD_CLAIM_FIELDS,
     TEXT_CMS,
     TEXT_LICENSED,
     TEXT_SUMMARY,
@@ -48,6 +47,7 @@ from billing.guide import (
     PlaceOfService,
     ProcedureCode,
     SourceRow,
+    claim_fields_from,
 )
 from billing.payments import (
     CARRIER_PRICED,
@@ -717,7 +717,7 @@ class _Builder:
         payments = self.payment_rows(self.cur, cf)
         before = self.payment_rows(self.prev, cf_before)
         coverage, versions = self.coverage()
-        claim_fields = MILD_CLAIM_FIELDS if any(v.trial_number_required for v in versions) else ()
+        claim_fields = claim_fields_from(self.profile.claim_fields)
         return GuideData(
             procedure=_procedure_title(self.profile),
             year=self.year,

@@ -259,6 +259,12 @@ class ProcedureProfile(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     notes = models.TextField(blank=True)
+    claim_fields = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Where the items its claims need go: item, x12_837p, cms_1500, example, applies_to, certainty, "
+        "source, notes (the billing guide's Claim fields sheet).",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -207,6 +207,8 @@ class ProcedureProfileInfo:
     description: str
     codes: tuple[ProfileCodeInfo, ...]
     notes: str = ""
+    # Where the items its claims need go on the 837P and the CMS-1500 (dicts of billing.guide.ClaimField fields)
+    claim_fields: tuple[dict, ...] = ()
 
     def of(self, system: str, *roles: str) -> tuple[ProfileCodeInfo, ...]:
         return tuple(c for c in self.codes if c.system == system and (not roles or c.role in roles))
