@@ -32,6 +32,7 @@ CLAIM_FIELDS = (
     "clinical_trial_number",
     "prior_authorization_number",
     "condition_codes",
+    "location",
 )
 
 
@@ -55,6 +56,9 @@ class DraftClaim(models.Model):
     clinical_trial_number = models.CharField(max_length=20, blank=True, help_text="NCT + 8 digits")
     prior_authorization_number = models.CharField(max_length=50, blank=True)
     condition_codes = models.JSONField(default=list, blank=True)
+    location = models.SlugField(
+        max_length=50, blank=True, help_text="Key of the practice location where it was done; empty: the main one."
+    )
     status = models.CharField(max_length=8, choices=ClaimStatus.choices, default=ClaimStatus.DRAFT, db_index=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1, help_text="Bumped on every save: concurrent edits are refused.")

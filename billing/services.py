@@ -388,6 +388,7 @@ def draft_payload(claim: DraftClaim) -> dict:
         "clinical_trial_number": claim.clinical_trial_number or None,
         "prior_authorization_number": claim.prior_authorization_number or None,
         "condition_codes": list(claim.condition_codes or []),
+        **({"location": claim.location} if claim.location else {}),
         "lines": [
             {
                 "code": line.code,

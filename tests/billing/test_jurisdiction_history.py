@@ -2,6 +2,7 @@
 Alabama), add-on codes without their primary, and frequency limits counted from the patient's history."""
 
 import copy
+from datetime import date
 
 import pytest
 from django.db import connection
@@ -197,3 +198,31 @@ def test_a_prefetched_batch_reads_the_locations_once(demo, django_assert_num_que
         results = [batch.check(c, demo.pk) for c in claims]
     assert results == expected
     assert [bool(rules(r, "PAYER_REQUIRES_PRIOR_AUTH")) for r in results] == [True, False, True]
+
+
+def test_a_draft_claim_keeps_its_location(demo):
+    from billing.models import DraftClaim
+    from billing.services import check_drafts
+    from practice.models import Payer
+
+    draft = DraftClaim.objects.create(
+        practice=demo,
+        payer=Payer.objects.get(key="medicare"),
+        place_of_service="24",
+        date_of_service=date(2026, 2, 10),
+        rendering_npi="1234567893",
+        diagnoses=["M54.16"],
+        location="tx-asc",
+    )
+    draft.lines.create(number=1, code="62323", units=1, diagnosis_pointers=[1])
+    (check,) = check_drafts([draft])
+    assert any(f["rule"] == "PAYER_REQUIRES_PRIOR_AUTH" for f in check.result["findings"])
+    draft.location = "al-asc"
+    draft.save()
+    (check,) = check_drafts([draft])
+    assert not any(f["rule"] == "PAYER_REQUIRES_PRIOR_AUTH" for f in check.result["findings"])
+    draft.location = "gone"
+    draft.save()
+    (check,) = check_drafts([draft])
+    assert [f["rule"] for f in check.result["findings"]] == ["CLAIM_INPUT_INVALID"]
+    assert check.result["findings"][0]["message"].startswith("location: ")
