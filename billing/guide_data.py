@@ -448,7 +448,7 @@ class _Builder:
 
     # -- coverage ----------------------------------------------------------------------------------------------
     def coverage(self) -> tuple[list[CoverageRow], list[policy.PayerRuleVersion]]:
-        codes = set(self.profile.procedure_codes)
+        codes = self.own_codes()
         rows, used = [], []
         for payer in self.rules.payers:
             for v in self.rules.in_year(payer.key, self.year, self.practice_id):
@@ -583,9 +583,13 @@ class _Builder:
                 out.append(ChangeRow(CHANGE_AMOUNT, subject, what, old, new, effective, source))
         return out
 
+    def own_codes(self) -> set[str]:
+        """The procedure's own codes (primary, alternative): a related code's rules belong to its own profile."""
+        return {c.code for c in self.profile.of("procedure", "primary", "alternative")}
+
     def _rule_changes(self) -> list[ChangeRow]:
         out = []
-        codes = set(self.profile.procedure_codes)
+        codes = self.own_codes()
         end_before = date(self.previous, 12, 31)
         for payer in self.rules.payers:
             before = {
