@@ -24,13 +24,10 @@ DEFAULT_SETS = [
         "procedure_codes.csv",
         date(2025, 1, 1),
         date(2026, 12, 31),
-        "Procedure codes of the mild® profile, project summaries 2025-2026",
+        "Procedure codes of the procedure profiles, project summaries 2025-2026",
     ),
     (k.MODIFIERS, "modifiers.csv", date(2008, 1, 1), None, "CPT and HCPCS modifiers (project fixtures)"),
     (k.POS, "places_of_service.csv", date(2003, 1, 1), None, "CMS places of service (project fixtures)"),
-    # The complete CMS ZIP code to carrier and locality file of October 2025 (2025 Q4), gzip-compressed as
-    # published (facts only); open ended until a later quarter's file is loaded.
-    (k.ZIP5, "ZIP5_OCT2025.txt.gz", date(2025, 10, 1), None, "CMS ZIP code to carrier and locality 2025 Q4"),
     # A starter set of NCCI add-on code edits for the procedure profiles, in CMS's fixed-width layout; the
     # rows carry their own dates (docs/procedures.md: sources and sureness). The full file replaces it.
     (
@@ -48,6 +45,9 @@ CMS_STARTER_SETS = [
     (k.PFS_RVU, "cms/PPRRVU2025_Oct.csv.gz"),  # CY2025 October release, descriptions blanked
     (k.GPCI, "cms/GPCI2025.csv"),
     (k.LOCALITY, "cms/25LOCCO.csv"),
+    # The complete ZIP code to carrier and locality file of October 2025 (2025 Q4, 42,956 ZIPs), byte for byte:
+    # in force from 2025-10-01 (its records say 20254), open ended until a later quarter's file is loaded.
+    (k.ZIP5, "cms/ZIP5_OCT2025.txt.gz"),
 ]
 
 ICD10CM_SHIPPED = (

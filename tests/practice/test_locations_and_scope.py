@@ -19,7 +19,7 @@ AL = policy.LocationInfo("al-asc", "Birmingham ASC", "AL", "10112", "00", "24", 
 
 @pytest.fixture
 def practice(codesets):
-    load_files(k.ZIP5, [DATA / "ZIP5_sample_OCT2025.txt"])
+    load_files(k.ZIP5, [DATA / "cms" / "ZIP5_sample_OCT2025.txt"])
     return Practice.objects.create(key="p", name="P", npi="1000000004")
 
 

@@ -14,7 +14,7 @@ from codes.loading import LoadError, load_files
 from codes.selectors import SnapshotFactory, zip_locality
 
 DATA = Path(__file__).resolve().parents[2] / "data"
-ZIP_SAMPLE = DATA / "ZIP5_sample_OCT2025.txt"  # real records of the October 2025 file
+ZIP_SAMPLE = DATA / "cms" / "ZIP5_sample_OCT2025.txt"  # real records of the October 2025 file
 
 
 def test_zip5_records_and_dates():
