@@ -275,6 +275,33 @@ class ProcedureProfile(models.Model):
     def codes_of(self, system: str):
         return self.codes.filter(system=system)
 
+    CLAIM_FIELD_KEYS = ("item", "x12_837p", "cms_1500", "example", "applies_to", "certainty", "source", "notes")
+
+    def clean(self):
+        """``claim_fields``: a list of objects with text values under the guide's keys, ``item`` required; text
+        that cannot be stored (NUL, lone surrogates) is refused on the field."""
+        from config.unstorable import NUL_OR_SURROGATE, bad_text
+
+        items = self.claim_fields if self.claim_fields is not None else []
+        problems = []
+        if bad_text(items) is not None:
+            problems.append(NUL_OR_SURROGATE)
+        elif not isinstance(items, list):
+            problems.append("Give a list of claim items (objects).")
+        else:
+            for n, item in enumerate(items, 1):
+                if not isinstance(item, dict) or not isinstance(item.get("item"), str) or not item["item"].strip():
+                    problems.append(f'Item {n}: an object with at least "item" (what goes on the claim).')
+                    continue
+                unknown = sorted(set(item) - set(self.CLAIM_FIELD_KEYS))
+                if unknown or not all(isinstance(v, str) for v in item.values()):
+                    problems.append(f"Item {n}: text values under {', '.join(self.CLAIM_FIELD_KEYS)} only.")
+                elif item.get("certainty", "sure") not in policy.CERTAINTY:
+                    problems.append(f"Item {n}: certainty is one of {', '.join(policy.CERTAINTY)}.")
+        if problems:
+            raise ValidationError({"claim_fields": problems})
+        self.claim_fields = items
+
 
 class ProfileCode(models.Model):
     """One code of a procedure profile: a procedure code with its role, a usual diagnosis, modifier or site of
@@ -568,10 +595,14 @@ class PayerRule(models.Model):
         return errors
 
     def _normalise_frequency(self) -> list[str]:
+        from config.unstorable import NUL_OR_SURROGATE, bad_text
+
         value = self.frequency_limit or {}
         if not value:
             self.frequency_limit = {}
             return []
+        if bad_text(value) is not None:
+            return [NUL_OR_SURROGATE]
         if not isinstance(value, dict):
             return ["Give an object with sessions, window_days and groups."]
         problems = []
