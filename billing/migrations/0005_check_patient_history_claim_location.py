@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0003_claim_date_range'),
+        ('billing', '0004_x12_remittances'),
         ('practice', '0002_locations_rule_scope_frequency_profile_claim_fields'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
