@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
+from billing.checking.rules.payer import ENROLMENT_DIAGNOSES
 from billing.payments import PFS_STATUS, FacilityRate, GpciInput, PfsAmount, RvuLike, pfs_amounts
 from billing.xlsx import (
     BOLD,
@@ -129,6 +130,11 @@ class CoverageRow:
             per = ", per side" if limit.per_side else ""
             groups = " / ".join(name for name, _ in limit.groups)
             notes.insert(0, f"At most {limit.sessions} sessions per {limit.window_days} days per {groups}{per}")
+        if any(
+            r.position == POSITION_SECONDARY and any(c.replace(".", "").upper() in ENROLMENT_DIAGNOSES for c in r.codes)
+            for r in rule.required_diagnoses
+        ):  # as PAYER_REQUIRES_DIAGNOSIS says it
+            notes.append("Z00.6 first: CMS accepts it primary or secondary, the checker warns (not an error)")
         if rule.allowed_places_of_service and rule.place_of_service_severity == "warning":
             notes.append("place-of-service limit not confirmed: checked as a warning")
         return cls(
