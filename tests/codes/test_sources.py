@@ -286,6 +286,37 @@ def test_links_through_the_licence_hop_and_their_periods():
         cms_pages.choose(links[1:2], rule, date(2026, 9, 30), base)
 
 
+def test_the_zip5_and_addon_rules_on_cms_shaped_links():
+    base = "https://www.cms.gov/medicare/payment/fee-schedules"
+    html = page_html(
+        "Fee Schedules - General Information",
+        [
+            ("/files/zip/zip-code-carrier-locality-file-revised-08/14/2025.zip", "Zip Code to Carrier Locality File"),
+            ("/files/zip/zip-code-carrier-locality-file-revised-02-18-2026.zip", "Zip Code to Carrier Locality File"),
+            ("/files/zip/zip-code-carrier-locality-file-end-year-12-01-2025.zip", "End of Year carrier locality"),
+        ],
+    )
+    links = cms_pages.read_page(html, base).links
+    rule = cms_pages.RULES[k.ZIP5]
+    assert links[0].name == "2025.zip"  # the slashes make the date part of the path, not of the name
+    choice = cms_pages.choose(links, rule, date(2026, 1, 10), base)  # the end-of-year file is not taken
+    assert choice.start == date(2025, 8, 14) and choice.links[0].href.endswith("08/14/2025.zip")
+    assert cms_pages.choose(links, rule, date(2026, 2, 18), base).links[0].name.endswith("02-18-2026.zip")
+    addon = cms_pages.read_page(
+        page_html(
+            "Medicare NCCI Add-on Code Edits",
+            [
+                ("/files/zip/aoc-a.zip", "Add-On Code Edits for Medicare Effective 04012026 (ZIP)"),
+                ("/files/zip/aoc-b.zip", "Add-On Code Edits for Medicare Effective 07012026 (ZIP)"),
+                ("/files/document/aoc-file-structure.pdf", "Add-on Code Edit File Structure 01012022 (PDF)"),
+            ],
+        ),
+        "https://www.cms.gov/x",
+    ).links
+    picked = cms_pages.choose(addon, cms_pages.RULES[k.NCCI_ADDON], date(2026, 6, 30), "p")
+    assert [x.name for x in picked.links] == ["aoc-a.zip"] and picked.start == date(2026, 4, 1)
+
+
 @pytest.mark.parametrize(
     ("parse", "text", "start"),
     [
