@@ -47,7 +47,7 @@ def fast(settings):
         ("172.16.0.9", "private"),
         ("192.168.1.20", "private"),
         ("169.254.169.254", "link-local"),  # the cloud metadata address
-        ("0.0.0.0", "unspecified"),
+        ("0.0.0.0", "unspecified"),  # noqa: S104
         ("224.0.0.251", "multicast"),
         ("240.0.0.1", "reserved"),
         ("100.64.0.1", "non-public"),  # shared address space (CGNAT)
