@@ -174,6 +174,13 @@ REFRESH_STALE_SECONDS = env.int("REFRESH_STALE_SECONDS", default=600)
 REFRESH_LOCK_WAIT_SECONDS = env.int("REFRESH_LOCK_WAIT_SECONDS", default=3 * 3600)
 WATCHED_CODES = env.list("WATCHED_CODES", default=[])  # extra codes whose changes send a notice
 
+# What one batch upload may cost (billing.uploads.Limits) and how many uploads a user may add per hour.
+UPLOAD_MAX_ROWS = env.int("UPLOAD_MAX_ROWS", default=200_000)
+UPLOAD_MAX_CLAIMS = env.int("UPLOAD_MAX_CLAIMS", default=50_000)
+UPLOAD_MAX_XLSX_BYTES = env.int("UPLOAD_MAX_XLSX_BYTES", default=256 * 1024 * 1024)
+UPLOAD_MAX_SHARED_STRINGS_BYTES = env.int("UPLOAD_MAX_SHARED_STRINGS_BYTES", default=32 * 1024 * 1024)
+UPLOADS_PER_HOUR = env.int("UPLOADS_PER_HOUR", default=30)
+
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="billing-helper@localhost")
 
