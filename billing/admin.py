@@ -27,6 +27,7 @@ from django.utils.safestring import mark_safe
 from billing import models as billing_models
 from billing import services, upload_jobs, uploads
 from billing.models import CLAIM_FIELDS, BatchUpload, ClaimCheck, ClaimLine, ClaimStatus, DraftClaim, Finding, JobStatus
+from config.jobs import send
 from practice.models import Payer, PracticePayer
 from practice.selectors import practices_for
 
@@ -584,8 +585,9 @@ class BatchUploadAdmin(PracticeScopedAdmin):
         if not change:
             from billing import tasks
 
-            # after the commit, so a worker finds the row; with no Redis it runs right here, in-process
-            transaction.on_commit(partial(tasks.start_upload.delay, obj.pk))
+            # after the commit, so a worker finds the row; with no Redis it runs right here, in-process. The broker
+            # down: the upload stays queued for the sweeper and the page answers 503 (config.jobs, config.outage).
+            transaction.on_commit(partial(send, tasks.start_upload, obj.pk, what=f"upload {obj.pk}"))
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(request, "The claims are checked in the background: the progress shows in the list.")

@@ -49,26 +49,30 @@ def start_upload(upload_id: int) -> str:
 
 
 @shared_task(
-    name="billing.check_upload_chunk", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=DB_RETRIES
+    name="billing.check_upload_chunk",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError, InterfaceError),  # a database hiccup: Celery tries again 2, 4 and 8 s later
+    retry_backoff=2,
+    retry_jitter=False,
+    max_retries=DB_RETRIES,
 )
 def check_upload_chunk(self, upload_id: int, index: int) -> int:
-    """Check one chunk of an upload; the number of claims it stored (0: it was done already)."""
+    """Check one chunk of an upload; the number of claims it stored (0: it was done already). A database that
+    stays down past the retries leaves the chunk without its done marker: the sweeper sends it again later."""
     from billing import upload_jobs
 
     try:
         outcome = upload_jobs.check_chunk(upload_id, index)
-    except (OperationalError, InterfaceError) as exc:
-        if not self.request.is_eager and self.request.retries < self.max_retries:
-            raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 1)) from exc
-        log.exception("upload %s chunk %s: database error", upload_id, index)
-        upload_jobs.fail_chunk(upload_id, index, exc)
-        return 0
+    except (OperationalError, InterfaceError):
+        raise
     except Exception as exc:
         log.exception("upload %s chunk %s failed", upload_id, index)
         upload_jobs.fail_chunk(upload_id, index, exc)
         return 0
     if outcome.finished:
-        finish_upload.delay(upload_id)
+        finish_upload.delay(upload_id)  # the broker down here: the sweeper sees every chunk in and sends it
     return outcome.claims
 
 
@@ -92,3 +96,12 @@ def finish_upload(upload_id: int) -> str:
 # ---- Report and guide jobs -----------------------------------------------------------------------------------
 # Imported here so a worker (autodiscovery reads billing.tasks) knows the report task too.
 from billing.report_jobs import build_check_report  # noqa: E402, F401
+
+
+@shared_task(name="jobs.sweep", ignore_result=True)
+def sweep_jobs() -> dict:
+    """The periodic sweeper (beat schedule ``CELERY_BEAT_SCHEDULE``): sends again every job left queued or running
+    with nobody on it (uploads, report files, refreshes) and removes leftover work files."""
+    from billing import job_sweep
+
+    return job_sweep.sweep()

@@ -28,6 +28,7 @@ job records it as that claim's ``CLAIM_INPUT_INVALID`` finding.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import itertools
@@ -221,7 +222,8 @@ def _csv_rows(fh: IO[bytes]) -> Iterator[list[str]]:
             f"The CSV file cannot be read ({exc}): export it again from the practice-management system."
         ) from exc
     finally:
-        text.detach()
+        with contextlib.suppress(ValueError):  # closed by the caller before this generator was
+            text.detach()
 
 
 def check_xlsx_size(fh: IO[bytes], limits: Limits = DEFAULT_LIMITS) -> None:

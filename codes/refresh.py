@@ -545,6 +545,7 @@ def claim(run_id: int) -> str:
                 "The release in force is untouched.",
             )
             return RefreshRun.Status.FAILED
+        clean_temp(run.pk)  # what the stopped worker left (a download, an unpacked member)
         taken = RefreshRun.objects.filter(pk=run.pk, status=RefreshRun.Status.RUNNING, worker=run.worker).update(
             worker=me,
             heartbeat_at=now,
@@ -662,7 +663,7 @@ def _fail(run: RefreshRun, error: str) -> None:
 
 def _run_steps(run: RefreshRun, progress: Progress) -> None:
     if run.release_id is None:  # a first attempt, or one whose load did not commit
-        with tempfile.TemporaryDirectory(prefix=f"refresh-{run.pk}-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{run.pk}-") as tmp:
             result = _download_and_load(run, Path(tmp), progress)
         if result is None:
             return
@@ -765,17 +766,20 @@ def enqueue(
 
 
 def send(run_id: int) -> None:
-    from kombu.exceptions import OperationalError
-
+    """Send the run's task. The broker down: the run stays as it is (queued) with a note, the periodic sweeper
+    (``jobs.sweep``) sends it again, and ``config.jobs.JobNotQueued`` is raised (a web request answers 503)."""
     from codes.tasks import refresh_run
+    from config.jobs import JobNotQueued
+    from config.jobs import send as send_task
 
     try:
-        result = refresh_run.delay(run_id)
-    except OperationalError as exc:  # the broker is down: say so on the run instead of leaving it queued for ever
-        log.exception("refresh run %s could not be queued", run_id)
-        fail_waiting(run_id, f"could not be queued: the task broker did not answer ({exc})")
-        return
-    RefreshRun.objects.filter(pk=run_id).update(task_id=result.id or "")
+        task_id = send_task(refresh_run, run_id, what=f"refresh run {run_id}")
+    except JobNotQueued:
+        RefreshRun.objects.filter(pk=run_id, status=RefreshRun.Status.QUEUED).update(
+            progress_note="not sent yet: the job queue did not answer; sent again automatically"
+        )
+        raise
+    RefreshRun.objects.filter(pk=run_id).update(task_id=task_id, progress_note="")
 
 
 def requeue_stuck(kind: str | None = None) -> list[int]:
@@ -789,7 +793,7 @@ def requeue_stuck(kind: str | None = None) -> list[int]:
         runs = runs.filter(kind=kind)
     again = [r.pk for r in runs if r.status == RefreshRun.Status.QUEUED or not owner_alive(r)]
     for run_id in again:
-        send(run_id)
+        send(run_id)  # the broker still down: JobNotQueued, and the next sweep tries again
     return again
 
 
@@ -801,3 +805,39 @@ def wait_for(run_ids: list[int], timeout: float, poll: float = 0.5) -> list[Refr
         if all(runs[i].finished for i in run_ids) or time.monotonic() >= deadline:
             return [runs[i] for i in run_ids]
         time.sleep(poll)
+
+
+# --- Temporary files ----------------------------------------------------------------------------------------
+
+TEMP_PREFIX = "refresh-"
+
+
+def clean_temp(run_id: int | None = None) -> list[str]:
+    """Remove the temporary folders of refresh runs nobody is working on: one run's (when its task takes it over
+    from a stopped worker), or every such folder (at worker start). A folder of a run whose live owner is on
+    this host stays. -> the folders removed."""
+    import shutil
+
+    root = Path(tempfile.gettempdir())
+    pattern = f"{TEMP_PREFIX}{run_id}-*" if run_id is not None else f"{TEMP_PREFIX}*"
+    found: dict[int, list[Path]] = {}
+    for path in root.glob(pattern):
+        number = path.name[len(TEMP_PREFIX) :].split("-", 1)[0]
+        if path.is_dir() and number.isdigit():
+            found.setdefault(int(number), []).append(path)
+    if not found:
+        return []
+    busy = set()
+    if run_id is None:
+        running = RefreshRun.objects.filter(pk__in=list(found), status=RefreshRun.Status.RUNNING)
+        busy = {r.pk for r in running if owner_alive(r)}
+    removed = []
+    for number, paths in found.items():
+        if number in busy:
+            continue
+        for path in paths:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(str(path))
+    if removed:
+        log.info("removed %d leftover refresh folder(s)", len(removed))
+    return removed

@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger
+from celery.signals import after_setup_logger, after_setup_task_logger, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
@@ -19,3 +19,16 @@ def _redact_worker_logs(logger=None, **kwargs):
     from config.log_filters import install
 
     install(logger)
+
+
+@worker_ready.connect
+def _clean_leftovers(**kwargs):
+    """At worker start: remove the temporary folders of refresh runs nobody works on (a killed worker's)."""
+    import logging
+
+    try:
+        from codes.refresh import clean_temp
+
+        clean_temp()
+    except Exception:  # the database may not be there yet; the take-over of each run cleans its own too
+        logging.getLogger(__name__).warning("leftover refresh folders not cleaned at start", exc_info=True)

@@ -540,17 +540,27 @@ def test_a_new_ncci_pair_with_a_profile_code_makes_a_notice(cms_server):
     assert notice.changes == [{"key": "0275T 77003", "change": "added", "fields": {"modifier_indicator": ["-", "0"]}}]
 
 
-def test_a_broker_that_does_not_answer_fails_the_run_instead_of_leaving_it_queued(monkeypatch):
+def test_a_broker_that_does_not_answer_keeps_the_run_queued_for_the_sweeper(monkeypatch, cms_server):
     from kombu.exceptions import OperationalError
 
+    from billing.job_sweep import sweep
     from codes.tasks import refresh_run
+    from config.jobs import JobNotQueued
 
     def down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(refresh_run, "delay", down)
-    run = run_url("http://127.0.0.1:9/HCPC2020_ANWEB.txt")
-    assert run.status == "failed" and run.error.startswith("could not be queued: the task broker did not answer")
+    cms_server.put("HCPC2020_ANWEB_small.txt", hcpcs_text())
+    with monkeypatch.context() as patch:
+        patch.setattr(refresh_run, "delay", down)
+        with pytest.raises(JobNotQueued, match="refresh run \\d+ could not be queued"):
+            refresh.enqueue(kind=k.HCPCS, url=cms_server.url("HCPC2020_ANWEB_small.txt"))
+    run = RefreshRun.objects.get()
+    assert run.status == "queued" and "the job queue did not answer" in run.progress_note
+    RefreshRun.objects.filter(pk=run.pk).update(queued_at=timezone.now() - timedelta(hours=1))
+    assert sweep()["refreshes"] == [run.pk]  # the broker is back: the sweeper sends it
+    run.refresh_from_db()
+    assert run.status == "loaded" and run.progress_note == ""
 
 
 def test_a_run_whose_worker_keeps_dying_is_given_up():
