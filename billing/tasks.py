@@ -65,8 +65,12 @@ def check_upload_chunk(self, upload_id: int, index: int) -> int:
 
     try:
         outcome = upload_jobs.check_chunk(upload_id, index)
-    except (OperationalError, InterfaceError):
-        raise
+    except (OperationalError, InterfaceError) as exc:
+        if not self.request.is_eager:
+            raise
+        log.exception("upload %s chunk %s: database error", upload_id, index)  # in-process: no later try
+        upload_jobs.fail_chunk(upload_id, index, exc)
+        return 0
     except Exception as exc:
         log.exception("upload %s chunk %s failed", upload_id, index)
         upload_jobs.fail_chunk(upload_id, index, exc)
