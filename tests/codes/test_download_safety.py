@@ -262,3 +262,16 @@ def test_refresh_runs_are_for_the_code_set_administrators(client, group, allowed
     index = client.get(reverse("admin:index")).content.decode()
     assert ("/admin/codes/refreshrun/" in index) is allowed
     assert User.objects.get(username=f"u-{group[:4]}").has_perm("codes.view_refreshrun") is allowed
+
+
+def test_safe_get_reads_a_page_under_the_same_rules(cms_server, settings, tmp_path):
+    cms_server.put("page.html", "<html>x</html>")
+    page = fetch.safe_get(cms_server.base + "/redirect?to=" + quote(cms_server.url("page.html"), safe=""))
+    assert (page.url, page.body) == (cms_server.url("page.html"), b"<html>x</html>")
+    with pytest.raises(fetch.RefreshError, match="over the limit of 5 bytes"):
+        fetch.safe_get(cms_server.url("page.html"), max_bytes=5)
+    settings.REFRESH_ALLOWED_NETWORKS = []
+    with pytest.raises(fetch.Refused, match="loopback address: refused"):
+        fetch.safe_get(cms_server.url("page.html"))
+    with pytest.raises(fetch.Refused, match="local files are not fetched here"):
+        fetch.safe_get("file:///etc/passwd")
