@@ -17,6 +17,7 @@ the next sweep tries again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import datetime, timedelta
 
@@ -34,7 +35,11 @@ WORK_DIR = "uploads/work"
 
 
 def _last_activity(upload: BatchUpload) -> datetime:
+    """The latest of: created/started, a chunk stored, the sweeper's last send (so a backlog in the queue gets
+    one more copy of its messages per stale period, not one per sweep)."""
     moments = [upload.started_at or upload.created_at]
+    with contextlib.suppress(KeyError, TypeError, ValueError):
+        moments.append(datetime.fromisoformat((upload.chunk_plan or {})["swept_at"]))
     for run in (upload.chunk_runs or {}).values():
         try:
             moments.append(datetime.fromisoformat(run["at"]))
@@ -53,25 +58,32 @@ def sweep(now: datetime | None = None) -> dict:
     cutoff = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
     out: dict = {"uploads_started": [], "chunks": {}, "uploads_finished": [], "reports": [], "refreshes": []}
 
-    for pk in BatchUpload.objects.filter(status=JobStatus.QUEUED, created_at__lt=cutoff).values_list("pk", flat=True):
-        start_upload.delay(pk)
-        out["uploads_started"].append(pk)
-    for upload in BatchUpload.objects.filter(status=JobStatus.RUNNING):
+    stamp = now.isoformat()
+    for upload in BatchUpload.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING], created_at__lt=cutoff):
         if _last_activity(upload) >= cutoff:
             continue
-        pending = upload_jobs.pending_chunks(upload)
-        if pending:
+        if upload.status == JobStatus.QUEUED:
+            start_upload.delay(upload.pk)
+            out["uploads_started"].append(upload.pk)
+        elif pending := upload_jobs.pending_chunks(upload):
             group(check_upload_chunk.si(upload.pk, index) for index in pending).apply_async()
             out["chunks"][upload.pk] = pending
         else:
             finish_upload.delay(upload.pk)
             out["uploads_finished"].append(upload.pk)
+        # planning replaces chunk_plan whole, and only from queued: this key never hides a plan
+        BatchUpload.objects.filter(pk=upload.pk, status=upload.status).update(
+            chunk_plan={**(upload.chunk_plan or {}), "swept_at": stamp}
+        )
 
     reports = ReportFile.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING], created_at__lt=cutoff)
     for report in reports:
-        if report.status == JobStatus.RUNNING and owner_alive(report):
+        if report.heartbeat_at is not None and report.heartbeat_at >= cutoff and not report.worker:
+            continue  # sent again by a sweep a moment ago, still waiting in the queue
+        if report.status == JobStatus.RUNNING and report.worker and owner_alive(report):
             continue
         build_check_report.delay(report.pk)
+        ReportFile.objects.filter(pk=report.pk, status=report.status).update(heartbeat_at=now, worker="")
         out["reports"].append(report.pk)
 
     out["refreshes"] = refresh.requeue_stuck()

@@ -67,7 +67,7 @@ def run_check_report(report_id: int) -> dict:
             log.warning("report file %s: no such report", report_id)
             return {"report": report_id, "status": "missing"}
         if report.status in (JobStatus.DONE, JobStatus.FAILED) or (
-            report.status == JobStatus.RUNNING and owner_alive(report)
+            report.status == JobStatus.RUNNING and report.worker and owner_alive(report)  # no worker: swept
         ):
             return {"report": report_id, "status": report.status}  # delivered twice: the first run owns it
         if report.status == JobStatus.RUNNING:

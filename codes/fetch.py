@@ -77,6 +77,9 @@ class Page:
 # --- What may be fetched ------------------------------------------------------------------------------------
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     return [ipaddress.ip_network(n, strict=False) for n in getattr(settings, "REFRESH_ALLOWED_NETWORKS", []) or []]
 
@@ -89,6 +92,9 @@ def non_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
             return f"IPv4-mapped {why}" if why else None
         if ip.sixtofour is not None or ip.teredo is not None:
             return "tunnelled (6to4 or Teredo)"
+        if ip in NAT64:  # 64:ff9b::a.b.c.d reaches a.b.c.d through a NAT64 gateway
+            why = non_public(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+            return f"NAT64-mapped {why}" if why else None
     checks = [
         ("unspecified", ip.is_unspecified),
         ("loopback", ip.is_loopback),

@@ -59,6 +59,8 @@ def fast(settings):
         ("::ffff:127.0.0.1", "IPv4-mapped loopback"),
         ("::ffff:10.0.0.1", "IPv4-mapped private"),
         ("::ffff:169.254.169.254", "IPv4-mapped link-local"),
+        ("64:ff9b::7f00:1", "NAT64-mapped loopback"),
+        ("2002:7f00:1::1", r"tunnelled \(6to4 or Teredo\)"),
     ],
 )
 def test_non_public_addresses_are_refused(address, why, settings):
