@@ -237,3 +237,25 @@ def test_leftover_work_files_are_removed(practice, settings):
                                          started_at=timezone.now(), chunks_total=1)  # fmt: skip
     assert job_sweep.clean_work_files() == 1
     assert not default_storage.exists(name) and default_storage.exists(running.chunk_plan["work_file"])
+
+
+def test_a_backlog_gets_one_more_copy_per_stale_period_not_one_per_sweep(practice, settings, monkeypatch):
+    settings.UPLOAD_CHUNK_CLAIMS = 2
+    upload = BatchUpload.objects.create(
+        practice=practice, file=ContentFile(csv_bytes(rows(5)), name="c.csv"), original_name="c.csv"
+    )
+    upload_jobs.plan(upload.pk)
+    report = ReportFile.objects.create(practice=practice, kind="report", parameters={})
+    old = timezone.now() - timedelta(hours=1)
+    BatchUpload.objects.filter(pk=upload.pk).update(created_at=old, started_at=old)
+    ReportFile.objects.filter(pk=report.pk).update(created_at=old)
+    sent = []
+    monkeypatch.setattr("celery.canvas.group.apply_async", lambda self, *a, **kw: sent.append(len(self.tasks)))
+    monkeypatch.setattr(report_jobs.build_check_report, "delay", lambda pk: sent.append(f"report {pk}"))
+    first = job_sweep.sweep()
+    assert first["chunks"] == {upload.pk: [0, 1, 2]} and first["reports"] == [report.pk]
+    second = job_sweep.sweep()  # the messages are still waiting in the queue: nothing sent again
+    assert second["chunks"] == {} and second["reports"] == []
+    assert sent == [3, f"report {report.pk}"]
+    later = timezone.now() + timedelta(seconds=settings.JOB_STALE_SECONDS + 1)
+    assert job_sweep.sweep(now=later)["chunks"] == {upload.pk: [0, 1, 2]}  # still nothing stored: once more
