@@ -23,12 +23,15 @@ def _redact_worker_logs(logger=None, **kwargs):
 
 @worker_ready.connect
 def _clean_leftovers(**kwargs):
-    """At worker start: remove the temporary folders of refresh runs nobody works on (a killed worker's)."""
+    """At worker start: remove what killed workers left (refresh runs' temporary folders, upload work files
+    nobody reads)."""
     import logging
 
     try:
+        from billing.job_sweep import clean_work_files
         from codes.refresh import clean_temp
 
         clean_temp()
-    except Exception:  # the database may not be there yet; the take-over of each run cleans its own too
-        logging.getLogger(__name__).warning("leftover refresh folders not cleaned at start", exc_info=True)
+        clean_work_files()
+    except Exception:  # the database may not be there yet; take-overs and the sweeper clean up too
+        logging.getLogger(__name__).warning("leftover temporary files not cleaned at start", exc_info=True)
