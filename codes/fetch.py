@@ -207,6 +207,14 @@ def _answer(status: int, url: str) -> str:
     return f"the server answered {status} {phrase} for {url}"
 
 
+def _connection(parts, timeout: float) -> http.client.HTTPConnection:
+    """The (not yet connected) connection for an address: the checked classes above, so the address the socket
+    reaches is the one checked. A proxy, when one is added, is the one place to change: the proxy is the
+    administrator's; the destination's addresses are then checked with ``socket.getaddrinfo`` + ``check_ip``."""
+    conn_class = _CheckedHTTPSConnection if parts.scheme.lower() == "https" else _CheckedHTTPConnection
+    return conn_class(parts.hostname or "", parts.port, timeout=timeout)
+
+
 @contextmanager
 def open_http(url: str, connect_timeout: float, read_timeout: float) -> Iterator[tuple[str, http.client.HTTPResponse]]:
     """Follow redirects (each hop checked like the first) to a 200 answer: yields (final address, response)."""
@@ -216,8 +224,7 @@ def open_http(url: str, connect_timeout: float, read_timeout: float) -> Iterator
         if parts.scheme.lower() not in ("http", "https"):
             raise Refused(f"{url}: a redirect may only lead to another https:// or http:// address")
         host = parts.hostname or ""
-        conn_class = _CheckedHTTPSConnection if parts.scheme.lower() == "https" else _CheckedHTTPConnection
-        conn = conn_class(host, parts.port, timeout=connect_timeout)
+        conn = _connection(parts, connect_timeout)
         try:
             try:
                 conn.connect()
