@@ -596,3 +596,17 @@ def test_the_schedule_sends_stuck_runs_again(cms_server):
     lost.refresh_from_db()
     fresh.refresh_from_db()
     assert (lost.status, fresh.status) == ("loaded", "queued")
+
+
+def test_refresh_codesets_with_the_broker_down_says_so_and_keeps_the_run(monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from codes.tasks import refresh_run
+
+    def down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(refresh_run, "delay", down)
+    with pytest.raises(CommandError, match=r"the job queue \(Redis\) did not answer: the refresh run is saved"):
+        call_command("refresh_codesets", "--url", "https://cms.example/HCPC2026_JAN_ANWEB.txt", stdout=StringIO())
+    assert RefreshRun.objects.get().status == "queued"
