@@ -33,7 +33,7 @@ from pathlib import Path
 
 from _setup import OUT, ROOT, Timer, machine, setup
 
-SHARED_CMS = ROOT.parent / "shared" / "cms"
+SHARED_CMS = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared")) / "cms"  # as settings.SHARED_DIR
 # Synthetic PTP pairs among the mild® claim codes (not CMS's: the real table is not in ../shared). Effective
 # 2020-01-01, not deleted. Modifier indicator 0: never together; 1: a modifier (25, XS, 59...) may bypass.
 MILD_PAIRS = (

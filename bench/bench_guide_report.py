@@ -202,9 +202,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("VAR_DIR", str(OUT / "var"))  # report files go under bench/out, not var/
     vendor = setup("guide_report")
-    shared = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
-    if not (shared / "cms").is_dir():
-        shared = Path("/work/shared")
+    shared = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))  # as settings.SHARED_DIR
     print(f"machine: {machine()}; database: {vendor}")
     print(load_guide_data(shared))
     bench_guide(args.repeat)

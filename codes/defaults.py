@@ -1,7 +1,11 @@
-"""The default code sets: the project's fixtures and the ICD-10-CM release shipped by simple-icd-10-cm."""
+"""The default code sets: the project's fixtures, the CMS starter files and the ICD-10-CM release shipped by
+simple-icd-10-cm. What ships and where each figure comes from: fixtures/codesets/README.md."""
 
 from __future__ import annotations
 
+import gzip
+import shutil
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -26,6 +30,14 @@ DEFAULT_SETS = [
     (k.POS, "places_of_service.csv", date(2003, 1, 1), None, "CMS places of service (project fixtures)"),
 ]
 
+# CMS files shipped as starter data (facts and figures only; fixtures/codesets/build_cms_starter.py rebuilds them).
+# Their in-force dates and labels come from the files themselves, as for any CMS file loaded by hand.
+CMS_STARTER_SETS = [
+    (k.PFS_RVU, "cms/PPRRVU2025_Oct.csv.gz"),  # CY2025 October release, descriptions blanked
+    (k.GPCI, "cms/GPCI2025.csv"),
+    (k.LOCALITY, "cms/25LOCCO.csv"),
+]
+
 ICD10CM_SHIPPED = (
     "icd10c-tabular-April-1-2026.xml",
     date(2026, 4, 1),
@@ -45,6 +57,20 @@ def load_default_codesets() -> list[LoadResult]:
     results = []
     for kind, name, start, end, label in DEFAULT_SETS:
         results.append(load_files(kind, [FIXTURES / name], effective_from=start, effective_to=end, label=label))
+    for kind, name in CMS_STARTER_SETS:
+        results.append(load_shipped(kind, FIXTURES / name))
     _, start, end, label = ICD10CM_SHIPPED
     results.append(load_files(k.ICD10CM, [shipped_icd10cm_xml()], effective_from=start, effective_to=end, label=label))
     return results
+
+
+def load_shipped(kind: str, path: Path) -> LoadResult:
+    """Load one shipped file; a ``.gz`` is decompressed (streaming, in 1 MiB chunks) to a temporary file under
+    its inner name, so the parser reads CMS's own layout and takes the dates from CMS's own file name."""
+    if path.suffix != ".gz":
+        return load_files(kind, [path])
+    with tempfile.TemporaryDirectory(prefix="mild-starter-") as folder:
+        plain = Path(folder) / path.stem
+        with gzip.open(path, "rb") as src, open(plain, "wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+        return load_files(kind, [plain])

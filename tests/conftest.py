@@ -3,21 +3,22 @@
 from pathlib import Path
 
 import pytest
-from django.conf import settings
+
+from tests.testdata import CMS, real_cms
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line when the conformance group was left out (tests/conformance/conftest.py deselects it)."""
+    if not real_cms().is_dir():
+        terminalreporter.write_line(
+            f"conformance group skipped: no CMS files at {real_cms()} (set SHARED_DIR to the folder holding cms/)"
+        )
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """The read-only ../shared folder with the real CMS files (never copied into the project)."""
-    path = Path(settings.SHARED_DIR)
-    if not (path / "cms").is_dir():
-        pytest.fail(f"../shared/cms not found at {path}: set SHARED_DIR")
-    return path
-
-
-@pytest.fixture(scope="session")
-def cms_dir(shared_dir) -> Path:
-    return shared_dir / "cms"
+def cms_dir() -> Path:
+    """The project's small CMS-layout files (tests/data/cms; CMS's complete files are for tests/conformance)."""
+    return CMS
 
 
 @pytest.fixture(scope="session")

@@ -190,7 +190,8 @@ UPLOADS_PER_HOUR = env.int("UPLOADS_PER_HOUR", default=30)
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="billing-helper@localhost")
 
-# Where the CMS files of ../shared live (tests read them; the project never copies them).
+# The one place the project looks for optional outside data: CMS's complete files in SHARED_DIR/cms, read only by
+# the conformance tests (tests/conformance) and fixtures/codesets/build_cms_starter.py. Nothing else needs it.
 SHARED_DIR = Path(env.str("SHARED_DIR", default=str(BASE_DIR.parent / "shared")))
 
 # Logging: never log claim contents or patient data; only ids, counts and timings.

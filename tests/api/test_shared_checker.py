@@ -61,8 +61,8 @@ def test_a_payer_edit_is_seen_at_once(api):
     assert "TIMELY_FILING" not in rules(api, claim)
 
 
-def test_a_release_loaded_is_seen_at_once(api, shared_dir):
+def test_a_release_loaded_is_seen_at_once(api, cms_dir):
     claim = example("11-ptp-active-pair")
     assert "NCCI_PTP_CONFLICT" not in rules(api, claim)
-    load_files(k.PTP_PRACTITIONER, [shared_dir / "cms" / "ccipra-v322r0-f1_excerpt.txt"])
+    load_files(k.PTP_PRACTITIONER, [cms_dir / "ccipra-v322r0-f1_excerpt.txt"])
     assert "NCCI_PTP_CONFLICT" in rules(api, claim)

@@ -1,16 +1,15 @@
 """In-memory coding and payer rules for the claim-checker tests: small, but real rows.
 
-Rows come from the real CMS files in ../shared/cms (read with tiny helpers: PPRRVU 2025 October and the
-2026 July excerpt, the NCCI PTP v32.2 excerpt, the 2026 Q3 MUE excerpt, the FY2026 ICD-10-CM order-file
-excerpt) or are typed in from them (HCPCS 2020 records, ICD-10-CM codes checked against the April 2026
-tabular XML). Payer rules follow ../shared/domain/mild.md.
+Rows come from the project's CMS-layout samples in tests/data/cms (real codes and figures, read with tiny
+helpers: PPRRVU 2025 October and the 2026 July excerpt, the NCCI PTP v32.2 excerpt, the 2026 Q3 MUE excerpt, the
+FY2026 ICD-10-CM order-file sample) or are typed in from CMS's files (HCPCS 2020 records, ICD-10-CM codes checked
+against the April 2026 tabular XML). Payer rules follow the project's domain notes (docs/ and fixtures/practice).
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
@@ -56,22 +55,9 @@ from practice.policy import (
     PayerInfo,
     PayerRuleVersion,
 )
+from tests.testdata import CMS, EXAMPLES
 
 TODAY = date(2026, 10, 1)
-
-
-def shared_dir() -> Path:
-    """../shared: $SHARED_DIR, else beside the project (main checkout), else /work/shared (worktrees)."""
-    repo = Path(__file__).resolve().parents[2]
-    for candidate in (os.environ.get("SHARED_DIR"), repo.parent / "shared", "/work/shared"):
-        if candidate and (Path(candidate) / "cms").is_dir():
-            return Path(candidate)
-    raise FileNotFoundError("../shared not found: set SHARED_DIR")
-
-
-SHARED = shared_dir()
-CMS = SHARED / "cms"
-EXAMPLES = SHARED / "contract" / "examples"
 
 
 def ref(kind: str, label: str, start: date, end: date | None, id: int) -> ReleaseRef:  # noqa: A002
@@ -112,7 +98,7 @@ FY2021_ICD = [
 
 @cache
 def icd_2026_rows() -> tuple[IcdRow, ...]:
-    return (*MILD_ICD, *order_file_rows(CMS / "icd10cm_order_2026_REAL_excerpt.txt"))
+    return (*MILD_ICD, *order_file_rows(CMS / "icd10cm_order_2026_sample.txt"))
 
 
 ICD_FY2021 = ref(ICD10CM, "ICD-10-CM FY2021", date(2020, 10, 1), date(2021, 9, 30), 1)

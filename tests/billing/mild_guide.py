@@ -1,7 +1,7 @@
 """A full mild® billing guide for 2025 built from the real CMS rows, for the workbook tests and the benchmark.
 
 Physician amounts come from PPRRVU2025_Oct and GPCI2025 through ``billing.payments``. No real OPPS
-Addendum B or ASC Addendum AA row for these codes exists in ../shared (LAYOUTS 8): the OPPS/ASC rows
+Addendum B or ASC Addendum AA row for these codes is at hand (the project has no real file of either): the OPPS/ASC rows
 below are marked as test data, and every other code shows "not loaded". The 2024 "before" amounts on
 the Changes sheet are test data too.
 """

@@ -1,4 +1,5 @@
-"""Every claim in ../shared/contract/examples gives the findings it must (and none it must not)."""
+"""Every claim of the contract examples (tests/data/contract/examples) gives the findings it must (and none it
+must not)."""
 
 from __future__ import annotations
 

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def claims(defaults_db, shared_dir) -> list[dict]:
-    load_files(k.PTP_PRACTITIONER, [shared_dir / "cms" / "ccipra-v322r0-f1_excerpt.txt"])
+def claims(defaults_db, cms_dir) -> list[dict]:
+    load_files(k.PTP_PRACTITIONER, [cms_dir / "ccipra-v322r0-f1_excerpt.txt"])
     base = json.loads((EXAMPLES_DIR / "11-ptp-active-pair.json").read_text())["claim"]
     out = []
     pairs = [("0001U", "0030U"), ("0001U", "0029U"), ("0001U", "81105"), ("0001A", "99213"), ("0275T", "99213")]

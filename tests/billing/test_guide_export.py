@@ -134,7 +134,7 @@ def test_coding_claim_fields_and_sources(exported, cms_dir):
     assert "[our summary]" not in coding[("Procedure (CPT)", "0275T")]["Description"]
     assert "last valid day 2024-12-31" in coding[("Procedure (CPT)", "72275")]["Notes"]
     assert coding[("Diagnosis", "M48.062")]["Details"] == "not checked (ICD-10-CM not loaded)"
-    assert coding[("Modifier", "Q0")]["Description"].startswith("Investigational clinical service")
+    assert coding[("Modifier", "Q0")]["Description"].startswith("Investigational service")
     assert coding[("Place of service", "24")]["Details"] == "PFS facility rate"
     assert any("REF01 = P4" in row["837P (electronic)"] for row in table(wb["Claim fields"]))
     sources = {row["Kind"]: row for row in table(wb["Sources"])}

@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
 import pytest
 
 from billing import uploads
+from tests.testdata import EXAMPLES
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "contract" / "examples"
+EXAMPLES_DIR = EXAMPLES
 
 
 def examples_without_requirements() -> dict[str, dict]:

@@ -1,13 +1,13 @@
-"""Small HCPCS files cut from the real 2020 file (../shared/cms), and zips of them, for the refresh tests."""
+"""Small HCPCS files cut from the project's sample of the 2020 file (tests/data/cms), and zips of them, for the
+refresh tests."""
 
 from __future__ import annotations
 
 import io
 import zipfile
 from functools import cache
-from pathlib import Path
 
-from django.conf import settings
+from tests.testdata import CMS
 
 HCPCS_2020 = "HCPC2020_ANWEB_w_disclaimer.txt"
 CODES = ("A4550", "G0260", "G0276", "J1040", "Q0", "Q1")
@@ -15,7 +15,7 @@ CODES = ("A4550", "G0260", "G0276", "J1040", "Q0", "Q1")
 
 @cache
 def _real_lines() -> tuple[list[str], list[str]]:
-    text = (Path(settings.SHARED_DIR) / "cms" / HCPCS_2020).read_bytes().decode("latin-1")
+    text = (CMS / HCPCS_2020).read_bytes().decode("latin-1")
     lines = text.split("\r\n")
     first = next(i for i, line in enumerate(lines) if len(line) >= 300)
     return lines[:first], lines[first:]
@@ -40,7 +40,7 @@ def hcpcs_text(codes=CODES, *, g0276_description: str | None = None, g0276_termi
 
 
 def hcpcs_full() -> bytes:
-    return (Path(settings.SHARED_DIR) / "cms" / HCPCS_2020).read_bytes()
+    return (CMS / HCPCS_2020).read_bytes()
 
 
 def zipped(members: dict[str, bytes]) -> bytes:
@@ -64,7 +64,7 @@ def mild_profile(codes=(("procedure", "0275T", "primary"), ("procedure", "G0276"
 def ptp_text(pairs) -> bytes:
     """An NCCI PTP file in the real layout (the header of the v322r0 excerpt) with ``pairs``: (column 1,
     column 2, effective YYYYMMDD, deletion YYYYMMDD or "*", modifier indicator), sorted as CMS sorts them."""
-    excerpt = (Path(settings.SHARED_DIR) / "cms" / "ccipra-v322r0-f1_excerpt.txt").read_bytes().decode("latin-1")
+    excerpt = (CMS / "ccipra-v322r0-f1_excerpt.txt").read_bytes().decode("latin-1")
     header = excerpt.split("\n")[:6]
     why = "Misuse of Column Two code with Column One code"
     rows = [f"{c1}\t{c2}\t\t{eff}\t{dele}\t{mod}\t{why}" for c1, c2, eff, dele, mod in sorted(pairs)]

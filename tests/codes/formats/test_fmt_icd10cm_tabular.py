@@ -167,7 +167,7 @@ def test_truncated_xml_names_the_line(icd10cm_xml, tmp_path):
 
 def test_wrong_kind_of_file(cms_dir, tmp_path):
     with pytest.raises(FormatError, match="not well-formed") as caught:
-        list(parse(cms_dir / "icd10cm_order_2026_REAL_excerpt.txt"))
+        list(parse(cms_dir / "icd10cm_order_2026_sample.txt"))
     assert caught.value.line == 1
     other = write(tmp_path, "<html><body/></html>")
     with pytest.raises(FormatError, match="does not look like an ICD-10-CM tabular XML"):
