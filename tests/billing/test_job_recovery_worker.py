@@ -309,7 +309,7 @@ def test_queueing_with_the_broker_down_is_503_and_the_row_waits(workers, own_red
     own_redis.kill()
     retry = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
     app.conf.update(broker_url=own_redis.url, task_default_queue=workers.queue, task_publish_retry_policy=retry)
-    app._pool = None  # noqa: SLF001  (the web process's connections follow the new broker address)
+    app._pool = app.amqp._producer_pool = None  # noqa: SLF001  (the web process's connections follow the new address)
     try:
         started = time.monotonic()
         answer = client.post(
@@ -327,6 +327,6 @@ def test_queueing_with_the_broker_down_is_503_and_the_row_waits(workers, own_red
     finally:
         own_redis.start()
         app.conf.update(saved)
-        app._pool = None  # noqa: SLF001
+        app._pool = app.amqp._producer_pool = None  # noqa: SLF001
     sweep_until_done(workers, upload)
     checked_exactly_once(upload, 250)
