@@ -27,6 +27,8 @@ from django.utils.safestring import mark_safe
 from billing import models as billing_models
 from billing import services, upload_jobs, uploads
 from billing.models import CLAIM_FIELDS, BatchUpload, ClaimCheck, ClaimLine, ClaimStatus, DraftClaim, Finding, JobStatus
+from config.admin_filters import ScopedListFiltersMixin
+from config.bad_input import clean_storable_text
 from config.jobs import send
 from practice.models import Payer, PracticePayer
 from practice.selectors import practices_for
@@ -69,7 +71,7 @@ class CodeListField(forms.CharField):
         return value
 
     def to_python(self, value):
-        items = _split_codes(super().to_python(value))
+        items = _split_codes(clean_storable_text(super().to_python(value)))
         if len(items) > self.max_items:
             raise forms.ValidationError(f"at most {self.max_items} (got {len(items)})")
         if self.item_kind is int:
@@ -169,8 +171,9 @@ class LatestRuleFilter(admin.SimpleListFilter):
         return queryset
 
 
-class PracticeScopedAdmin(admin.ModelAdmin):
-    """Only the practices the user works for: lists, objects and the practice choices on forms."""
+class PracticeScopedAdmin(ScopedListFiltersMixin, admin.ModelAdmin):
+    """Only the practices the user works for: lists, objects, the practice choices on forms, and the choices of
+    the list's filters (a rule id or payer found only in another practice's rows is never listed)."""
 
     practice_field = "practice"
 
@@ -659,3 +662,6 @@ def progress_text(status: str, percent: int, done: int, total: int) -> str:
 def counts_text(counts: dict | None) -> str:
     order = [("error", "with errors"), ("warning", "with warnings"), ("clean", "clean")]
     return ", ".join(f"{counts[key]:,} {label}" for key, label in order if (counts or {}).get(key))
+
+
+from billing import x12_admin  # noqa: E402, F401 (registers the X12 admin pages)

@@ -102,6 +102,15 @@ def finish_upload(upload_id: int) -> str:
 from billing.report_jobs import build_check_report  # noqa: E402, F401
 
 
+@shared_task(name="billing.import_x12_upload", acks_late=True, reject_on_worker_lost=True)
+def import_x12_upload(upload_id: int) -> str:
+    """Import an uploaded 837P or 835 (billing.x12_jobs): one transaction; a redelivery after a killed worker
+    starts again, a finished upload is not imported twice."""
+    from billing.x12_jobs import run_upload
+
+    return run_upload(upload_id)
+
+
 @shared_task(name="jobs.sweep", ignore_result=True)
 def sweep_jobs() -> dict:
     """The periodic sweeper (beat schedule ``CELERY_BEAT_SCHEDULE``): sends again every job left queued or running

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0002_batch_upload_chunks'),
+        ('billing', '0004_x12_remittances'),
     ]
 
     operations = [
