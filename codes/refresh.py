@@ -489,12 +489,9 @@ def owner_alive(run: RefreshRun) -> bool:
         return False
     host, _, pid = run.worker.rpartition(":")
     if host == socket.gethostname() and pid.isdigit():
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
+        from config.jobs import pid_alive
+
+        return pid_alive(int(pid))
     return True
 
 
