@@ -26,6 +26,7 @@ ROLES: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("billing", "claimline", ALL),
         ("billing", "claimcheck", ("add", "view")),
         ("billing", "finding", VIEW),
+        ("billing", "claimnote", ("add", "view")),
         ("billing", "batchupload", ("add", "view")),
     ],
     PRACTICE_MANAGERS: [
@@ -35,6 +36,7 @@ ROLES: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("billing", "claimline", VIEW),
         ("billing", "claimcheck", VIEW),
         ("billing", "finding", VIEW),
+        ("billing", "claimnote", VIEW),
         ("billing", "reportfile", ("add", "view")),
     ],
     CODESET_ADMINS: [

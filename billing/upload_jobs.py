@@ -120,7 +120,7 @@ def check_claims(checker: Checker, practice_id: int, claims: Iterable[uploads.Up
                 problems = uploads.input_errors(exc.errors, claim)
         if result is None:
             result = input_error_result(
-                _date_or(payload.get("date_of_service"), today),
+                _date_or(payload.get("date_of_service")),
                 ClaimInputError({column: message for column, message, _ in problems}),
             )
             for finding, (_, _, line) in zip(result["findings"], problems):
@@ -131,7 +131,9 @@ def check_claims(checker: Checker, practice_id: int, claims: Iterable[uploads.Up
     return out
 
 
-def _date_or(text: str | None, default: date) -> date:
+def _date_or(text: str | None, default: date | None = None) -> date | None:
+    """The claim's date if it is one; otherwise ``default`` (None: the check keeps no date rather than another
+    day's, and its finding names the row and column)."""
     try:
         return date.fromisoformat(text or "")
     except ValueError:

@@ -38,4 +38,5 @@ def work_panel(context):
         "freshness": freshness(timezone.localdate()),
         "notices": notices,
         "today": timezone.localdate(),
+        "zone": timezone.get_current_timezone_name(),
     }
