@@ -245,12 +245,12 @@ class DraftClaimAdmin(PracticeScopedAdmin):
     list_display = [
         "claim_name",
         "payer_key",
-        "date_of_service",
-        "place_of_service",
+        "dos",
+        "pos",
         "codes",
         "status_badge",
         "assigned_to",
-        "last_checked_at",
+        "checked",
     ]
     list_display_links = ["claim_name"]
     list_filter = ["status", "payer", LatestRuleFilter, "assigned_to", "date_of_service"]
@@ -296,6 +296,20 @@ class DraftClaimAdmin(PracticeScopedAdmin):
     @admin.display(description="Payer", ordering="payer__key")
     def payer_key(self, obj):
         return obj.payer.key
+
+    @admin.display(description="DOS", ordering="date_of_service")
+    def dos(self, obj):
+        return obj.date_of_service.isoformat()
+
+    @admin.display(description="POS", ordering="place_of_service")
+    def pos(self, obj):
+        return obj.place_of_service
+
+    @admin.display(description="Checked", ordering="last_checked_at")
+    def checked(self, obj):
+        if obj.last_checked_at is None:
+            return "-"
+        return timezone.localtime(obj.last_checked_at).strftime("%Y-%m-%d %H:%M")
 
     @admin.display(description="Codes")
     def codes(self, obj):
@@ -522,7 +536,7 @@ class ClaimCheckAdmin(PracticeScopedAdmin):
     fields = readonly_fields = [
         "practice",
         "claim_name",
-        "claim",
+        "draft_claim",
         "payer_key",
         "date_of_service",
         "status",
@@ -535,9 +549,17 @@ class ClaimCheckAdmin(PracticeScopedAdmin):
     ]
     inlines = []  # the findings panel shows them (the Finding rows are for filters and the report)
 
-    @admin.display(description="Claim", ordering="reference")
+    @admin.display(description="Claim reference", ordering="reference")
     def claim_name(self, obj):
         return obj.reference or (f"claim #{obj.claim_id}" if obj.claim_id else "-")
+
+    @admin.display(description="Draft claim")
+    def draft_claim(self, obj):
+        if obj.claim_id is None:
+            return "-" if obj.upload_id is None else "none (checked from a batch upload)"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:billing_draftclaim_change", args=[obj.claim_id]), obj.claim
+        )
 
     @admin.display(description="Coding used")
     def coding_text(self, obj):

@@ -107,6 +107,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 
 LANGUAGE_CODE = "en-us"
+FORMAT_MODULE_PATH = ["config.formats"]  # ISO dates, 24-hour times with the zone, everywhere in the admin
 TIME_ZONE = "America/New_York"
 USE_I18N = True
 USE_TZ = True
