@@ -7,14 +7,25 @@ and writes every row in one transaction with the database's bulk path: PostgreSQ
 ``executemany``. Django's ``bulk_create`` builds a model instance per row, several times slower on two
 million NCCI rows, which is why this module writes its own bulk insert. A parse error anywhere rolls the
 whole load back: nothing half-written, the release in force untouched.
+
+A file must prove it is whole before its release is committed (issue 14): each parser checks what its layout
+lets it check (``codes.formats.textfile.proves_whole``: a line end after the last line, an xlsx's CRC; then
+footers, closing tags, record lengths, fixed decimals: see each parser's docstring). Where a layout has no end
+marker a cut on a line boundary leaves whole rows, so the loader also refuses a file set whose row count differs
+from ``expected_rows`` (when the caller knows it, e.g. a refresh from the count on the source's page), or that
+has far fewer rows than the release of its kind it takes over from (``CODESET_MAX_ROW_DROP``). And it checks the file's
+identity against the kind: a PTP or MUE table of the other kind (practitioner / outpatient hospital / DME) is
+refused by its name and, for MUE, by its header.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import itertools
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -22,6 +33,7 @@ from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from codes import models
@@ -71,6 +83,7 @@ class KindSpec:
     parser: Callable[[Path], object]  # path -> parser module (parse, file_info)
     key: Callable[[object], object] | None = None  # duplicate-key check across files of one set
     tuples: Callable[[Path], Iterator[tuple]] | None = None  # fast path yielding ready tuples
+    table: str | None = None  # PTP and MUE: the CMS table the kind holds ("practitioner", "hospital")
 
 
 def _module(name: str):
@@ -311,9 +324,10 @@ _PTP = KindSpec(
     _fixed("ncci_ptp"),
     tuples=_ptp_tuples,  # the parser checks duplicate keys itself, per file
 )
-SPECS[k.PTP_PRACTITIONER] = _PTP
-SPECS[k.PTP_HOSPITAL] = _PTP
-SPECS[k.MUE_HOSPITAL] = SPECS[k.MUE_PRACTITIONER]
+SPECS[k.PTP_PRACTITIONER] = dataclasses.replace(_PTP, table="practitioner")
+SPECS[k.PTP_HOSPITAL] = dataclasses.replace(_PTP, table="hospital")
+SPECS[k.MUE_HOSPITAL] = dataclasses.replace(SPECS[k.MUE_PRACTITIONER], table="hospital")
+SPECS[k.MUE_PRACTITIONER] = dataclasses.replace(SPECS[k.MUE_PRACTITIONER], table="practitioner")
 IMPORT_KINDS = tuple(SPECS)
 
 
@@ -422,6 +436,95 @@ def _rows(spec: KindSpec, kind: str, paths: list[Path]) -> Iterator[tuple]:
             yield to_tuple(row)
 
 
+_TABLE_WORDS = {"practitioner": "practitioner", "hospital": "outpatient hospital", "dme": "DME supplier"}
+_TABLE_NAMES = {
+    (k.PTP_PRACTITIONER, "practitioner"): "ccipra-v...-f1..4.txt",
+    (k.PTP_HOSPITAL, "hospital"): "ccioph-v...-f1..4.txt",
+    (k.MUE_PRACTITIONER, "practitioner"): "MCR_MUE_PractitionerServices_Eff_...csv",
+    (k.MUE_HOSPITAL, "hospital"): "MCR_MUE_OutpatientHospitalServices_Eff_...csv",
+}
+
+
+def check_identity(kind: str, path: Path, name: str | None = None) -> None:
+    """Refuse a file of another table than ``kind`` holds (issue 14 item 6): a practitioner PTP file given as
+    ``ncci-ptp-hospital``, an outpatient hospital or DME MUE file as ``mue-practitioner``... PTP: from the name
+    (``ccipra`` / ``ccioph``; both tables share one header, so a name that says neither is accepted). MUE: from
+    the name and from the header's second column (``Practitioner Services MUE Values``). Other kinds: each
+    parser's header checks refuse files of another kind. ``name`` is the file's name at its source."""
+    spec = SPECS[kind]
+    if spec.table is None:
+        return
+    name = name or path.name
+    if kind in (k.PTP_PRACTITIONER, k.PTP_HOSPITAL):
+        said = {"name": _module("ncci_ptp").table_of(name)}
+    else:
+        mue = _module("mue")
+        said = {"name": mue.name_table(name), "header": mue.header_table(path)}
+    for where, table in said.items():
+        if table is not None and table != spec.table:
+            raise LoadError(
+                f"{name}: its {where} says this is the {_TABLE_WORDS[table]} table, but {kind} takes the "
+                f"{_TABLE_WORDS[spec.table]} table (a file named like {_TABLE_NAMES[kind, spec.table]}): "
+                "nothing was loaded"
+            )
+
+
+def read_rows(
+    kind: str,
+    paths: list[Path],
+    *,
+    names: list[str] | None = None,
+    expected_rows: int | None = None,
+    min_rows: int | None = None,
+    at_least: str = "",
+) -> Iterator[tuple]:
+    """Every row of the file set as a tuple, checked as a whole (pure: no database). Each file's identity against
+    ``kind``, then its rows (its parser proves it whole and checks duplicate keys), then the count: a LoadError
+    when it differs from ``expected_rows`` or is below ``min_rows`` (``at_least`` says why). The error comes after
+    the last row, so a caller writing the rows must do so in a transaction (``load_files`` does)."""
+    if kind not in SPECS:
+        raise LoadError(f"unknown kind {kind!r}: one of {', '.join(IMPORT_KINDS)}")
+    paths = [Path(p) for p in paths]
+    names = names or [p.name for p in paths]
+    for path, name in zip(paths, names):
+        check_identity(kind, path, name)
+    count = 0
+    for row in _rows(SPECS[kind], kind, paths):
+        count += 1
+        yield row
+    files = ", ".join(names)
+    if expected_rows is not None and count != expected_rows:
+        raise LoadError(
+            f"{files}: {count:,} rows where {expected_rows:,} were expected (the record count given for the file"
+            f"{'s' if len(names) > 1 else ''}): the file is cut short or not the one announced; nothing was loaded"
+        )
+    if min_rows is not None and count < min_rows:
+        raise LoadError(f"{files}: {count:,} rows, far fewer than {at_least}: a file cut short? Nothing was loaded")
+
+
+def release_followed(kind: str, effective_from: date) -> models.Release | None:
+    """The loaded release of ``kind`` a new one starting ``effective_from`` takes over from: the latest loaded one
+    that starts on or before that day (the one in force then). None for a release older than every loaded one
+    (a back-fill of history replaces nothing)."""
+    loaded = models.Release.objects.filter(
+        kind=kind, status=models.Release.Status.LOADED, effective_from__lte=effective_from
+    )
+    return loaded.order_by("-effective_from", "-id").first()
+
+
+def _row_floor(kind: str, effective_from: date, max_row_drop: float | None) -> tuple[int | None, str]:
+    """The fewest rows a new release of ``kind`` may have against the release it takes over from, and why."""
+    current = release_followed(kind, effective_from)
+    if current is None or not current.row_count:
+        return None, ""
+    drop = settings.CODESET_MAX_ROW_DROP if max_row_drop is None else max_row_drop
+    floor = math.ceil(current.row_count * (1 - drop))
+    return floor, (
+        f"the {current.row_count:,} of {current.label} in force before it (more than {drop:.0%} fewer, the setting "
+        "CODESET_MAX_ROW_DROP; give allow_fewer_rows / --allow-fewer-rows if the smaller file is meant)"
+    )
+
+
 PROGRESS_EVERY = 10_000
 
 
@@ -444,12 +547,21 @@ def load_files(
     replace: bool = False,
     source_names: list[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    expected_rows: int | None = None,
+    allow_fewer_rows: bool = False,
+    max_row_drop: float | None = None,
 ) -> LoadResult:
     """Load one file set as a release of ``kind``. Atomic and idempotent by checksum.
 
     ``hold``: load it as HELD (not used to answer) for the caller to review and ``activate``.
     ``replace``: a loaded release of the kind with the same start date is marked superseded.
     ``progress``: called with the number of rows written so far, every ``PROGRESS_EVERY`` rows.
+    ``expected_rows``: the number of rows the file set must give (as this function reports them: codes for HCPCS,
+    edits for PTP...), e.g. the record count on the source's download page; any other count fails the load.
+    ``allow_fewer_rows`` / ``max_row_drop``: a release put in force directly (not ``hold``) may not have more than
+    ``max_row_drop`` (default: the setting ``CODESET_MAX_ROW_DROP``) fewer rows than the release it takes over from
+    (``release_followed``: in force on its start date), unless allowed. A held load skips this check: the refresh
+    reviews held releases itself (``REFRESH_MAX_ROW_DROP`` holds them for review, the release in force staying).
     """
     if kind not in SPECS:
         raise LoadError(f"unknown kind {kind!r}: one of {', '.join(IMPORT_KINDS)}")
@@ -483,7 +595,13 @@ def load_files(
     except FormatError as exc:
         raise LoadError(str(exc)) from exc
     eff_from, eff_to, label = resolve_dates(infos, effective_from, effective_to, label, kind)
+    floor, floor_reason = (None, "") if hold or allow_fewer_rows else _row_floor(kind, eff_from, max_row_drop)
     names = source_names or [p.name for p in paths]
+    try:
+        for path, name in zip(paths, names):
+            check_identity(kind, path, name)
+    except FormatError as exc:
+        raise LoadError(str(exc)) from exc
     sources = [{"name": n, "size": p.stat().st_size, "sha256": h} for n, p, h in zip(names, paths, hashes)]
     status = models.Release.Status.HELD if hold else models.Release.Status.LOADED
     try:
@@ -509,7 +627,9 @@ def load_files(
                 loaded_by=user if getattr(user, "pk", None) else None,
                 status=models.Release.Status.LOADING,
             )
-            rows = _rows(spec, kind, paths)
+            rows = read_rows(
+                kind, paths, names=names, expected_rows=expected_rows, min_rows=floor, at_least=floor_reason
+            )
             if progress is not None:
                 rows = _counted(rows, progress)
             count = bulk_insert(spec.model, spec.columns, release.id, rows)

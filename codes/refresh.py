@@ -26,6 +26,7 @@ import ssl
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -264,7 +265,7 @@ def unpack(fetched: Fetched, pattern: str, kind: str, dest: str | Path, max_byte
                         dst.write(chunk)
                 out.append(Fetched(target, Path(info.filename).name, written))
             return out
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError) as exc:  # a bad CRC or deflate stream
         raise RefreshError(f"{fetched.name} is a damaged zip ({exc}): nothing was loaded") from None
 
 
@@ -421,9 +422,15 @@ def in_force(kind: str, *, exclude: int | None = None, on: date | None = None) -
     return covering.order_by(*order).first() or loaded.order_by(*order).first()
 
 
-def load(run: RefreshRun, files: list[Fetched], progress: Callable[[int], None] | None = None) -> LoadResult:
+def load(
+    run: RefreshRun,
+    files: list[Fetched],
+    progress: Callable[[int], None] | None = None,
+    expected_rows: int | None = None,
+) -> LoadResult:
     """Load the file set as a HELD release; the run records it in the same transaction (so a run taken over
-    after a crash knows whether its load happened)."""
+    after a crash knows whether its load happened). ``expected_rows``: the count the source states (e.g. on its
+    download page), passed to the loader, which fails the load on any other count."""
     source = run.source
     fixed = source is not None and source.dates == Source.Dates.FIXED
     with transaction.atomic():
@@ -436,6 +443,7 @@ def load(run: RefreshRun, files: list[Fetched], progress: Callable[[int], None] 
             hold=True,
             source_names=[f.name for f in files],
             progress=progress,
+            expected_rows=expected_rows,
         )
         if result.status != "unchanged":
             RefreshRun.objects.filter(pk=run.pk).update(release_id=result.release_id, rows=result.rows)

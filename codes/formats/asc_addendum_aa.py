@@ -10,6 +10,11 @@ error rather than a guess. The comment indicator column is optional ("" when abs
 
 Money cells may carry ``$``, thousands commas and stray spaces; ``.`` or blank is None. Short descriptors of
 CPT codes (codes that start with a digit) are the AMA's and are dropped ("").
+
+What proves the file is whole (``textfile.proves_whole`` plus the checks here): the last line has its line end; a
+code row has every column up to the last one used; the Y/N flag, payment indicator and amounts are checked. No
+footer is known, so a cut on a line boundary is caught only by the loader's expected count or its comparison with
+the release in force.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from datetime import date
 from ._tabular import MONTH_NAME, MONTHS, PathLike, clean, file_name, header_key, quarter_end, table_records, to_decimal
 from .base import FileInfo, FormatError
 from .rows import AscRow
+from .textfile import proves_whole
 
 __all__ = ["parse", "file_info"]
 
@@ -62,6 +68,7 @@ def _records(path: PathLike) -> Iterator[tuple[int, list[str]]]:
     )
 
 
+@proves_whole("an ASC Addendum AA file")
 def parse(path: PathLike) -> Iterator[AscRow]:
     """AscRow per HCPCS code. FormatError on a missing or ambiguous column, a bad code, indicator, Y/N flag or
     amount, a repeated code, a truncated record or a code row after the table's end."""

@@ -4,6 +4,10 @@ Not a CMS layout (CMS files blank CPT text, see LAYOUTS 2 and 4): a tab-delimite
 ``code<TAB>descriptor`` per line. A first line that does not start with a code and names a code column
 (``Code<TAB>Descriptor``, ``CPT Code<TAB>Long Descriptor``) is a header and is skipped. Codes are 5 characters:
 5 digits (Category I) or 4 digits and F (Category II), T (Category III), U (PLA) or M (MAAA).
+
+What proves the file is whole (``textfile.proves_whole`` plus the checks here): the last line has its line end and
+each line has both columns. The descriptor runs to the line end with no marker and the file has no footer, so a cut
+on a line boundary is caught only by the loader's expected count or its comparison with the release in force.
 """
 
 from __future__ import annotations
@@ -15,13 +19,14 @@ from pathlib import Path
 
 from .base import FileInfo, FormatError
 from .rows import CptRow
-from .textfile import iter_lines
+from .textfile import iter_lines, proves_whole
 
 WHAT = "a CPT descriptor file (code<TAB>descriptor)"
 CPT_CODE = re.compile(r"[0-9]{5}|[0-9]{4}[FTUM]")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 
 
+@proves_whole(WHAT)
 def parse(path: str | Path) -> Iterator[CptRow]:
     """Yield a CptRow per line; blank lines are skipped, a header line is allowed first."""
     file = str(path)

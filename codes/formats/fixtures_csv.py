@@ -27,7 +27,15 @@ File format (all three kinds):
 - Text columns (``summary``, ``description``, ``name``) may not be blank.
 - Each (code_system, code, effective_from) - for places of service (code, effective_from) - appears once.
 
+- A comment ``# rows: N`` before the header declares how many rows the file has; when present the count must
+  match. It comes first so that a file cut anywhere after it still carries it.
+
 Every error is a ``FormatError`` naming the file, the line where the record starts and the column.
+
+What proves the file is whole (``textfile.proves_whole`` plus the checks here): the last line has its line end;
+every record has the header's cells; and, when the file declares it, the ``# rows: N`` count. Without that comment
+a cut on a line boundary leaves whole rows and is caught only by the loader's expected count or its comparison
+with the release in force.
 """
 
 from __future__ import annotations
@@ -42,7 +50,7 @@ from typing import cast
 from .base import FileInfo, FormatError
 from .cpt_descriptors import CPT_CODE
 from .rows import ModifierRow, PlaceOfServiceRow, ProcedureSummaryRow
-from .textfile import iter_lines
+from .textfile import iter_lines, proves_whole
 
 PROCEDURE_SUMMARIES = "procedure summaries"
 MODIFIERS = "modifiers"
@@ -68,6 +76,7 @@ _POS = re.compile(r"[0-9]{2}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SYSTEMS = {"CPT": CPT_CODE, "HCPCS": _HCPCS_CODE}
 _BOOLEANS = {"yes": True, "no": False}
+_DECLARED_ROWS = re.compile(r"#\s*rows:\s*(\d+)", re.IGNORECASE)
 
 
 class _Lines:
@@ -78,6 +87,7 @@ class _Lines:
         self._in_quotes = False
         self.start = 0
         self.mark = True
+        self.declared: tuple[int, int] | None = None  # (rows, line) of a "# rows: N" comment
 
     def __iter__(self) -> _Lines:
         return self
@@ -85,6 +95,9 @@ class _Lines:
     def __next__(self) -> str:
         for number, text in self._lines:
             if not self._in_quotes and text.lstrip().startswith("#"):
+                match = _DECLARED_ROWS.fullmatch(text.strip())
+                if match:
+                    self.declared = (int(match[1]), number)
                 continue
             if text.count('"') % 2:
                 self._in_quotes = not self._in_quotes
@@ -146,6 +159,7 @@ def _kind(cells: list[str], file: str, line: int, wanted: str | None) -> str:
     raise FormatError(f"unexpected header ({details}); expected {','.join(target)}", file=file, line=line)
 
 
+@proves_whole("a fixture CSV")
 def _parse(path: str | Path, wanted: str | None) -> Iterator[FixtureRow]:
     file = str(path)
     lines = _Lines(path, f"a {wanted or 'fixture'} CSV")
@@ -185,6 +199,14 @@ def _parse(path: str | Path, wanted: str | None) -> Iterator[FixtureRow]:
         yield row
     if header is None:
         raise FormatError("no header: the file is empty", file=file)
+    if lines.declared is not None and lines.declared[0] != len(seen):
+        declared, at = lines.declared
+        raise FormatError(
+            f"the file declares {declared} rows ('# rows: {declared}') but has {len(seen)}: cut short or edited"
+            " without updating the count",
+            file=file,
+            line=at,
+        )
 
 
 class _Field:

@@ -10,6 +10,18 @@ real file, 1-based): MAC 1-5, state 17-18, locality 25-26, name 30-117, PW 118-1
 (numbers right aligned, 3 decimals). The first line that does not start with a 5-digit MAC ends the data.
 
 MAC and locality keep their leading zeros (``10112``, ``00``); zeros lost by a spreadsheet are restored.
+
+What proves the file is whole (``textfile.proves_whole`` plus the checks here):
+
+- the last line has its line end (CRLF in the real files);
+- the table has its end: after the locality rows both forms carry ``MAC Assignments as of ...`` and the
+  footnotes (``*Work GPCI reflects a 1.5 floor in Alaska...``). A file whose rows run to its last line was cut
+  on a line boundary and is refused;
+- GPCIs have 3 decimals. The TXT right-aligns every value with exactly 3 (``1.207``), so ``1.20`` is a cut
+  value. The CSV was saved by a spreadsheet that drops trailing zeros (``1``, ``0.56``, ``1.1`` beside
+  ``1.207``): a value there has 3 decimals, or fewer ending in a non-zero digit, or none; ``1.20`` or ``1.0``
+  (a trailing zero with fewer than 3 decimals) is a cut value. ``1.2`` cut from ``1.207`` cannot be told;
+- a record shorter than the layout (TXT: through the MP GPCI at 153; CSV: fewer cells than the header) fails.
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ from decimal import Decimal
 from ._tabular import PathLike, file_name, find_csv_header, open_checked, to_decimal
 from .base import FileInfo, FormatError
 from .rows import GpciRow
+from .textfile import proves_whole
 
 __all__ = ["parse", "parse_csv", "parse_txt", "file_info"]
 
@@ -51,8 +64,16 @@ def parse(path: PathLike) -> Iterator[GpciRow]:
     return parse_csv(path)  # raises the "does not look like" error
 
 
-def _gpci(value: str, *, file: str, line: int, field: str) -> Decimal:
+_TXT_GPCI = re.compile(r"\d+\.\d{3}")
+_CSV_GPCI = re.compile(r"\d+(?:\.\d{3}|\.\d{0,1}[1-9])?")
+
+
+def _gpci(value: str, *, file: str, line: int, field: str, fixed: bool = False) -> Decimal:
     number = to_decimal(value, file=file, line=line, field=field)
+    text = value.strip()
+    if text and not (_TXT_GPCI if fixed else _CSV_GPCI).fullmatch(text):
+        shape = "exactly 3 decimals" if fixed else "3 decimals (or fewer without a trailing zero)"
+        raise FormatError(f"{text!r} is not a GPCI with {shape}: a value cut short?", file=file, line=line, field=field)
     if number is None:
         raise FormatError("missing GPCI value", file=file, line=line, field=field)
     if number <= 0 or number > 10:
@@ -93,6 +114,7 @@ def _find(columns: list[str], *, contains: tuple[str, ...], file: str, line: int
     return found[0]
 
 
+@proves_whole("a GPCI CSV")
 def parse_csv(path: PathLike) -> Iterator[GpciRow]:
     """Rows of a GPCI CSV, stopping at the first row with a blank locality."""
     name = str(path)
@@ -142,10 +164,22 @@ def parse_csv(path: PathLike) -> Iterator[GpciRow]:
                 yield record
         except csv.Error as exc:
             raise FormatError(f"unreadable CSV: {exc}", file=name, line=reader.line_num) from None
+        last = reader.line_num
     if not seen:
         raise FormatError("no locality rows after the header", file=name)
+    if not ended:
+        raise _no_end(name, last)
 
 
+def _no_end(name: str, line: int) -> FormatError:
+    return FormatError(
+        "the file ends inside the locality table (no 'MAC Assignments' line or footnotes after it): cut short?",
+        file=name,
+        line=line,
+    )
+
+
+@proves_whole("a GPCI TXT")
 def parse_txt(path: PathLike) -> Iterator[GpciRow]:
     """Rows of a fixed-width GPCI TXT (positions in the module docstring)."""
     name = str(path)
@@ -173,7 +207,7 @@ def parse_txt(path: PathLike) -> Iterator[GpciRow]:
                 raise FormatError("text where the GPCI layout has spaces: not a GPCI TXT", file=name, line=line_no)
             mac, locality = _key(text[slice(*_TXT_MAC)], text[slice(*_TXT_LOCALITY)], file=name, line=line_no)
             work, pe, mp = (
-                _gpci(text[a:b], file=name, line=line_no, field=field)
+                _gpci(text[a:b], file=name, line=line_no, field=field, fixed=True)
                 for (a, b), field in zip(_TXT_NUMBERS, ("PW GPCI", "PE GPCI", "MP GPCI"))
             )
             record = GpciRow(
@@ -187,10 +221,13 @@ def parse_txt(path: PathLike) -> Iterator[GpciRow]:
             )
             _check_unique(record, seen, file=name, line=line_no)
             yield record
+        last = line_no if header_line else 0
     if not header_line:
         raise FormatError("this does not look like a GPCI file: no header with a PW GPCI column", file=name)
     if not seen:
         raise FormatError("no locality rows after the header", file=name)
+    if not ended:
+        raise _no_end(name, last)
 
 
 def file_info(path: PathLike) -> FileInfo:

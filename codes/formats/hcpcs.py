@@ -10,6 +10,14 @@
 ``parse`` picks the form from the suffix and yields one ``HcpcsRow`` per code: the continuation descriptions
 joined in SEQNUM order, one space between the parts. Modifiers (right-justified ``   Q0`` in the TXT) come out
 as their two characters with ``is_modifier`` True.
+
+What proves the file is whole (``textfile.proves_whole`` plus the checks here): TXT and CSV: the last line has its
+line end; a first record reaches ACTION CD (293), a continuation its long description (91); a CSV row has every
+header cell. XLSX: the zip directory (at the end of the file) must be readable and every member pass its CRC check
+before openpyxl reads it. No form has a footer. A cut on a line boundary that drops whole codes is caught by the
+loader's expected count or its comparison with the release in force; a cut just before the LAST code's
+continuation records cannot be told: the long description is word-wrapped at up to 80 characters per record
+(real first records of continued codes end anywhere from column 62 to 80), so the code keeps only its first part.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from pathlib import Path
 
 from .base import FileInfo, FormatError, parse_yyyymmdd
 from .rows import HcpcsRow
-from .textfile import iter_lines
+from .textfile import iter_lines, proves_whole
 
 WHAT = "a HCPCS ANWEB file"
 
@@ -78,6 +86,7 @@ class _Record:
     fields: dict[str, str]
 
 
+@proves_whole(WHAT, container=True)
 def parse(path: str | Path) -> Iterator[HcpcsRow]:
     """Yield one HcpcsRow per procedure code and modifier; the form (txt, csv, xlsx) is taken from the suffix."""
     suffix = Path(path).suffix.lower()

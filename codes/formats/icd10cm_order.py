@@ -10,6 +10,11 @@ Codes file (``icd10cm_codes_2026.txt``), billable codes only: cols 1-7 code, 8 b
 
 Which layout a file follows is told from its first line; every line must then follow it. Order numbers change
 between releases and are not returned.
+
+What proves the file is whole (``textfile.proves_whole`` plus the checks here): the last line has its line end;
+an order-file record reaches its long description (column 78), a codes-file record its description (column 9).
+The long description runs to the end of the line with no end marker and the file has no footer, so a cut on a
+line boundary is caught only by the loader's expected count or its comparison with the release in force.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from pathlib import Path
 from .base import FileInfo, FormatError
 from .icd10 import ICD10CM_CODE, release_from_name
 from .rows import IcdRow
-from .textfile import iter_lines
+from .textfile import iter_lines, proves_whole
 
 WHAT = "an ICD-10-CM order or codes file"
 ORDER_MIN_LENGTH = 78  # through the first character of the long description
@@ -30,6 +35,7 @@ _ORDER_START = re.compile(r"\d{5} [A-Z]")
 _CODES_START = re.compile(r"[A-Z][0-9A-Z]{2}[0-9A-Z ]{4} \S")
 
 
+@proves_whole(WHAT)
 def parse(path: str | Path) -> Iterator[IcdRow]:
     """Yield an IcdRow per line (order file: headers and billable codes; codes file: billable codes)."""
     file = str(path)

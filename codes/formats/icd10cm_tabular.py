@@ -12,6 +12,9 @@ simple-icd-10-cm; ``<note>`` lines inside a ``sevenChrDef`` are inclusion notes 
 The file is streamed with ElementTree's pull parser (the incremental machinery behind ``iterparse``), fed line
 by line so errors can name the line; finished elements are cleared as they close. (Python's bundled expat,
 2.4.1 and later, neither fetches external entities nor expands entity bombs, so plain ElementTree is safe here.)
+
+What proves the file is whole: the XML itself. A cut file leaves the root element (and usually a ``diag``) open,
+which the parser reports as not well-formed at its last line; no line end is required after the closing tag.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 from .base import FileInfo, FormatError
 from .icd10 import fiscal_year_info, release_from_name
 from .rows import IcdRow
+from .textfile import proves_whole
 
 ROOT_TAG = "ICD10CM.tabular"
 _XML_NAME = re.compile(r"[A-Z][0-9A-Z]{2}(?:\.[0-9A-Z]{1,4})?")
@@ -55,6 +59,7 @@ class _Diag:
         return self.seventh or self.inherited
 
 
+@proves_whole("an ICD-10-CM tabular XML file", line_end=False)
 def parse(path: str | Path) -> Iterator[IcdRow]:
     """Yield an IcdRow for every code in the tabular XML, 7th-character extensions included."""
     file = str(path)

@@ -13,6 +13,13 @@ state of the California group blank; the CSV has the full text, so prefer it whe
 
 The real 2025 files list Missouri 05302-99 twice with the same text: an exact repeat is yielded once, a
 repeated MAC and locality with different text is a FormatError.
+
+What proves the file is whole (``textfile.proves_whole`` plus the checks here): the last line has its line end
+(CRLF in the real files); the table has its end: both forms close with a footnote after the last group
+(``*  Payment locality is serviced by two carriers.``), so a file whose rows run to its last line (blank lines
+aside) was cut on a line boundary and is refused; a TXT record must reach the counties column (143) and a CSV
+row must have the header's cells. The counties text itself has no end marker: a cut inside it is caught only by
+the missing line end.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from datetime import date
 from ._tabular import PathLike, clean, file_name, find_csv_header, open_checked
 from .base import FileInfo, FormatError
 from .rows import LocalityRow
+from .textfile import proves_whole
 
 __all__ = ["parse", "parse_csv", "parse_txt", "file_info"]
 
@@ -81,6 +89,7 @@ class _Collector:
         return record
 
 
+@proves_whole("a locality crosswalk (LOCCO) CSV")
 def parse_csv(path: PathLike) -> Iterator[LocalityRow]:
     """Rows of the CSV crosswalk, zeros restored."""
     name = str(path)
@@ -132,10 +141,20 @@ def parse_csv(path: PathLike) -> Iterator[LocalityRow]:
                     yield record
         except csv.Error as exc:
             raise FormatError(f"unreadable CSV: {exc}", file=name, line=reader.line_num) from None
+        last = reader.line_num
     if not collect.seen:
         raise FormatError("no locality rows after the header", file=name)
+    if not ended:
+        raise _no_end(name, last)
 
 
+def _no_end(name: str, line: int) -> FormatError:
+    return FormatError(
+        "the file ends inside the locality table (no footnote after the last group): cut short?", file=name, line=line
+    )
+
+
+@proves_whole("a locality crosswalk (LOCCO) TXT")
 def parse_txt(path: PathLike) -> Iterator[LocalityRow]:
     """Rows of the fixed-width TXT crosswalk (positions in the module docstring)."""
     name = str(path)
@@ -165,10 +184,13 @@ def parse_txt(path: PathLike) -> Iterator[LocalityRow]:
             record = collect.row(*(text[a:b] for a, b in _TXT_SLICES.values()), line=line_no)
             if record is not None:
                 yield record
+        last = line_no if header_line else 0
     if not header_line:
         raise FormatError("this does not look like a locality crosswalk (LOCCO): no Fee Schedule Area", file=name)
     if not collect.seen:
         raise FormatError("no locality rows after the header", file=name)
+    if not ended:
+        raise _no_end(name, last)
 
 
 def file_info(path: PathLike) -> FileInfo:

@@ -6,6 +6,13 @@ several lines followed by ``,,,``; then the header, whose first cell holds a lin
 ``"HCPCS/\\nCPT Code",Practitioner Services MUE Values,MUE Adjudication Indicator,MUE Rationale``; then one
 row per code. The adjudication indicator cell holds its label (``2 Date of Service Edit: Policy``): its first
 character is the value. The file carries no dates: validity is the quarter starting on the name's ``Eff_`` date.
+
+What proves the file is whole (``textfile.proves_whole`` plus the checks here): the last line has its line end (a
+cut inside the last rationale, ``Code Des``, fails); every row has 4 cells, a whole-number value, an indicator
+1, 2 or 3 with its label and a rationale. The table has no footer, so a cut on a line boundary is caught only by
+the loader's expected count or its comparison with the release in force. The table (practitioner, outpatient
+hospital, DME) is told by the name and the header (``name_table``, ``header_table``); the loader checks it against
+the kind.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from datetime import date
 from ._tabular import PathLike, file_name, header_key, open_checked, quarter_end
 from .base import FileInfo, FormatError
 from .rows import MueRow
+from .textfile import proves_whole
 
 __all__ = ["parse", "file_info", "table_of", "TABLES"]
 
@@ -58,9 +66,16 @@ def _is_header(row: list[str]) -> bool:
 
 def table_of(path: PathLike) -> str | None:
     """``"practitioner"``, ``"hospital"`` or ``"dme"``: from the file name, else from the header's second column."""
-    table = _table_from_name(path)
-    if table:
-        return table
+    return _table_from_name(path) or header_table(path)
+
+
+def name_table(name: str) -> str | None:
+    """The table the file name says (``MCR_MUE_OutpatientHospitalServices_...`` -> ``"hospital"``), or None."""
+    return _table_from_name(name)
+
+
+def header_table(path: PathLike) -> str | None:
+    """The table the header's second column says (``Practitioner Services MUE Values``), or None."""
     try:
         with open_checked(path, newline="") as fh:
             reader = csv.reader(fh)
@@ -72,6 +87,7 @@ def table_of(path: PathLike) -> str | None:
     return None
 
 
+@proves_whole("an NCCI MUE file")
 def parse(path: PathLike) -> Iterator[MueRow]:
     """MueRow per code. FormatError on a wrong or unexpected header, a bad value or indicator, a repeated code,
     or a header naming another table than the file name does."""

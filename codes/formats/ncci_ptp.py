@@ -16,6 +16,13 @@ Speed: the product loads about 2,000,000 rows per table. :func:`parse_tuples` is
 ``strptime`` per row. Duplicate (column 1, column 2, effective) keys are found without a set of every key:
 CMS sorts the table by column 1 then column 2, so a repeat can only sit among the rows of the current pair.
 If a file is not in that order, the whole file is checked once with a set of compact integer keys.
+
+What proves the file is whole (``textfile.proves_whole`` plus the checks here): the last line has its line end (and
+a last line without one must at least end in a known rationale); every row has exactly 7 tab-separated fields,
+5-character codes, YYYYMMDD dates. The table has no footer and is split into parts (f1..f4) by code range, so a
+cut on a line boundary is caught only by the loader's expected count or its comparison with the release in
+force. The table (practitioner ``ccipra`` / outpatient hospital ``ccioph``) is told only by the name: both share
+one header; the loader checks it against the kind.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from typing import TextIO
 from ._tabular import PathLike, file_name, flatten_stacked, header_key, open_checked, quarter_end
 from .base import FileInfo, FormatError
 from .rows import PtpRow
+from .textfile import proves_whole
 
 __all__ = ["parse", "parse_tuples", "file_info", "table_of", "part_of", "COLUMNS", "RATIONALES"]
 
@@ -67,6 +75,7 @@ def parse(path: PathLike) -> Iterator[PtpRow]:
         yield row(*values)
 
 
+@proves_whole("an NCCI PTP file")
 def parse_tuples(path: PathLike) -> Iterator[PtpTuple]:
     """``(column1, column2, prior_1996, effective, deleted, modifier_indicator, rationale)`` per edit.
 

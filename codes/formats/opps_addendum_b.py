@@ -10,6 +10,11 @@ so extra or moved columns do not matter. Money cells may carry ``$`` and thousan
 Short descriptors of CPT codes (codes that start with a digit) are the AMA's and are dropped ("");
 HCPCS Level II descriptors are kept. Only the layout of Addendum B has been seen (LAYOUTS marks the sample
 UNVERIFIED); the parser checks every value it keeps.
+
+What proves the file is whole (``textfile.proves_whole`` plus the checks here): the last line has its line end; a
+code row has every column up to the last one used; SI, APC and amounts are checked. Footnotes after the table are
+allowed but not required (the sample seen has none), so a cut on a line boundary is caught only by the loader's
+expected count or its comparison with the release in force.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from datetime import date
 from ._tabular import MONTH_NAME, MONTHS, PathLike, clean, file_name, header_key, quarter_end, table_records, to_decimal
 from .base import FileInfo, FormatError
 from .rows import OppsRow
+from .textfile import proves_whole
 
 __all__ = ["parse", "file_info"]
 
@@ -48,6 +54,7 @@ def _is_header(row: list[str]) -> bool:
     return bool(row) and header_key(row[0]) == "HCPCS CODE"
 
 
+@proves_whole("an OPPS Addendum B file")
 def parse(path: PathLike) -> Iterator[OppsRow]:
     """OppsRow per HCPCS code. FormatError on a missing column, a bad code, SI, APC or amount, a repeated code,
     a truncated record or a table row after the table's end."""

@@ -14,6 +14,13 @@ Use the CSV for 2026.
 
 CPT descriptors are the AMA's: ``description`` is "" for codes that start with a digit. HCPCS Level II text
 (codes that start with a letter) is public and kept.
+
+What proves the file is whole (``textfile.proves_whole`` plus the checks here): the last line has its line end
+(LF in the real CSV, CRLF in the TXT); a CSV row has every column of the header, a TXT record exactly 171
+characters; RVUs have exactly 2 decimals and the conversion factor exactly 4 (``7.30``, ``32.3465``, in every
+real row of both forms), so a value cut inside (``7.3``, ``32.34``) fails. Neither form has a footer: the last
+record is the last line, so a cut on a line boundary is caught only by the loader's expected count or its
+comparison with the release in force.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from ._tabular import (
 )
 from .base import FileInfo, FormatError
 from .rows import RvuRow
+from .textfile import proves_whole
 
 __all__ = ["parse", "parse_csv", "parse_txt", "file_info", "released"]
 
@@ -105,6 +113,7 @@ _DECIMAL_FIELDS = (
     "conversion_factor",
 )
 _CODE = re.compile(r"[0-9A-Z]{5}")
+_DECIMALS = {2: re.compile(r"-?\d*\.\d\d"), 4: re.compile(r"-?\d*\.\d{4}")}
 _MODIFIER = re.compile(r"(?:[0-9A-Z]{2})?")
 _NAME = re.compile(r"PPRRVU(\d{4}|\d{2})_([A-Za-z]{3})(?:_(nonQPP|QPP))?", re.IGNORECASE)
 _TITLE = re.compile(r"(\d{4}) National Physician Fee Schedule Relative Value File (\w+) Release", re.IGNORECASE)
@@ -135,9 +144,18 @@ def _build(values: dict[str, str], *, file: str, line: int) -> RvuRow:
         raise FormatError(
             f"{values['not_used']!r} is neither blank nor '+'", file=file, line=line, field="NOT USED FOR MEDICARE"
         )
-    numbers: dict[str, Decimal | None] = {
-        name: to_decimal(values[name], file=file, line=line, field=name) for name in _DECIMAL_FIELDS
-    }
+    numbers: dict[str, Decimal | None] = {}
+    for name in _DECIMAL_FIELDS:
+        numbers[name] = to_decimal(values[name], file=file, line=line, field=name)
+        text = values[name].strip()
+        places = 4 if name == "conversion_factor" else 2
+        if numbers[name] is not None and not _DECIMALS[places].fullmatch(text):
+            raise FormatError(
+                f"{text!r} is not a number with exactly {places} decimals: a value cut short?",
+                file=file,
+                line=line,
+                field=name,
+            )
     flags: dict[str, bool] = {}
     for name in ("pe_nonfacility_na", "pe_facility_na"):
         flag = values[name].strip().upper()
@@ -173,6 +191,7 @@ def _is_header_row(row: list[str]) -> bool:
     return len(row) >= 3 and [header_key(c) for c in row[:3]] == ["HCPCS", "MOD", "DESCRIPTION"]
 
 
+@proves_whole("a PFS relative value (PPRRVU) CSV")
 def parse_csv(path: PathLike) -> Iterator[RvuRow]:
     """Rows of a PPRRVU CSV (2025: 31 columns, 2026: 32), columns mapped by their flattened header names."""
     name = str(path)
@@ -238,6 +257,7 @@ def parse_csv(path: PathLike) -> Iterator[RvuRow]:
         raise FormatError("no data rows after the header", file=name)
 
 
+@proves_whole("a PFS relative value (PPRRVU) TXT")
 def parse_txt(path: PathLike) -> Iterator[RvuRow]:
     """Rows of a CY2025-layout PPRRVU TXT (LAYOUTS 4.2). Newer layouts are refused, see the module docstring."""
     name = str(path)

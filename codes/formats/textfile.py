@@ -8,6 +8,7 @@ are refused up front: UTF-16 (BOM or NUL bytes) and zip containers such as an ``
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,3 +61,88 @@ def iter_lines(
             if not keepends:
                 text = text.rstrip("\r\n")
             yield number, text
+
+
+# --- Proving a file is whole ---------------------------------------------------------------------------------
+#
+# One mechanism for every parser (``@proves_whole`` on each public ``parse``):
+#
+# - a zip container (an ``.xlsx``) must have its central directory (it sits at the end: any cut loses it) and every
+#   member must pass its CRC check. Checked before the first row, so a damaged workbook is never read;
+# - a text file must end with a line end. Every CMS file seen (CSV, TXT, fixed width, CRLF or LF) and every file the
+#   project writes ends with one, so a file cut anywhere but on a line boundary (inside a value, between the CR and
+#   the LF) is refused, naming its last line. Checked after the parser's last row, so that the parser's own, more
+#   specific errors (UTF-16, not this kind of file, a short record on line N) come first; the loader writes rows
+#   in one transaction, so rows yielded before the error are rolled back and nothing of a cut file is stored.
+#
+# A cut on a line boundary leaves whole lines: what proves the end of each format (a footer, a closing tag, fixed
+# record lengths and decimals) is checked by its parser and written in its docstring; where the layout has no end
+# marker, the loader's expected count (``expected_rows``) and its comparison with the release in force catch it.
+
+_CHUNK = 1 << 20
+
+
+def check_container(path: str | Path, *, what: str) -> bool:
+    """For a zip container (an ``.xlsx``): raise FormatError unless its directory is readable and every member
+    passes its CRC check. Returns whether the file is a zip container."""
+    import zipfile
+    import zlib
+
+    file = str(path)
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(4) != _ZIP_MAGIC:
+                return False
+            handle.seek(0)
+            try:
+                with zipfile.ZipFile(handle) as zf:
+                    bad = zf.testzip()
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, ValueError) as exc:
+                raise FormatError(f"a damaged or cut-off zip/xlsx container ({exc}), not {what}", file=file) from None
+    except OSError:
+        return False  # the parser says why it cannot open the file
+    if bad is not None:
+        raise FormatError(f"the zip/xlsx member {bad} fails its CRC check: the file is damaged", file=file)
+    return True
+
+
+def check_line_end(path: str | Path, *, what: str) -> None:
+    """Raise FormatError unless the text file ``path`` is not empty and ends with a line end (naming its last line)."""
+    file = str(path)
+    lines = 0
+    last = b""
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+    except OSError as exc:
+        raise FormatError(f"cannot open: {exc.strerror}", file=file) from None
+    if not last:
+        raise FormatError(f"the file is empty, not {what}", file=file)
+    if last != b"\n":
+        raise FormatError(
+            "the last line has no line end: the file is cut short (truncated download or copy)",
+            file=file,
+            line=lines + 1,
+        )
+
+
+def proves_whole(what: str, *, line_end: bool = True, container: bool = False):
+    """Decorator for a parser's ``parse(path, ...)`` generator: :func:`check_container` before the first row when
+    the format may come as a zip container (``container=True``: HCPCS ``.xlsx``; the text-only parsers refuse a zip
+    by its signature themselves), :func:`check_line_end` after the last (``line_end=False`` for formats whose syntax
+    proves their end: XML, whose root element must close)."""
+
+    def decorate(parse):
+        @functools.wraps(parse)
+        def wrapper(path, *args, **kwargs):
+            zipped = container and check_container(path, what=what)
+            yield from parse(path, *args, **kwargs)
+            if line_end and not zipped:
+                check_line_end(path, what=what)
+
+        wrapper.proves_whole = True
+        return wrapper
+
+    return decorate

@@ -101,7 +101,8 @@ def write_gpci_2024(cms_dir: Path, folder: Path) -> Path:
     alabama = next(line for line in lines if line.startswith("10112,AL,00"))
     fields = alabama.split(",")
     fields[5] = "0.870"
-    body = [line.replace("2025", "2024") for line in lines[: header_at + 1]] + [",".join(fields)]
+    footer = next(line for line in lines if "MAC Assignments" in line)  # the table's end (CMS layout)
+    body = [line.replace("2025", "2024") for line in lines[: header_at + 1]] + [",".join(fields), footer]
     path = folder / "GPCI2024.csv"
     path.write_text("\n".join(body) + "\n", encoding="latin-1")
     return path

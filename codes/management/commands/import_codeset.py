@@ -26,6 +26,14 @@ class Command(BaseCommand):
         parser.add_argument("--label")
         parser.add_argument("--replace", action="store_true", help="supersede a loaded release with the same start")
         parser.add_argument("--hold", action="store_true", help="load for review; do not put in force")
+        parser.add_argument(
+            "--expected-rows", type=int, help="the rows the file set must give (e.g. the record count CMS states)"
+        )
+        parser.add_argument(
+            "--allow-fewer-rows",
+            action="store_true",
+            help="load even with far fewer rows than the release in force (CODESET_MAX_ROW_DROP)",
+        )
 
     def handle(self, *args, **opts):
         from codes.loading import LoadError, load_files
@@ -39,6 +47,8 @@ class Command(BaseCommand):
                 label=opts["label"],
                 replace=opts["replace"],
                 hold=opts["hold"],
+                expected_rows=opts["expected_rows"],
+                allow_fewer_rows=opts["allow_fewer_rows"],
             )
         except LoadError as exc:
             raise CommandError(f"nothing loaded: {exc}") from exc

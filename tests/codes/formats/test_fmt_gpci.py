@@ -71,6 +71,7 @@ def test_no_floor_column_is_not_taken_for_the_work_gpci(tmp_path):
         "Medicare Administrative Contractor (MAC),State,Locality Number,Locality Name,"
         "2026 PW GPCI (without 1.0 Floor),2026 PW GPCI (with 1.0 Floor),2026 PE GPCI,2026 MP GPCI\n"
         "10112,AL,0,ALABAMA,0.98,1.000,0.875,0.566\n"
+        "MAC Assignments as of November 22, 2023,,,,,,,\n"
     )
     (row,) = gpci.parse(path)
     assert (row.locality, row.work) == ("00", Decimal("1.000"))
@@ -78,9 +79,12 @@ def test_no_floor_column_is_not_taken_for_the_work_gpci(tmp_path):
 
 def test_leading_zeros_restored(tmp_path):
     path = tmp_path / "GPCI2025.csv"
-    path.write_text(_header() + "2102,AK,1,ALASKA*,1.5,1.081,0.592\n")
+    path.write_text(_header() + "2102,AK,1,ALASKA*,1.5,1.081,0.592\n" + FOOTER)
     (row,) = gpci.parse(path)
     assert (row.mac, row.locality) == ("02102", "01")
+
+
+FOOTER = "MAC Assignments as of November 22, 2023,,,,,,\n"
 
 
 def _header() -> str:

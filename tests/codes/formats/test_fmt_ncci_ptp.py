@@ -146,8 +146,11 @@ def test_crlf_and_prior_1996(tmp_path, excerpt_bytes, rows):
     )
 
 
-def test_last_line_without_line_end_is_fine_when_complete(tmp_path, excerpt_bytes, rows):
-    assert list(ncci_ptp.parse(_write(tmp_path, excerpt_bytes.rstrip(b"\n")))) == rows
+def test_last_line_without_line_end_is_refused_even_when_it_looks_complete(tmp_path, excerpt_bytes):
+    # The real files end with a line end; without it the last rationale may be cut at a word that looks whole.
+    with pytest.raises(FormatError, match="the last line has no line end") as exc:
+        list(ncci_ptp.parse(_write(tmp_path, excerpt_bytes.rstrip(b"\n"))))
+    assert exc.value.line == len(_lines(excerpt_bytes))
 
 
 # ---- bad input -------------------------------------------------------------------------------------------
