@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
@@ -178,7 +179,7 @@ class DraftClaimSerializer(serializers.ModelSerializer):
     def create(self, validated):
         lines = validated.pop("lines")
         validated.pop("version", None)
-        claim = DraftClaim.objects.create(**validated)
+        claim = DraftClaim.objects.create(**validated, edited_at=timezone.now())
         self._save_lines(claim, lines)
         return claim
 
@@ -188,7 +189,12 @@ class DraftClaimSerializer(serializers.ModelSerializer):
         read_version = validated.pop("version")
         # Compare-and-set: of two saves over the same version, exactly one wins (the row lock orders them).
         updated = DraftClaim.objects.filter(pk=instance.pk, version=read_version).update(
-            **validated, version=F("version") + 1, status="draft"
+            **validated,
+            version=F("version") + 1,
+            status="draft",
+            edited_at=timezone.now(),
+            ready_at=None,
+            ready_by=None,
         )
         if not updated:
             raise ConcurrentEdit(DraftClaim.objects.filter(pk=instance.pk).values_list("version", flat=True).first())

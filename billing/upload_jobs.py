@@ -15,6 +15,7 @@ import os
 import socket
 import tempfile
 import time
+import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -43,7 +44,8 @@ def chunk_claims() -> int:
 
 def upload_day(upload: BatchUpload) -> date:
     """The day the upload's claims are checked as of (the filing limit of a claim without ``submitted_on``)."""
-    return timezone.localdate(upload.created_at) if upload.created_at else timezone.localdate()
+    zone = zoneinfo.ZoneInfo(upload.practice.time_zone)  # the practice's day, not the server's
+    return timezone.localdate(upload.created_at, zone) if upload.created_at else timezone.localdate(timezone=zone)
 
 
 # ---- plan ----------------------------------------------------------------------------------------------------
