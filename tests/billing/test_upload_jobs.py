@@ -149,6 +149,9 @@ def test_a_row_s_unreadable_date_and_a_grouped_charge_are_findings_and_the_date_
     assert str(good.date_of_service) == "2026-05-04"
     assert not any("charge" in f["message"] for f in good.result["findings"])
     assert str(bad).startswith("R000: error")
+    from billing.report_data import Period, check_records
+
+    assert sorted(r.claim for r in check_records([practice.pk], Period())) == ["R000", "R001"]  # not "check #12"
     upload.refresh_from_db()
     book = load_workbook(io.BytesIO(upload.result_file.read()))
     results = list(book["Results"].values)
