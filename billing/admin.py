@@ -156,14 +156,10 @@ class DraftClaimForm(forms.ModelForm):
                     seen.add(f["rule"])
                     choices.append((f["rule"], f"{f['rule']} ({f['severity']})"))
         self.fields["override_rule"].choices = choices
-        if "assigned_to" in self.fields:
-            from django.contrib.auth import get_user_model
-
-            practice_id = self.instance.practice_id if self.instance.pk else None
-            users = get_user_model().objects.filter(is_active=True)
-            if practice_id is not None:
-                users = users.filter(practice_memberships__practice_id=practice_id)
-            self.fields["assigned_to"].queryset = users.order_by("username").distinct()
+        if "assigned_to" in self.fields and self.instance.pk is not None:
+            # the admin offers the staff of the user's practices; a saved claim, its own practice's only
+            field = self.fields["assigned_to"]
+            field.queryset = field.queryset.filter(practice_memberships__practice_id=self.instance.practice_id)
 
     def claim_changed(self) -> bool:
         """A change to the claim itself (a note, an override or the hidden version is not one)."""
@@ -288,6 +284,18 @@ class DraftClaimAdmin(PracticeScopedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("payer").prefetch_related("lines")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "assigned_to":  # staff of the user's practices only (never another practice's names)
+            from django.contrib.auth import get_user_model
+
+            kwargs["queryset"] = (
+                get_user_model()
+                .objects.filter(is_active=True, practice_memberships__practice__in=practices_for(request.user))
+                .order_by("username")
+                .distinct()
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     class Media:
         js = ["billing/date_fields.js"]

@@ -239,3 +239,27 @@ def test_claim_form_hides_the_concurrency_section_and_the_check_page_shows_no_ra
     detail = billing.get(f"/admin/billing/claimcheck/{check.pk}/change/").content.decode()
     assert "finding-table" in detail and "PAYER_REQUIRES_MODIFIER" in detail
     assert '"findings":' not in detail and "{&quot;" not in detail and '"rule":' not in detail
+
+
+def test_the_assignee_choices_are_the_practice_s_staff_only(billing):
+    from practice.models import Practice, PracticeMembership
+
+    other = Practice.objects.create(key="other", name="Other Practice", npi="1234567893")
+    stranger = User.objects.create_user("stranger-at-other", password="x")
+    PracticeMembership.objects.create(user=stranger, practice=other)
+    claim = DraftClaim.objects.get(reference="DEMO-0002")
+    for url in ("/admin/billing/draftclaim/add/", f"/admin/billing/draftclaim/{claim.pk}/change/"):
+        page = billing.get(url).content.decode()
+        assert "stranger-at-other" not in page and ">billing</option>" in page
+
+
+def test_a_practice_time_zone_must_be_a_real_zone():
+    from django.core.exceptions import ValidationError
+
+    from practice.models import Practice
+
+    practice = Practice(key="tz", name="TZ", npi="1234567893", time_zone="Mars/Olympus_Mons")
+    with pytest.raises(ValidationError) as exc:
+        practice.full_clean()
+    assert "time_zone" in exc.value.message_dict
+    assert Practice(key="tz2", name="TZ2", npi="1234567893").time_zone == "America/New_York"  # settings.TIME_ZONE
