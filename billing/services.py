@@ -308,7 +308,10 @@ def check_drafts(claims: Iterable[DraftClaim], *, user=None, checker: Checker | 
             store_checks(practice_id, [r for _, r in pairs], claims=[c for c, _ in pairs], user=user, source="admin")
         )
         for claim, result in pairs:
-            DraftClaim.objects.filter(pk=claim.pk).update(status=result["status"], last_checked_at=now)
+            # a new check replaces the verdict: a claim that was ready is ready no more until marked again
+            DraftClaim.objects.filter(pk=claim.pk).update(
+                status=result["status"], last_checked_at=now, ready_at=None, ready_by=None
+            )
             claim.status, claim.last_checked_at = result["status"], now
     return out
 

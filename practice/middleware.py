@@ -21,7 +21,10 @@ class PracticeTimeZoneMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        name = practice_time_zone(user) if user is not None and user.is_authenticated else None
+        name = None
+        # The API writes ISO times with their offset and authenticates in the view: no query spent there.
+        if user is not None and not request.path.startswith("/api/") and user.is_authenticated:
+            name = practice_time_zone(user)
         if name:
             try:
                 timezone.activate(zoneinfo.ZoneInfo(name))
