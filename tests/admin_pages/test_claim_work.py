@@ -263,3 +263,13 @@ def test_a_practice_time_zone_must_be_a_real_zone():
         practice.full_clean()
     assert "time_zone" in exc.value.message_dict
     assert Practice(key="tz2", name="TZ2", npi="1234567893").time_zone == "America/New_York"  # settings.TIME_ZONE
+
+
+def test_a_manager_reads_the_claim_notes_and_queue_but_cannot_write_or_check(defaults_db):
+    manager = Client()
+    manager.force_login(User.objects.get(username="manager"))
+    claim = DraftClaim.objects.get(reference="DEMO-0002")
+    ClaimNote.objects.create(claim=claim, text="Sent to the doctor", author=User.objects.get(username="billing"))
+    page = manager.get(f"/admin/billing/draftclaim/{claim.pk}/change/").content.decode()
+    assert "Sent to the doctor" in page and 'name="note"' not in page and 'id="check-claim"' not in page
+    assert "DEMO-0002" in manager.get("/admin/billing/draftclaim/queue/").content.decode()
