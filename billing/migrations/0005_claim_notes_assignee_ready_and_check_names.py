@@ -24,7 +24,7 @@ def name_existing_checks(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0003_claim_date_range'),
+        ('billing', '0004_x12_remittances'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
