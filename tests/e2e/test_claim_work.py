@@ -98,6 +98,7 @@ def test_claim_day_check_with_unsaved_edits_override_ready_and_queue(far_page, d
     expect(page.locator("#not-validated")).to_contain_text("DEMO-0001")
     expect(page.locator("#not-validated")).to_contain_text("not checked")
     page.fill("#id_override_reason", "Re-keyed from the paper claim, checked by hand")
+    page.screenshot(path=shots / "claims-mark-ready.png", full_page=True)
     submit(page, "#mark-with-reason")
     message = page.locator("ul.messagelist")
     expect(message).to_contain_text("2 claim(s) marked ready (1 with your override reason")
