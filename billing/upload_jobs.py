@@ -108,7 +108,9 @@ class ChunkOutcome:
 
 def check_claims(checker: Checker, practice_id: int, claims: Iterable[uploads.UploadClaim], today: date) -> list[dict]:
     """The result of each claim of an upload, with ``claim_ref``, ``row`` (its first row), ``payer`` and
-    ``ordinal`` added. A claim that cannot be read is a ``CLAIM_INPUT_INVALID`` result naming row and column."""
+    ``ordinal`` added. A claim that cannot be read is a ``CLAIM_INPUT_INVALID`` result naming row and column, and
+    keeps no date when its date is unreadable (``today``, the upload's day, is no longer put in its place; the
+    parameter stays for the callers, the checker was built for that day)."""
     prepared = [(claim, *uploads.claim_payload(claim)) for claim in claims]
     checker.prefetch(payload for _, payload, errors in prepared if not errors)
     out = []
