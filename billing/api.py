@@ -5,7 +5,6 @@ from __future__ import annotations
 import django_filters
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
@@ -177,6 +176,8 @@ class DraftClaimSerializer(serializers.ModelSerializer):
 
     @transaction.atomic
     def create(self, validated):
+        from django.utils import timezone
+
         lines = validated.pop("lines")
         validated.pop("version", None)
         claim = DraftClaim.objects.create(**validated, edited_at=timezone.now())
@@ -185,6 +186,8 @@ class DraftClaimSerializer(serializers.ModelSerializer):
 
     @transaction.atomic
     def update(self, instance, validated):
+        from django.utils import timezone
+
         lines = validated.pop("lines", None)
         read_version = validated.pop("version")
         # Compare-and-set: of two saves over the same version, exactly one wins (the row lock orders them).
