@@ -142,7 +142,7 @@ class DraftClaimForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
         help_text="Kept as a claim note with your name and the time; the check report counts overrides.",
     )
-    NOTE_FIELDS = ("note", "override_rule", "override_reason", "expected_version")
+    NOTE_FIELDS = ("note", "override_rule", "override_reason", "expected_version", "assigned_to")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -162,7 +162,7 @@ class DraftClaimForm(forms.ModelForm):
             field.queryset = field.queryset.filter(practice_memberships__practice_id=self.instance.practice_id)
 
     def claim_changed(self) -> bool:
-        """A change to the claim itself (a note, an override or the hidden version is not one)."""
+        """A change to the claim itself (a note, an override, the assignee or the hidden version is not one)."""
         return any(name not in self.NOTE_FIELDS for name in self.changed_data)
 
     def clean(self):

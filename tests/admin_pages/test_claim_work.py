@@ -181,7 +181,11 @@ def test_an_override_of_a_finding_is_a_claim_note_that_unblocks_it_and_the_repor
         )
         assert billing.post(f"/admin/billing/draftclaim/{claim.pk}/change/", data).status_code == 302
     claim.refresh_from_db()
-    assert claim.status == "error"  # a note or an override is not an edit: the check stands
+    data = change_data(claim, assigned_to=User.objects.get(username="billing").pk)
+    assert billing.post(f"/admin/billing/draftclaim/{claim.pk}/change/", data).status_code == 302
+    claim.refresh_from_db()
+    assert claim.assigned_to.username == "billing"
+    assert claim.status == "error"  # a note, an override or an assignee is not an edit: the check stands
     notes = list(claim.notes.order_by("id").values_list("kind", "rule", "author__username"))
     assert notes.count(("override", "PAYER_REQUIRES_MODIFIER", "billing")) == 1
     assert notes.count(("note", "", "billing")) == 2
