@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('practice', '0001_initial'),
+        ('practice', '0002_locations_rule_scope_frequency_profile_claim_fields'),
     ]
 
     operations = [

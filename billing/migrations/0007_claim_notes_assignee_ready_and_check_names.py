@@ -24,7 +24,7 @@ def name_existing_checks(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0004_x12_remittances'),
+        ('billing', '0006_reportfile_heartbeat'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
