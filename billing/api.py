@@ -176,19 +176,28 @@ class DraftClaimSerializer(serializers.ModelSerializer):
 
     @transaction.atomic
     def create(self, validated):
+        from django.utils import timezone
+
         lines = validated.pop("lines")
         validated.pop("version", None)
-        claim = DraftClaim.objects.create(**validated)
+        claim = DraftClaim.objects.create(**validated, edited_at=timezone.now())
         self._save_lines(claim, lines)
         return claim
 
     @transaction.atomic
     def update(self, instance, validated):
+        from django.utils import timezone
+
         lines = validated.pop("lines", None)
         read_version = validated.pop("version")
         # Compare-and-set: of two saves over the same version, exactly one wins (the row lock orders them).
         updated = DraftClaim.objects.filter(pk=instance.pk, version=read_version).update(
-            **validated, version=F("version") + 1, status="draft"
+            **validated,
+            version=F("version") + 1,
+            status="draft",
+            edited_at=timezone.now(),
+            ready_at=None,
+            ready_by=None,
         )
         if not updated:
             raise ConcurrentEdit(DraftClaim.objects.filter(pk=instance.pk).values_list("version", flat=True).first())

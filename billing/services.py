@@ -15,10 +15,11 @@ from datetime import date, timedelta
 from django.db import connections, router, transaction
 from django.utils import timezone
 
+from billing import readiness
 from billing.checking.claim import Claim, ClaimInputError, parse_claim
 from billing.checking.engine import check_claim
 from billing.checking.history import PastService, patient_hash, services_of
-from billing.models import ClaimCheck, ClaimStatus, DraftClaim, Finding
+from billing.models import ClaimCheck, ClaimNote, ClaimStatus, DraftClaim, Finding
 from codes.selectors import SnapshotFactory
 from practice.policy import LocationInfo
 from practice.selectors import RuleBook
@@ -242,8 +243,9 @@ def store_checks(
         ClaimCheck(
             practice_id=practice_id,
             claim=claim,
+            reference=_reference(claim, result),
             payer_key=_payer_key(claim, result),
-            date_of_service=date.fromisoformat(result["date_of_service"]),
+            date_of_service=date.fromisoformat(result["date_of_service"]) if result.get("date_of_service") else None,
             status=result["status"],
             result=result,
             coding=result.get("coding", []),
@@ -360,6 +362,14 @@ def _server_binding_cursor(connection):
     return connection._prepare_cursor(psycopg.Cursor(connection.connection))
 
 
+def _reference(claim, result) -> str:
+    """The claim's name: its draft's reference, else the upload's claim_ref or the payload's reference."""
+    if claim is not None and claim.reference:
+        return claim.reference
+    name = result.get("claim_ref") or result.get("reference") or ""
+    return name[:40] if isinstance(name, str) else ""
+
+
 def _payer_key(claim, result) -> str:
     if claim is not None:
         return claim.payer.key
@@ -425,16 +435,20 @@ def check_drafts(claims: Iterable[DraftClaim], *, user=None, checker: Checker | 
             store_checks(practice_id, [r for _, r in pairs], claims=[c for c, _ in pairs], user=user, source="admin")
         )
         for claim, result in pairs:
-            DraftClaim.objects.filter(pk=claim.pk).update(status=result["status"], last_checked_at=now)
+            # a new check replaces the verdict: a claim that was ready is ready no more until marked again
+            DraftClaim.objects.filter(pk=claim.pk).update(
+                status=result["status"], last_checked_at=now, ready_at=None, ready_by=None
+            )
             claim.status, claim.last_checked_at = result["status"], now
     return out
 
 
-def input_error_result(date_of_service: date, exc: ClaimInputError) -> dict:
-    """A stored draft that cannot be read as a claim (e.g. 13 diagnoses typed in) checks as errors, by field."""
+def input_error_result(date_of_service: date | None, exc: ClaimInputError) -> dict:
+    """A stored draft that cannot be read as a claim (e.g. 13 diagnoses typed in) checks as errors, by field.
+    ``date_of_service`` None: the claim's date could not be read (never replaced by another day)."""
     return {
         "status": ClaimStatus.ERROR.value,
-        "date_of_service": date_of_service.isoformat(),
+        "date_of_service": date_of_service.isoformat() if date_of_service else None,
         "coding": [],
         "findings": [
             {
@@ -448,3 +462,123 @@ def input_error_result(date_of_service: date, exc: ClaimInputError) -> dict:
             for field, message in exc.errors.items()
         ],
     }
+
+
+# ---- ready to send, notes and overrides (billing.readiness has the rule) ----------------------------------
+
+
+def latest_checks(claim_ids: Iterable[int]) -> dict[int, ClaimCheck]:
+    """Each claim's latest check, in one query."""
+    from django.db.models import Max
+
+    claim_ids = list(claim_ids)
+    last = (
+        ClaimCheck.objects.filter(claim_id__in=claim_ids)
+        .values("claim_id")
+        .annotate(last=Max("id"))
+        .values_list("last", flat=True)
+    )
+    return {c.claim_id: c for c in ClaimCheck.objects.filter(id__in=list(last))}
+
+
+def overridden_rules(claims: Sequence[DraftClaim]) -> dict[int, set[str]]:
+    """The findings overridden on each claim since its last edit (an edit asks for a new look)."""
+    out: dict[int, set[str]] = {c.pk: set() for c in claims}
+    edited = {c.pk: c.edited_at for c in claims}
+    notes = ClaimNote.objects.filter(claim_id__in=list(out), kind=ClaimNote.Kind.OVERRIDE)
+    for claim_id, rule, created_at in notes.values_list("claim_id", "rule", "created_at"):
+        if edited[claim_id] is None or created_at >= edited[claim_id]:
+            out[claim_id].add(rule)
+    return out
+
+
+def not_ready(claims: Sequence[DraftClaim]) -> dict[int, list[str]]:
+    """claim id -> why it is not validated (empty list: it may be marked ready)."""
+    checks = latest_checks(c.pk for c in claims)
+    overrides = overridden_rules(claims)
+    out = {}
+    for claim in claims:
+        check = checks.get(claim.pk)
+        latest = readiness.LatestCheck(check.checked_at, tuple(check.result.get("findings", []))) if check else None
+        out[claim.pk] = readiness.not_ready_reasons(latest, claim.edited_at, overrides[claim.pk])
+    return out
+
+
+@dataclass
+class ReadyOutcome:
+    marked: int = 0
+    already: int = 0  # were ready before
+    overridden: int = 0  # marked ready with the user's override reason
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> claims left as they were
+
+    def message(self) -> str:
+        text = f"{self.marked} claim(s) marked ready"
+        if self.overridden:
+            text += f" ({self.overridden} with your override reason, kept as a claim note)"
+        if self.already:
+            text += f"; {self.already} already ready"
+        skipped = sum(self.skipped.values())
+        if skipped:
+            why = ", ".join(f"{n} {reason}" for reason, n in self.skipped.items())
+            text += f"; {skipped} not marked ({why}): give an override reason to mark them anyway"
+        return text + "."
+
+
+def mark_ready(claims: Sequence[DraftClaim], *, user, reason: str = "") -> ReadyOutcome:
+    """Mark validated claims ready; with a ``reason``, the others too, each keeping the reason as a claim note.
+    Counts come from the claims as read, before any update (never a negative "skipped")."""
+    reason = reason.strip()
+    outcome = ReadyOutcome(skipped={})
+    todo = [c for c in claims if c.status != ClaimStatus.READY]
+    outcome.already = len(claims) - len(todo)
+    problems = not_ready(todo)
+    ok, forced = [], []
+    for claim in todo:
+        why = problems[claim.pk]
+        if not why:
+            ok.append(claim)
+        elif reason:
+            forced.append((claim, why))
+        else:
+            for r in why[:1]:
+                outcome.skipped[r] = outcome.skipped.get(r, 0) + 1
+    now = timezone.now()
+    with transaction.atomic():
+        ids = [c.pk for c in ok] + [c.pk for c, _ in forced]
+        DraftClaim.objects.filter(pk__in=ids).update(status=ClaimStatus.READY, ready_at=now, ready_by=user)
+        ClaimNote.objects.bulk_create(
+            ClaimNote(
+                claim=claim,
+                kind=ClaimNote.Kind.READY_OVERRIDE,
+                text=f"{reason} (not validated: {', '.join(why)})",
+                author=user,
+            )
+            for claim, why in forced
+        )
+    outcome.marked, outcome.overridden = len(ids), len(forced)
+    return outcome
+
+
+def override_finding(claim: DraftClaim, rule: str, reason: str, *, user) -> ClaimNote:
+    """Override one finding of the claim's latest check, with the reason kept as a claim note."""
+    check = latest_checks([claim.pk]).get(claim.pk)
+    return ClaimNote.objects.create(
+        claim=claim, kind=ClaimNote.Kind.OVERRIDE, rule=rule, check_run=check, text=reason.strip(), author=user
+    )
+
+
+def overrides_of(claim: DraftClaim) -> dict[str, ClaimNote]:
+    """rule -> the latest override note of that finding on the claim since its last edit."""
+    notes = claim.notes.filter(kind=ClaimNote.Kind.OVERRIDE).select_related("author").order_by("created_at", "id")
+    if claim.edited_at is not None:
+        notes = notes.filter(created_at__gte=claim.edited_at)
+    return {note.rule: note for note in notes}
+
+
+def latest_notes(claim_ids: Sequence[int]) -> dict[int, ClaimNote]:
+    """Each claim's latest note (two queries, whatever the number of claims)."""
+    from django.db.models import Max
+
+    last = ClaimNote.objects.filter(claim_id__in=list(claim_ids)).values("claim_id").annotate(last=Max("id"))
+    ids = [row["last"] for row in last]
+    return {n.claim_id: n for n in ClaimNote.objects.filter(id__in=ids).select_related("author")}

@@ -15,6 +15,7 @@ import os
 import socket
 import tempfile
 import time
+import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -56,7 +57,8 @@ def limits() -> uploads.Limits:
 
 def upload_day(upload: BatchUpload) -> date:
     """The day the upload's claims are checked as of (the filing limit of a claim without ``submitted_on``)."""
-    return timezone.localdate(upload.created_at) if upload.created_at else timezone.localdate()
+    zone = zoneinfo.ZoneInfo(upload.practice.time_zone)  # the practice's day, not the server's
+    return timezone.localdate(upload.created_at, zone) if upload.created_at else timezone.localdate(timezone=zone)
 
 
 # ---- plan ----------------------------------------------------------------------------------------------------
@@ -120,7 +122,9 @@ class ChunkOutcome:
 
 def check_claims(checker: Checker, practice_id: int, claims: Iterable[uploads.UploadClaim], today: date) -> list[dict]:
     """The result of each claim of an upload, with ``claim_ref``, ``row`` (its first row), ``payer`` and
-    ``ordinal`` added. A claim that cannot be read is a ``CLAIM_INPUT_INVALID`` result naming row and column."""
+    ``ordinal`` added. A claim that cannot be read is a ``CLAIM_INPUT_INVALID`` result naming row and column, and
+    keeps no date when its date is unreadable (``today``, the upload's day, is no longer put in its place; the
+    parameter stays for the callers, the checker was built for that day)."""
     prepared = [(claim, *uploads.claim_payload(claim)) for claim in claims]
     checker.prefetch(payload for _, payload, errors in prepared if not errors)
     out = []
@@ -134,7 +138,7 @@ def check_claims(checker: Checker, practice_id: int, claims: Iterable[uploads.Up
                 problems = uploads.input_errors(exc.errors, claim)
         if result is None:
             result = input_error_result(
-                _date_or(payload.get("date_of_service"), today),
+                _date_or(payload.get("date_of_service")),
                 ClaimInputError({column: message for column, message, _ in problems}),
             )
             for finding, (_, _, line) in zip(result["findings"], problems):
@@ -145,7 +149,9 @@ def check_claims(checker: Checker, practice_id: int, claims: Iterable[uploads.Up
     return out
 
 
-def _date_or(text: str | None, default: date) -> date:
+def _date_or(text: str | None, default: date | None = None) -> date | None:
+    """The claim's date if it is one; otherwise ``default`` (None: the check keeps no date rather than another
+    day's, and its finding names the row and column)."""
     try:
         return date.fromisoformat(text or "")
     except ValueError:

@@ -482,8 +482,9 @@ def _pointer(text: str) -> int | str:
 
 
 def _charge(text: str) -> str | None:
-    text = text.strip().replace("$", "").replace(",", "").strip()
-    return text or None
+    """The cell as it is written: the claim check applies the API's rule (a decimal with up to two places), so
+    "6,500.00" or "$95" get a finding naming row and column instead of being read as something else."""
+    return text.strip() or None
 
 
 _SAME = {
@@ -560,6 +561,14 @@ def claim_payload(claim: UploadClaim) -> tuple[dict, dict[str, str]]:
     return payload, errors
 
 
+def _row_of(claim: UploadClaim, column: str) -> str:
+    """ "row 7, " for the first row of the claim that fills a claim-level column (else its first row)."""
+    for row in claim.rows:
+        if row.values.get(column):
+            return f"row {row.number}, "
+    return f"row {claim.first_row}, " if claim.rows else ""
+
+
 _LINE_PATH = re.compile(r"lines\[(\d+)\](?:\.([a-z_]+))?(?:\[(\d+)\])?")
 _LIST_PATH = re.compile(r"([a-z_]+)\[(\d+)\]")
 
@@ -579,7 +588,9 @@ def input_errors(errors: Mapping[str, str], claim: UploadClaim) -> list[tuple[st
             if item is not None:
                 label += f" (item {int(item) + 1})"
         elif match := _LIST_PATH.fullmatch(path):
-            label = f"{match.group(1)} (item {int(match.group(2)) + 1})"
+            label = f"{_row_of(claim, match.group(1))}{match.group(1)} (item {int(match.group(2)) + 1})"
+        elif path in CLAIM_COLUMNS:
+            label = f"{_row_of(claim, path)}{path}"
         else:
             label = path or "claim"
         if label in out:
