@@ -35,16 +35,17 @@ class Checker:
         return cls(SnapshotFactory(), RuleBook.load(), today or timezone.localdate())
 
     @classmethod
-    def shared(cls) -> Checker:
+    def shared(cls, stamp: tuple | None = None) -> Checker:
         """A Checker kept by this process for one-claim checks (the API), while nothing it read has changed.
 
         Reading the releases, payers and rules again for every call was half an API call's time. Instead one
         light query per call compares a stamp: today's date, the releases in force (id, dates, status), and the
         highest history id of payers and payer rules (django-simple-history writes one on every save and
-        delete of either, admin or script). Any difference builds a fresh Checker.
+        delete of either, admin or script). Any difference builds a fresh Checker. ``stamp``: those rows when the
+        caller read them already (``stamp_for_token``, the API's one query).
         """
         global _shared
-        stamp = (timezone.localdate(), *_stamp())
+        stamp = (timezone.localdate(), *(_stamp() if stamp is None else stamp))
         with _shared_lock:
             if _shared is not None and _shared[0] == stamp and len(_shared[1].snapshots._snapshots) < 5000:
                 return _shared[1]
@@ -89,24 +90,50 @@ _shared_lock = threading.Lock()
 _shared: tuple[tuple, Checker] | None = None
 
 
-def _stamp() -> tuple:
-    """What a Checker read, in one query: the loaded releases and the latest payer and payer-rule history ids."""
+def _stamp_sql(connection) -> str:
     from codes.models import Release
     from practice.models import Payer, PayerRule
 
-    connection = connections[router.db_for_read(Release)]
     quote = connection.ops.quote_name
     payers = quote(Payer.history.model._meta.db_table)
     rules = quote(PayerRule.history.model._meta.db_table)
     releases = quote(Release._meta.db_table)
+    return (
+        f"(SELECT MAX(history_id) FROM {payers}), (SELECT MAX(history_id) FROM {rules}), "  # noqa: S608
+        f"r.id, r.status, r.effective_from, r.effective_to FROM {{source}} "
+        f"LEFT JOIN {releases} AS r ON r.status = %s {{where}} ORDER BY r.id"
+    )
+
+
+def _stamp() -> tuple:
+    """What a Checker read, in one query: the loaded releases and the latest payer and payer-rule history ids."""
+    from codes.models import Release
+
+    connection = connections[router.db_for_read(Release)]
+    sql = "SELECT " + _stamp_sql(connection).format(source="(SELECT 1 AS one) AS x", where="")
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT MAX(history_id) FROM {payers}), (SELECT MAX(history_id) FROM {rules}), "  # noqa: S608
-            f"r.id, r.status, r.effective_from, r.effective_to FROM (SELECT 1 AS one) AS x "
-            f"LEFT JOIN {releases} AS r ON r.status = %s ORDER BY r.id",
-            [Release.Status.LOADED],
-        )
+        cursor.execute(sql, [Release.Status.LOADED])
         return tuple(cursor.fetchall())
+
+
+def stamp_for_token(key: str) -> tuple[int, int | None, tuple] | None:
+    """An API call's one query: the token's user id, the access generation (``practice.access``) and the Checker's
+    stamp (``_stamp``). None when no token has that key."""
+    from rest_framework.authtoken.models import Token
+
+    from codes.models import Release
+    from practice.models import AccessStamp
+
+    connection = connections[router.db_for_read(Release)]
+    quote = connection.ops.quote_name
+    source = f"{quote(Token._meta.db_table)} AS t LEFT JOIN {quote(AccessStamp._meta.db_table)} AS g ON g.id = 1"
+    sql = "SELECT t.user_id, g.generation, " + _stamp_sql(connection).format(source=source, where="WHERE t.key = %s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Release.Status.LOADED, key])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    return rows[0][0], rows[0][1], tuple(row[2:] for row in rows)
 
 
 def reset_shared_checker() -> None:
@@ -240,9 +267,11 @@ def _payer_key(claim, result) -> str:
     return result.get("payer", "")
 
 
-def check_payload(payload: dict, practice_id: int, *, user=None, source: str = "api") -> tuple[dict, ClaimCheck]:
-    """Check one claim payload (API, CLI) and keep the check."""
-    checker = Checker.shared()
+def check_payload(
+    payload: dict, practice_id: int, *, user=None, source: str = "api", stamp: tuple | None = None
+) -> tuple[dict, ClaimCheck]:
+    """Check one claim payload (API, CLI) and keep the check. ``stamp``: see ``Checker.shared``."""
+    checker = Checker.shared(stamp)
     result = checker.check(payload, practice_id)
     result_to_store = {**result, "payer": payload.get("payer", "")}
     check = store_checks(practice_id, [result_to_store], user=user, source=source)[0]

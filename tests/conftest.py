@@ -34,12 +34,15 @@ def _clear_release_cache():
     """Release rows are cached in memory by release id; ids are reused across rolled-back tests."""
     from billing.services import reset_shared_checker
     from codes.selectors import clear_cache
+    from practice import access
 
     clear_cache()
     reset_shared_checker()
+    access.clear()  # users are cached by id and access generation: both repeat after a rollback
     yield
     clear_cache()
     reset_shared_checker()
+    access.clear()
 
 
 @pytest.fixture(scope="module")
