@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db import transaction
 from django.db.models import F
+from drf_spectacular.authentication import TokenScheme
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import authentication, exceptions, serializers, status, viewsets
@@ -69,6 +70,14 @@ class CachedTokenAuthentication(authentication.TokenAuthentication):
         if known is None:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
         return known.user, CheckAuth(key, known.practices, stamp)
+
+
+class CachedTokenScheme(TokenScheme):
+    """The schema's name for it: the same header as DRF's token scheme, under its own component name."""
+
+    target_class = CachedTokenAuthentication
+    name = "tokenAuthCached"
+    priority = 1  # before drf-spectacular's own, which matches subclasses of TokenAuthentication
 
 
 class CheckAuth(str):
