@@ -24,6 +24,8 @@ from django.utils.safestring import mark_safe
 from billing import models as billing_models
 from billing import services, uploads
 from billing.models import CLAIM_FIELDS, BatchUpload, ClaimCheck, ClaimLine, ClaimStatus, DraftClaim, Finding, JobStatus
+from config.admin_filters import ScopedListFiltersMixin
+from config.bad_input import clean_storable_text
 from practice.models import Payer, PracticePayer
 from practice.selectors import practices_for
 
@@ -65,7 +67,7 @@ class CodeListField(forms.CharField):
         return value
 
     def to_python(self, value):
-        items = _split_codes(super().to_python(value))
+        items = _split_codes(clean_storable_text(super().to_python(value)))
         if len(items) > self.max_items:
             raise forms.ValidationError(f"at most {self.max_items} (got {len(items)})")
         if self.item_kind is int:
@@ -165,8 +167,9 @@ class LatestRuleFilter(admin.SimpleListFilter):
         return queryset
 
 
-class PracticeScopedAdmin(admin.ModelAdmin):
-    """Only the practices the user works for: lists, objects and the practice choices on forms."""
+class PracticeScopedAdmin(ScopedListFiltersMixin, admin.ModelAdmin):
+    """Only the practices the user works for: lists, objects, the practice choices on forms, and the choices of
+    the list's filters (a rule id or payer found only in another practice's rows is never listed)."""
 
     practice_field = "practice"
 

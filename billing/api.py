@@ -13,13 +13,13 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from billing import services
 from billing.checking.claim import ClaimInputError
 from billing.models import CLAIM_FIELDS, ClaimCheck, ClaimLine, DraftClaim
 from config.permissions import ModelPermissions, require_perms
+from config.throttling import UserRateThrottle
 from practice import access
 from practice.models import Payer, Practice, PracticePayer
 from practice.selectors import practices_for

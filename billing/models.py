@@ -7,8 +7,18 @@ No patient name or identifier is stored: ``reference`` is the practice's own cla
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+from billing.checking.claim import date_out_of_range
+
+
+def validate_claim_date(value) -> None:
+    """A claim's dates lie in billing's range (billing.checking.claim.date_out_of_range), on every form and API."""
+    message = date_out_of_range(value)
+    if message is not None:
+        raise ValidationError(message, code="date_out_of_range")
 
 
 class ClaimStatus(models.TextChoices):
@@ -48,8 +58,10 @@ class DraftClaim(models.Model):
     payer = models.ForeignKey("practice.Payer", on_delete=models.PROTECT, related_name="claims")
     claim_type = models.CharField(max_length=16, choices=CLAIM_TYPES, default="professional")
     place_of_service = models.CharField(max_length=2)
-    date_of_service = models.DateField()
-    submitted_on = models.DateField(null=True, blank=True, help_text="The day the claim goes out (default today).")
+    date_of_service = models.DateField(validators=[validate_claim_date])
+    submitted_on = models.DateField(
+        null=True, blank=True, validators=[validate_claim_date], help_text="The day the claim goes out (default today)."
+    )
     rendering_npi = models.CharField("rendering NPI", max_length=10, blank=True)
     diagnoses = models.JSONField(default=list, blank=True, help_text="Up to 12 ICD-10-CM codes, first = primary.")
     clinical_trial_number = models.CharField(max_length=20, blank=True, help_text="NCT + 8 digits")
@@ -82,7 +94,9 @@ class ClaimLine(models.Model):
     units = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
     diagnosis_pointers = models.JSONField(default=list, blank=True)
     charge = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
-    date_of_service = models.DateField(null=True, blank=True, help_text="Only when it differs from the claim's.")
+    date_of_service = models.DateField(
+        null=True, blank=True, validators=[validate_claim_date], help_text="Only when it differs from the claim's."
+    )
 
     class Meta:
         ordering = ["claim", "number"]

@@ -27,6 +27,8 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 
+from config.admin_filters import ScopedListFiltersMixin
+from config.bad_input import clean_storable_text
 from practice import policy, services
 from practice.models import (
     Location,
@@ -59,7 +61,7 @@ class CodeListField(forms.CharField):
         return value
 
     def to_python(self, value):
-        value = super().to_python(value)
+        value = clean_storable_text(super().to_python(value))
         return [part for part in value.replace(";", ",").replace(",", " ").split() if part]
 
 
@@ -90,7 +92,7 @@ class DiagnosisRequirementsField(forms.CharField):
         return value
 
     def to_python(self, value):
-        value = super().to_python(value)
+        value = clean_storable_text(super().to_python(value))
         out = []
         for number, line in enumerate(value.splitlines(), 1):
             line = line.strip()
@@ -193,7 +195,7 @@ class ScopeFilter(admin.SimpleListFilter):
 
 
 @admin.register(PayerRule)
-class PayerRuleAdmin(SimpleHistoryAdmin):
+class PayerRuleAdmin(ScopedListFiltersMixin, SimpleHistoryAdmin):
     form = PayerRuleForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     change_form_template = "admin/practice/payerrule/change_form.html"

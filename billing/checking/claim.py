@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from codes.formats.base import normalise_code
+from config.unstorable import NUL_OR_SURROGATE, bad_text
 
 PROFESSIONAL = "professional"
 INSTITUTIONAL = "institutional"
@@ -33,8 +34,30 @@ MAX_POINTERS = 4
 MAX_CONDITION_CODES = 24  # 837I allows 24 condition codes
 MAX_CODE_LENGTH = 20  # generous: real codes are 2 to 8 characters; longer text is not a code
 MAX_TEXT_LENGTH = 50
-EARLIEST_DATE = date(1900, 1, 1)
-LATEST_DATE = date(2199, 12, 31)
+# Dates a claim may carry: none before 2000 (ICD-10-CM began in 2015, our code sets later: older is a typo), none
+# more than FUTURE_YEARS after today (a draft may be made ahead of a planned service, not years ahead). Keeps
+# 9999-12-31 out, whose year the admin's date filters cannot step past.
+EARLIEST_DATE = date(2000, 1, 1)
+FUTURE_YEARS = 2
+
+
+def latest_date(today: date | None = None) -> date:
+    """The latest date a claim may carry: FUTURE_YEARS after ``today`` (28 February for 29 February)."""
+    today = today or date.today()
+    return date(today.year + FUTURE_YEARS, today.month, min(today.day, 28 if today.month == 2 else today.day))
+
+
+def date_out_of_range(value: date, today: date | None = None) -> str | None:
+    """Why ``value`` is no date for a claim (too early, too far ahead), or None."""
+    latest = latest_date(today)
+    if EARLIEST_DATE <= value <= latest:
+        return None
+    return (
+        f"{value.isoformat()} is out of range: dates from {EARLIEST_DATE.isoformat()} to {latest.isoformat()} "
+        f"({FUTURE_YEARS} years from today)."
+    )
+
+
 CENT = Decimal("0.01")
 MAX_CHARGE = Decimal("100000000")  # a sanity limit: no service line is charged $100 million
 
@@ -104,6 +127,9 @@ def parse_claim(data: Mapping[str, Any], today: date | None = None) -> Claim:
     errors: dict[str, str] = {}
     if not isinstance(data, Mapping):
         raise ClaimInputError({"": "A claim must be a JSON object."})
+    unstorable = bad_text(dict(data))  # NUL or a lone surrogate anywhere: named, never stored nor logged
+    if unstorable is not None:
+        raise ClaimInputError({unstorable: NUL_OR_SURROGATE})
 
     payer = _text(data, "payer", errors, required=True)
     place = _place_of_service(data, errors)
@@ -175,8 +201,8 @@ def _date(data: Mapping, key: str, errors: dict, *, path: str | None = None, req
     except ValueError:
         errors[path] = f"{value.strip()} is not a real date."
         return None
-    if not EARLIEST_DATE <= parsed <= LATEST_DATE:
-        errors[path] = f"{parsed.isoformat()} is not a plausible date."
+    if (out_of_range := date_out_of_range(parsed)) is not None:
+        errors[path] = out_of_range
         return None
     return parsed
 

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from billing.checking.claim import ClaimInputError, parse_claim
+from billing.checking.claim import ClaimInputError, latest_date, parse_claim
 from billing.checking.engine import CATALOGUE, check_claim
 from billing.checking.findings import SEVERITIES, Finding, worst_status
 from billing.checking.rules.base import Rule
@@ -195,7 +195,10 @@ BOUNDARIES = [
     date(2026, 7, 15),
     date(2026, 9, 30),
 ]
-days = st.sampled_from(BOUNDARIES) | st.dates(min_value=date(2010, 1, 1), max_value=date(2028, 12, 31))
+# up to the latest date a claim may carry (two years from today: billing.checking.claim.latest_date)
+days = st.sampled_from(BOUNDARIES) | st.dates(
+    min_value=date(2010, 1, 1), max_value=min(date(2028, 12, 31), latest_date())
+)
 iso_days = days.map(date.isoformat)
 procedure_codes = st.sampled_from(
     [

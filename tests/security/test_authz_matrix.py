@@ -5,7 +5,8 @@ practice A (the demo practice) and requested by every role, with the method(s) i
 get is derived from the roles' specification (``billing.roles.ROLES``, not from the database) and from practice
 scoping:
 
-- anonymous: the login page (admin, login-required pages) or 401 (API); only the public pages answer 200;
+- anonymous: the login page (admin, login-required pages, the API docs) or 401 (API, its schema); only the public
+  pages (home, login, health) answer 200;
 - a role with the model's permission, for an object of a practice it works for: 200 (201/204 for writes);
 - a role without the permission: 403;
 - billing staff of ANOTHER practice: 404 on the API and the downloads, the admin's "does not exist" redirect on
@@ -40,7 +41,7 @@ from practice.models import Payer, PayerRule, Practice
 from tests.security.helpers import ROLES as TEST_ROLES
 from tests.security.helpers import claim_body, contract_claim, record_figures
 
-PUBLIC_NAMES = {"", "schema", "api-docs", "health", "admin:login"}
+PUBLIC_NAMES = {"", "health", "admin:login"}
 DENY = {403}
 ADMIN_NOT_FOUND = {302}  # the admin redirects to its index: "... with ID ... doesn't exist"
 LOGIN = "login"  # 302 to the admin login page
@@ -321,8 +322,10 @@ def expected(role: str, ep: Endpoint) -> set | str | None:
     anonymous = role == "anonymous"
 
     if ep.kind == "api":
-        if ep.name in ("schema", "api-docs"):
-            return {200}
+        if ep.name == "schema":  # logged-in users only (token or session)
+            return {401} if anonymous else {200}
+        if ep.name == "api-docs":  # a browser page: without a session, the login page
+            return LOGIN if anonymous else {200}
         if anonymous:
             return {401}
         if ep.action == "write-read-only":

@@ -70,7 +70,7 @@ def test_no_input_gives_a_server_error(world):
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
-        schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+        schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application(), headers=auth)
         for result in schema.get_all_operations():
             operation = result.ok()
             operations.append(f"{operation.method.upper()} {operation.path}")

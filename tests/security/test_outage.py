@@ -109,16 +109,25 @@ def test_other_errors_stay_plain_500s(world, settings):
     assert response.status_code == 500 and "a bug" not in response.content.decode()
 
 
-def test_redis_down_is_503(world, api_for, faults):
-    """The cache (throttling uses it) on a closed Redis port."""
+def test_redis_down_is_503_where_redis_is_needed(world, faults):
+    """The cache on a closed Redis port, met by a view that needs it (the API's throttles no longer do: see
+    test_throttle_without_redis.py)."""
     closed = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
     }
-    with override_settings(CACHES=closed):
+    with override_settings(CACHES=closed, ROOT_URLCONF="tests.security.test_outage"):
         _assert_plain_503(
-            api_for("billing").get("/api/v1/claims/"), "The cache (Redis) is unavailable, try again shortly.", "redis"
+            Client(raise_request_exception=False).get("/cache-something/", HTTP_ACCEPT="application/json"),
+            "The cache (Redis) is unavailable, try again shortly.",
+            "redis",
         )
     faults.append("redis closed port (cache)")
+
+
+def _cache_view(request):
+    from django.core.cache import cache
+
+    return JsonResponse({"cached": cache.get("anything")})
 
 
 # A view that queues a task, on a broker at a closed port.
@@ -139,7 +148,11 @@ def _queue_view(request):
     return JsonResponse({"queued": True})
 
 
-urlpatterns = [path("queue-something/", _queue_view), path("", include("config.urls"))]
+urlpatterns = [
+    path("queue-something/", _queue_view),
+    path("cache-something/", _cache_view),
+    path("", include("config.urls")),
+]
 
 
 @pytest.mark.urls("tests.security.test_outage")
