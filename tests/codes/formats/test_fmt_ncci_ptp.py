@@ -346,7 +346,7 @@ def test_generator_command_line(tmp_path):
     assert sum(1 for _ in ncci_ptp.parse(out)) == 500
 
 
-@pytest.mark.slow
+@pytest.mark.bench
 def test_parse_tuples_speed(tmp_path):
     path = tmp_path / "ccipra-v322r0-f1.TXT"
     _gen_module().generate(path, 300_000, seed=1)
