@@ -17,6 +17,7 @@ TASK_ROUTES = {
     "billing.start_upload": {"queue": UPLOADS},
     "billing.check_upload_chunk": {"queue": UPLOADS},
     "billing.finish_upload": {"queue": UPLOADS},
+    "billing.import_x12_upload": {"queue": UPLOADS},
     "billing.build_check_report": {"queue": REPORTS},
     "codes.refresh_run": {"queue": REFRESH},
     "codes.refresh_source": {"queue": REFRESH},

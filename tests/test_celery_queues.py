@@ -16,6 +16,7 @@ EXPECTED = {
     "billing.start_upload": "uploads",
     "billing.check_upload_chunk": "uploads",
     "billing.finish_upload": "uploads",
+    "billing.import_x12_upload": "uploads",
     "billing.build_check_report": "reports",
     "codes.refresh_run": "refresh",
     "codes.refresh_source": "refresh",
