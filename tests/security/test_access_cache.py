@@ -37,7 +37,13 @@ def test_a_warm_check_costs_three_queries_and_is_stored(world, api_for):
     assert len(sql) <= 3, sql  # the token with what the check needs, the check, its findings
     assert "authtoken_token" in sql[0]
     assert ClaimCheck.objects.count() == before + 1
-    assert ClaimCheck.objects.latest("id").practice == world.a
+    check = ClaimCheck.objects.latest("id")
+    assert check.practice == world.a
+    # stored whole: on PostgreSQL the check and its findings go in one statement
+    assert [(f.rule, f.severity, f.line, f.codes) for f in check.findings.order_by("id")] == [
+        (f["rule"], f["severity"], f.get("line"), f.get("codes", [])) for f in check.result["findings"]
+    ]
+    assert check.result["findings"]
 
 
 def test_losing_the_membership_is_seen_by_the_next_call(world, api_for):
