@@ -8,7 +8,7 @@ keeps each check with its findings and the releases that answered, so it can be 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -45,16 +45,17 @@ class Checker:
         return cls(SnapshotFactory(), RuleBook.load(), today or timezone.localdate())
 
     @classmethod
-    def shared(cls) -> Checker:
+    def shared(cls, stamp: tuple | None = None) -> Checker:
         """A Checker kept by this process for one-claim checks (the API), while nothing it read has changed.
 
         Reading the releases, payers and rules again for every call was half an API call's time. Instead one
         light query per call compares a stamp: today's date, the releases in force (id, dates, status), and the
         highest history id of payers and payer rules (django-simple-history writes one on every save and
-        delete of either, admin or script). Any difference builds a fresh Checker.
+        delete of either, admin or script). Any difference builds a fresh Checker. ``stamp``: those rows when the
+        caller read them already (``stamp_for_token``, the API's one query).
         """
         global _shared
-        stamp = (timezone.localdate(), *_stamp())
+        stamp = (timezone.localdate(), *(_stamp() if stamp is None else stamp))
         with _shared_lock:
             if _shared is not None and _shared[0] == stamp and len(_shared[1].snapshots._snapshots) < 5000:
                 return _shared[1]
@@ -187,27 +188,54 @@ _shared_lock = threading.Lock()
 _shared: tuple[tuple, Checker] | None = None
 
 
-def _stamp() -> tuple:
-    """What a Checker read, in one query: the loaded releases, the latest payer and payer-rule history ids and the
-    practice locations' latest change and count."""
+def _stamp_sql(connection) -> str:
+    """The columns and joins of the Checker's stamp (``{source}`` and ``{where}`` filled in by the caller): the loaded
+    releases, the latest payer and payer-rule history ids and the practice locations' latest change and count."""
     from codes.models import Release
     from practice.models import Location, Payer, PayerRule
 
-    connection = connections[router.db_for_read(Release)]
     quote = connection.ops.quote_name
     payers = quote(Payer.history.model._meta.db_table)
     rules = quote(PayerRule.history.model._meta.db_table)
     releases = quote(Release._meta.db_table)
     locations = quote(Location._meta.db_table)  # locations (keys, ZIPs) decide which scoped rules apply
+    return (
+        f"(SELECT MAX(history_id) FROM {payers}), (SELECT MAX(history_id) FROM {rules}), "  # noqa: S608
+        f"(SELECT MAX(updated_at) FROM {locations}), (SELECT COUNT(*) FROM {locations}), "
+        f"r.id, r.status, r.effective_from, r.effective_to FROM {{source}} "
+        f"LEFT JOIN {releases} AS r ON r.status = %s {{where}} ORDER BY r.id"
+    )
+
+
+def _stamp() -> tuple:
+    """What a Checker read, in one query (``_stamp_sql``)."""
+    from codes.models import Release
+
+    connection = connections[router.db_for_read(Release)]
+    sql = "SELECT " + _stamp_sql(connection).format(source="(SELECT 1 AS one) AS x", where="")
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT MAX(history_id) FROM {payers}), (SELECT MAX(history_id) FROM {rules}), "  # noqa: S608
-            f"(SELECT MAX(updated_at) FROM {locations}), (SELECT COUNT(*) FROM {locations}), "
-            f"r.id, r.status, r.effective_from, r.effective_to FROM (SELECT 1 AS one) AS x "
-            f"LEFT JOIN {releases} AS r ON r.status = %s ORDER BY r.id",
-            [Release.Status.LOADED],
-        )
+        cursor.execute(sql, [Release.Status.LOADED])
         return tuple(cursor.fetchall())
+
+
+def stamp_for_token(key: str) -> tuple[int, int | None, tuple] | None:
+    """An API call's one query: the token's user id, the access generation (``practice.access``) and the Checker's
+    stamp (``_stamp``). None when no token has that key."""
+    from rest_framework.authtoken.models import Token
+
+    from codes.models import Release
+    from practice.models import AccessStamp
+
+    connection = connections[router.db_for_read(Release)]
+    quote = connection.ops.quote_name
+    source = f"{quote(Token._meta.db_table)} AS t LEFT JOIN {quote(AccessStamp._meta.db_table)} AS g ON g.id = 1"
+    sql = "SELECT t.user_id, g.generation, " + _stamp_sql(connection).format(source=source, where="WHERE t.key = %s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Release.Status.LOADED, key])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    return rows[0][0], rows[0][1], tuple(row[2:] for row in rows)
 
 
 def reset_shared_checker() -> None:
@@ -257,10 +285,20 @@ def store_checks(
         )
         for claim, result, (patient, services) in zip(claims, results, history)
     ]
+    connection = connections[router.db_for_write(ClaimCheck)]
+    if len(checks) == 1 and connection.vendor == "postgresql":
+        _insert_one_check(connection, checks[0])  # one statement: no transaction to open and commit
+        return checks
     with transaction.atomic():
         _insert_checks(checks)
-        _insert_findings(
-            (
+        _insert_findings(_finding_rows(checks))
+    return checks
+
+
+def _finding_rows(checks: Iterable[ClaimCheck]) -> Iterator[tuple]:
+    for check in checks:
+        for f in check.result.get("findings", []):
+            yield (
                 check.pk,
                 f["rule"],
                 f["severity"],
@@ -270,10 +308,35 @@ def store_checks(
                 f.get("reference", ""),
                 f.get("suggestion", ""),
             )
-            for check in checks
-            for f in check.result.get("findings", [])
+
+
+def _insert_one_check(connection, check: ClaimCheck) -> None:
+    """One check and its findings in one statement (PostgreSQL: a data-modifying WITH), atomic by itself: the API's
+    path, which would otherwise open a transaction for two INSERTs (four round trips with BEGIN and COMMIT)."""
+    quote = connection.ops.quote_name
+    fields = [f for f in ClaimCheck._meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(check, True), connection) for f in fields]
+    sql = (
+        f"WITH c AS (INSERT INTO {quote(ClaimCheck._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608 (names from the models; values bound)
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(ClaimCheck._meta.pk.column)} AS id)"
+    )
+    findings = list(_finding_rows([check]))
+    if findings:
+        columns = [Finding._meta.get_field(name) for name in FINDING_COLUMNS]
+        codes_field = columns[FINDING_COLUMNS.index("codes")]
+        casts = ["varchar", "varchar", "smallint", "jsonb", "text", "text", "text"]
+        row = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
+        names = ", ".join(quote(f.column) for f in columns)
+        sql += (
+            f", f AS (INSERT INTO {quote(Finding._meta.db_table)} ({names}) "  # noqa: S608 (names from the models; values bound)
+            f"SELECT c.id, v.* FROM c, (VALUES {', '.join([row] * len(findings))}) AS v)"
         )
-    return checks
+        for _check_id, rule, severity, line, codes, *texts in findings:
+            values += [rule, severity, line, codes_field.get_db_prep_save(codes, connection), *texts]
+    with _server_binding_cursor(connection) as cursor:
+        cursor.execute(sql + " SELECT id FROM c", values)  # noqa: S608 (built above from model names only)
+        check.pk = cursor.fetchone()[0]
+    check._state.adding, check._state.db = False, connection.alias
 
 
 def _history_fields(practice_id: int, payloads: Sequence[dict | None]) -> list[tuple[str, list]]:
@@ -376,9 +439,11 @@ def _payer_key(claim, result) -> str:
     return result.get("payer", "")
 
 
-def check_payload(payload: dict, practice_id: int, *, user=None, source: str = "api") -> tuple[dict, ClaimCheck]:
-    """Check one claim payload (API, CLI) and keep the check."""
-    checker = Checker.shared()
+def check_payload(
+    payload: dict, practice_id: int, *, user=None, source: str = "api", stamp: tuple | None = None
+) -> tuple[dict, ClaimCheck]:
+    """Check one claim payload (API, CLI) and keep the check. ``stamp``: see ``Checker.shared``."""
+    checker = Checker.shared(stamp)
     result = checker.check(payload, practice_id)
     result_to_store = {**result, "payer": payload.get("payer", "")}
     check = store_checks(practice_id, [result_to_store], user=user, source=source, payloads=[payload])[0]

@@ -725,3 +725,15 @@ class PayerRule(models.Model):
             macs=tuple(self.macs or ()),
             frequency=policy.FrequencyLimit.from_json(self.frequency_limit),
         )
+
+
+class AccessStamp(models.Model):
+    """One row whose ``generation`` goes up whenever who may do what changes: a membership, a practice, a user,
+    a group, a permission, a token (``practice.access`` bumps it from signals). A process caches each API user's
+    permissions and practices under the generation it read, and reads the generation with the request's one
+    query: a change made anywhere (another process, another host) is seen by the next request."""
+
+    generation = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"access generation {self.generation}"
