@@ -10,7 +10,7 @@ def first_generation(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('practice', '0002_locations_rule_scope_frequency_profile_claim_fields'),
+        ('practice', '0003_practice_time_zone'),
     ]
 
     operations = [
