@@ -223,6 +223,8 @@ class ReportFile(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of the job building it.")
+    worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the process building it.")
 
     class Meta:
         ordering = ["-created_at"]

@@ -311,6 +311,13 @@ def validate_source_url(value: str) -> None:
 
     if not value.lower().startswith(("https://", "http://", "file://")):
         raise ValidationError("Give an https://, http:// or file:// address.")
+    if value.lower().startswith("file://"):
+        from codes.fetch import Refused, local_path
+
+        try:
+            local_path(value)
+        except Refused as exc:
+            raise ValidationError(str(exc)) from None
 
 
 class Source(models.Model):

@@ -9,6 +9,7 @@ Paths:
   /slow/<seconds>/<name>     waits before answering (a read timeout on the client side)
   /flaky/<n>/<name>          answers 500 to the first n requests for that path, then the file
   /truncated/<name>          promises the whole file (Content-Length) but sends half, then hangs up
+  /redirect?to=<address>     answers 302 to that address
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ class CmsServer:
                 path = unquote(self.path.split("?", 1)[0])
                 server.hits[path] += 1
                 parts = path.strip("/").split("/")
+                if parts[0] == "redirect":
+                    self.send_response(302)
+                    self.send_header("Location", parse_qs(urlsplit(self.path).query)["to"][0])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return None
                 if parts[0] == "status":
                     return self._answer(int(parts[1]), b"no")
                 if parts[0] == "slow":
@@ -153,8 +160,14 @@ class CmsServer:
         self.httpd.server_close()
 
 
+LOOPBACK = "127.0.0.1/32"  # the server's network: downloads refuse it unless REFRESH_ALLOWED_NETWORKS names it
+
+
 @pytest.fixture
-def cms_server(tmp_path):
+def cms_server(tmp_path, settings):
+    """The server, with its loopback address allowed for downloads in this process (a worker process needs
+    ``REFRESH_ALLOWED_NETWORKS`` in its environment: see tests/codes/conftest.py)."""
+    settings.REFRESH_ALLOWED_NETWORKS = [LOOPBACK]
     server = CmsServer(tmp_path / "www")
     yield server
     server.close()

@@ -35,7 +35,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
 
 from billing.models import BatchUpload, ClaimCheck, DraftClaim, ReportFile
-from billing.roles import EXTRA, ROLES
+from billing.roles import EXCEPT, EXTRA, ROLES
 from codes import models as code_models
 from practice.models import Payer, PayerRule, Practice
 from tests.security.helpers import ROLES as TEST_ROLES
@@ -68,7 +68,7 @@ def spec_perms(role: str) -> set[str] | None:
             continue
         for m in models:
             perms |= {f"{app_label}.{action}_{m._meta.model_name}" for action in actions}
-    return perms
+    return perms - set(EXCEPT[group])
 
 
 def has(role: str, perm: str) -> bool:

@@ -25,6 +25,17 @@ class Command(BaseCommand):
         parser.add_argument("--wait", action="store_true", help="wait for the runs and print their outcome")
         parser.add_argument("--timeout", type=float, default=6 * 3600, help="with --wait: seconds (default 6 h)")
 
+    def execute(self, *args, **options):
+        from config.jobs import JobNotQueued
+
+        try:
+            return super().execute(*args, **options)
+        except JobNotQueued:  # the run is saved, queued: the sweeper (jobs.sweep) sends it when the broker is back
+            raise CommandError(
+                "the job queue (Redis) did not answer: the refresh run is saved as queued and is sent by itself "
+                "when the queue is back (or run this again then)"
+            ) from None
+
     def handle(self, *args, **opts):
         from codes import refresh
         from codes.models import RefreshRun, Source
