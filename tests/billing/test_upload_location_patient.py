@@ -66,7 +66,10 @@ def test_rows_that_disagree_on_the_account_never_echo_it():
 def test_the_claim_checks_errors_name_the_file_columns():
     (claim,) = claims_of([{**ESI, "claim_ref": "U-4"}])
     errors = {"location": "No location.", "patient.account": "Must be text."}
-    assert [label for label, _, _ in uploads.input_errors(errors, claim)] == ["location", "patient_account"]
+    assert [label for label, _, _ in uploads.input_errors(errors, claim)] == [
+        "row 2, location",
+        "row 2, patient_account",
+    ]
 
 
 def test_template_lists_the_new_columns():
