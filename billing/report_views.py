@@ -169,6 +169,8 @@ def report_page(request):
         (r, titles.get(r.rule, ""), [(ref, _claim_url(ref.claim, can_claims, can_checks)) for ref in r.examples])
         for r in figures.by_rule
     ]
+    costly = [entry for entry in rules if not entry[0].is_note]
+    notes = [entry for entry in rules if entry[0].is_note]
     files = ReportFile.objects.filter(practice__in=practices, kind="report").select_related("practice")[:5]
     return TemplateResponse(
         request,
@@ -182,6 +184,8 @@ def report_page(request):
             figures=figures,
             months=months,
             rules=rules,
+            costly=costly,
+            notes=notes,
             top_n=TOP_N,
             files=files,
             can_generate=request.user.has_perm("billing.add_reportfile"),
