@@ -25,6 +25,7 @@ from billing import models as billing_models
 from billing import services, uploads
 from billing.models import CLAIM_FIELDS, BatchUpload, ClaimCheck, ClaimLine, ClaimStatus, DraftClaim, Finding, JobStatus
 from config.admin_filters import ScopedListFiltersMixin
+from config.background import in_background
 from config.bad_input import clean_storable_text
 from practice.models import Payer, PracticePayer
 from practice.selectors import practices_for
@@ -564,8 +565,9 @@ class BatchUploadAdmin(PracticeScopedAdmin):
         if not change:
             from billing import tasks
 
-            # after the commit, so a worker finds the row; with no Redis it runs right here, in-process
-            transaction.on_commit(partial(tasks.start_upload.delay, obj.pk))
+            # after the commit, so a worker finds the row; with no Redis it runs in-process in a thread after the
+            # response (config.background), so the progress bar moves on the embedded default too
+            transaction.on_commit(partial(in_background, tasks.start_upload.delay, obj.pk, what=f"upload {obj.pk}"))
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(request, "The claims are checked in the background: the progress shows in the list.")

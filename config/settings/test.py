@@ -16,3 +16,4 @@ REST_FRAMEWORK = {
     },
 }
 AXES_ENABLED = True
+EAGER_JOBS_IN_THREADS = False  # in-process jobs finish inside the request; browser tests that watch progress opt in

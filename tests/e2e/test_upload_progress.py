@@ -70,3 +70,39 @@ def test_the_bar_follows_a_running_upload_and_the_page_shows_the_end(page, demo,
     expect(page.locator(".upload-status")).to_have_text("Failed")  # the page reloaded by itself
     expect(text).to_have_text("stopped after 1,000 of 1,000 claims")
     page.screenshot(path=shots / "upload-failed.png")
+
+
+def test_with_in_process_celery_the_upload_runs_after_the_response(page, demo, tmp_path, settings, monkeypatch):
+    """The embedded default (no Redis): the add page answers while the upload is still running, the list shows it
+    running, and the bar reaches Done by itself. The check of a chunk waits for the test's word: checked inside the
+    request, the save would never answer."""
+    import threading
+
+    from playwright.sync_api import expect
+
+    from billing import upload_jobs
+
+    settings.EAGER_JOBS_IN_THREADS = True
+    release = threading.Event()
+    real_check = upload_jobs.check_chunk
+
+    def held_check(upload_id, index):
+        assert release.wait(30), "the test never let the check go on"
+        return real_check(upload_id, index)
+
+    monkeypatch.setattr(upload_jobs, "check_chunk", held_check)
+    examples = examples_without_requirements()
+    rows = [row for stem, example in examples.items() for row in claim_rows(stem, example["claim"])]
+    export = tmp_path / "later.csv"
+    export.write_bytes(csv_bytes(rows))
+
+    login(page, demo.url, "billing")
+    page.goto(f"{demo.url}/admin/billing/batchupload/add/")
+    page.set_input_files("#id_file", str(export))
+    submit(page, "input[name=_save]")  # answers although no chunk has been checked
+    upload = BatchUpload.objects.get(original_name="later.csv")
+    assert upload.status in (JobStatus.QUEUED, JobStatus.RUNNING) and upload.done_claims == 0
+    expect(page.locator(".upload-status").first).not_to_have_text("Done")
+    release.set()
+    expect(page.locator(".upload-status").first).to_have_text("Done")
+    expect(page.locator(".upload-progress-text").first).to_have_text(f"{len(examples)} claims checked")
