@@ -82,7 +82,8 @@ def test_refresh_from_a_url_loads_then_says_unchanged(worker, cms_server):
     assert (lines, code) == ([{"kind": "hcpcs", "status": "loaded", "release": "HCPCS 2020", "error": None}], 0)
     run = RefreshRun.objects.get()
     assert run.worker.split(":")[1] != str(os.getpid()) and run.attempts == 1
-    assert run.rows == HcpcsCode.objects.filter(release=run.release).count() == 7079
+    codes_in_sample = {line[:5] for line in hcpcs_full().decode("latin-1").split("\r\n") if len(line) >= 300}
+    assert run.rows == HcpcsCode.objects.filter(release=run.release).count() == len(codes_in_sample) > 30
     print(f"\nHCPCS 2020 ({run.bytes:,} bytes, {run.rows:,} rows) end to end {elapsed:.2f} s; steps {run.timings}")
     in_force_answers(run.release)
     lines, code = refresh_wait("--url", url)
