@@ -1,0 +1,54 @@
+"""Sources -> "Refresh now" says what the run's state is (never "queued" about a run that already failed), and the
+refresh-run list shows the error readably (wrapped, not cut off at 120 characters)."""
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from codes import refresh
+from codes import snapshot as k
+from codes.models import RefreshRun, Source
+from codes.refresh_admin import run_messages
+
+pytestmark = pytest.mark.django_db
+
+LONG_ERROR = (
+    "the download of https://www.cms.gov/files/zip/2026-alpha-numeric-hcpcs-file.zip failed after 4 tries: "
+    "the server answered 503 Service Unavailable each time; the release in force stays (HCPCS 2026 January). "
+    "Try again later, or download the file by hand and load it with import_codeset hcpcs PATH."
+)
+
+
+def test_refresh_now_says_queued_only_for_a_queued_run(admin_client, monkeypatch, django_capture_on_commit_callbacks):
+    sent = []
+    monkeypatch.setattr(refresh, "send", sent.append)  # a worker will take it: nothing runs in the request
+    source = Source.objects.create(name="HCPCS quarterly", kind=k.HCPCS, url="https://www.cms.gov/hcpcs.zip")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:codes_source_changelist"),
+            {"action": "refresh_now", "_selected_action": [source.pk]},
+            follow=True,
+        )
+    run = RefreshRun.objects.get(source=source)
+    assert sent == [run.pk] and run.status == RefreshRun.Status.QUEUED
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        f"Refresh of HCPCS quarterly queued as run #{run.pk}: Refresh runs shows its progress."
+    ]
+
+
+def test_the_message_follows_the_state_of_a_finished_run():
+    source = Source.objects.create(name="GPCI", kind=k.GPCI, url="https://www.cms.gov/gpci.zip")
+    failed = RefreshRun.objects.create(source=source, kind=k.GPCI, url=source.url, status="failed", error=LONG_ERROR)
+    loaded = RefreshRun.objects.create(source=source, kind=k.GPCI, url=source.url, status="loaded")
+    said = [text for _, text in run_messages([failed, loaded])]
+    assert said[0].startswith(f"Refresh of GPCI (run #{failed.pk}) failed: the download of") and "queued" not in said[0]
+    assert said[1] == f"Refresh of GPCI (run #{loaded.pk}): Loaded and in force."
+
+
+def test_the_run_list_shows_the_error_wrapped_and_whole(admin_client):
+    RefreshRun.objects.create(kind=k.HCPCS, url="https://www.cms.gov/x.zip", status="failed", error=LONG_ERROR)
+    page = admin_client.get(reverse("admin:codes_refreshrun_changelist")).content.decode()
+    cell = page[page.index('<div class="run-error"') :]
+    cell = cell[: cell.index("</div>")]
+    assert "white-space:normal" in cell
+    assert "import_codeset hcpcs PATH." in cell  # not cut at 120 characters
