@@ -639,3 +639,6 @@ def progress_text(status: str, percent: int, done: int, total: int) -> str:
 def counts_text(counts: dict | None) -> str:
     order = [("error", "with errors"), ("warning", "with warnings"), ("clean", "clean")]
     return ", ".join(f"{counts[key]:,} {label}" for key, label in order if (counts or {}).get(key))
+
+
+from billing import x12_admin  # noqa: E402, F401 (registers the X12 admin pages)

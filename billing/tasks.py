@@ -92,3 +92,12 @@ def finish_upload(upload_id: int) -> str:
 # ---- Report and guide jobs -----------------------------------------------------------------------------------
 # Imported here so a worker (autodiscovery reads billing.tasks) knows the report task too.
 from billing.report_jobs import build_check_report  # noqa: E402, F401
+
+
+@shared_task(name="billing.import_x12_upload", acks_late=True, reject_on_worker_lost=True)
+def import_x12_upload(upload_id: int) -> str:
+    """Import an uploaded 837P or 835 (billing.x12_jobs): one transaction; a redelivery after a killed worker
+    starts again, a finished upload is not imported twice."""
+    from billing.x12_jobs import run_upload
+
+    return run_upload(upload_id)

@@ -4,6 +4,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from billing import views
+from billing.denial_views import denial_report
 from billing.report_views import guide_form, report_download, report_page
 
 urlpatterns = [
@@ -13,4 +14,7 @@ urlpatterns = [
     path("billing/guide/", guide_form, name="billing-guide-form"),
     path("billing/report/", report_page, name="billing-report-page"),
     path("billing/reports/<int:pk>/download", report_download, name="billing-report-download"),
+    path("billing/denials/", denial_report, name="billing-denial-report"),
+    path("billing/x12-uploads/<int:pk>/progress", views.x12_upload_progress, name="billing-x12-upload-progress"),
+    path("billing/x12-uploads/<int:pk>/results.jsonl", views.x12_upload_result, name="billing-x12-upload-result"),
 ]

@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404
 
-from billing.models import BatchUpload
+from billing.models import BatchUpload, X12Upload
 from practice.selectors import practices_for
 
 
@@ -36,4 +36,26 @@ def upload_result(request, pk: int):
     if not upload.result_file:
         raise Http404("no results yet")
     name = f"checked-{(upload.original_name or 'claims').rsplit('.', 1)[0]}.xlsx"
+    return FileResponse(upload.result_file.open("rb"), as_attachment=True, filename=name)
+
+
+def _x12_upload(request, pk: int) -> X12Upload:
+    return get_object_or_404(X12Upload, pk=pk, practice__in=practices_for(request.user))
+
+
+@login_required
+@permission_required("billing.view_x12upload", raise_exception=True)
+def x12_upload_progress(request, pk: int):
+    from billing.x12_jobs import progress
+
+    return JsonResponse(progress(_x12_upload(request, pk)))
+
+
+@login_required
+@permission_required("billing.view_x12upload", raise_exception=True)
+def x12_upload_result(request, pk: int):
+    upload = _x12_upload(request, pk)
+    if not upload.result_file:
+        raise Http404("no results yet")
+    name = f"imported-{(upload.original_name or 'x12').rsplit('.', 1)[0]}.jsonl"
     return FileResponse(upload.result_file.open("rb"), as_attachment=True, filename=name)

@@ -31,6 +31,10 @@ class Command(BaseCommand):
         for result in load_default_codesets():
             self.stdout.write(json.dumps(result.as_json()))
         load_defaults(demo=opts["demo"])
+        from billing.adjustment_codes import load_code_lists
+
+        for result in load_code_lists():
+            self.stdout.write(json.dumps(result))
         sync_groups()
         if opts["demo"]:
             self._demo()
