@@ -892,8 +892,10 @@ def enqueue(
     member: str = "",
     trigger: str = "command",
     user=None,
+    background: bool = False,
 ) -> RefreshRun:
-    """Create a queued run and send its task once the run is committed."""
+    """Create a queued run and send its task once the run is committed. ``background`` (a web page asking):
+    with in-process Celery the run goes to a thread instead of holding the page (``send_in_background``)."""
     if source is not None:
         kind, member = source.kind, source.member
         url = expand_url(source.url, timezone.localdate())
@@ -907,8 +909,31 @@ def enqueue(
         trigger=trigger,
         requested_by=user if getattr(user, "pk", None) else None,
     )
-    transaction.on_commit(lambda: send(run.pk))
+    transaction.on_commit(lambda: send_in_background(run.pk) if background else send(run.pk))
     return run
+
+
+def send_in_background(run_id: int) -> None:
+    """Send a run's task without waiting for it. With a broker that is what ``send`` does; with in-process Celery
+    (no REDIS_URL) the task would run inside ``send``, so it runs in a thread of its own (its own database
+    connection, closed at the end) and the page that asked answers at once."""
+    from config.celery import app
+
+    if not app.conf.task_always_eager:
+        send(run_id)
+        return
+
+    import threading
+
+    def work() -> None:
+        try:
+            send(run_id)
+        except Exception:  # the run records its own failure; this is only what escaped it
+            log.exception("refresh run %s (in-process, background) failed", run_id)
+        finally:
+            connections.close_all()
+
+    threading.Thread(target=work, name=f"refresh-run-{run_id}", daemon=True).start()
 
 
 def send(run_id: int) -> None:

@@ -98,7 +98,7 @@ class SourceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Refresh now", permissions=["change"])
     def refresh_now(self, request, queryset):
-        runs = [refresh.enqueue(source=s, trigger="admin", user=request.user) for s in queryset]
+        runs = [refresh.enqueue(source=s, trigger="admin", user=request.user, background=True) for s in queryset]
         for level, text in run_messages(runs):
             self.message_user(request, text, level)
 

@@ -21,7 +21,7 @@ LONG_ERROR = (
 
 def test_refresh_now_says_queued_only_for_a_queued_run(admin_client, monkeypatch, django_capture_on_commit_callbacks):
     sent = []
-    monkeypatch.setattr(refresh, "send", sent.append)  # a worker will take it: nothing runs in the request
+    monkeypatch.setattr(refresh, "send_in_background", sent.append)  # sent, not run: a worker will take it
     source = Source.objects.create(name="HCPCS quarterly", kind=k.HCPCS, url="https://www.cms.gov/hcpcs.zip")
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
@@ -52,3 +52,48 @@ def test_the_run_list_shows_the_error_wrapped_and_whole(admin_client):
     cell = cell[: cell.index("</div>")]
     assert "white-space:normal" in cell
     assert "import_codeset hcpcs PATH." in cell  # not cut at 120 characters
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refresh_now_answers_while_the_download_hangs(admin_client, settings):
+    """In-process Celery: a server that holds the download for seconds does not hold the page; the run ends later
+    by itself (here: the read times out, the run fails and the message said queued while it was)."""
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    release = threading.Event()
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            release.wait(20)
+            self.send_response(503)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.REFRESH_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # the local stand-in, where download safety applies
+    settings.REFRESH_DOWNLOAD_ATTEMPTS, settings.REFRESH_RETRY_BACKOFF = 1, 0
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/HCPC2026_JAN_ANWEB.txt"
+        source = Source.objects.create(name="HCPCS quarterly", kind=k.HCPCS, url=url)
+        started = time.monotonic()
+        response = admin_client.post(
+            reverse("admin:codes_source_changelist"),
+            {"action": "refresh_now", "_selected_action": [source.pk]},
+            follow=True,
+        )
+        seconds = time.monotonic() - started
+        run = RefreshRun.objects.get(source=source)
+        said = [str(m) for m in get_messages(response.wsgi_request)]
+        assert seconds < 5, f"the page waited {seconds:.1f} s for the download"
+        assert run.status in (RefreshRun.Status.QUEUED, RefreshRun.Status.RUNNING)
+        assert said and f"run #{run.pk}" in said[0] and "failed" not in said[0]
+    finally:
+        release.set()
+        (run,) = refresh.wait_for([run.pk], timeout=30)
+        server.shutdown()
+    assert run.status == RefreshRun.Status.FAILED and "503" in run.error
