@@ -567,7 +567,7 @@ class BatchUploadAdmin(PracticeScopedAdmin):
 
             # after the commit, so a worker finds the row; with no Redis it runs in-process in a thread after the
             # response (config.background), so the progress bar moves on the embedded default too
-            transaction.on_commit(partial(in_background, tasks.start_upload.delay, obj.pk, what=f"upload {obj.pk}"))
+            transaction.on_commit(partial(in_background, tasks.start_upload.delay, obj.pk, label=f"upload {obj.pk}"))
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(request, "The claims are checked in the background: the progress shows in the list.")

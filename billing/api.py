@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db import transaction
 from django.db.models import F
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -86,7 +87,9 @@ class ClaimCheckView(APIView):
             400: OpenApiResponse(CLAIM_FIELD_ERRORS, description="field errors by JSON path, e.g. lines[0].code"),
             429: OpenApiResponse(description="throttled"),
         },
-        parameters=[OpenApiParameter("practice", str, description="practice key, when you work for several")],
+        parameters=[
+            OpenApiParameter("practice", OpenApiTypes.STR, description="practice key, when you work for several")
+        ],
     )
     def post(self, request):
         if not isinstance(request.data, dict):

@@ -26,9 +26,9 @@ def runs_in_thread() -> bool:
     return bool(app.conf.task_always_eager and getattr(settings, "EAGER_JOBS_IN_THREADS", False))
 
 
-def in_background(fn, *args, what: str = "job", **kwargs) -> threading.Thread | None:
+def in_background(fn, *args, label: str = "job", **kwargs) -> threading.Thread | None:
     """``fn(*args, **kwargs)`` now (a broker: it only sends a message), or in a thread with in-process Celery.
-    The thread, when one is started, is returned (tests join it)."""
+    ``label`` names the job in the log. The thread, when one is started, is returned (tests join it)."""
     if not runs_in_thread():
         fn(*args, **kwargs)
         return None
@@ -37,10 +37,10 @@ def in_background(fn, *args, what: str = "job", **kwargs) -> threading.Thread | 
         try:
             fn(*args, **kwargs)
         except Exception:  # the job's row records its own failure; this is only what escaped it
-            log.exception("%s (in-process, after the response) failed", what)
+            log.exception("%s (in-process, after the response) failed", label)
         finally:
             connections.close_all()
 
-    thread = threading.Thread(target=work, name=f"background-{what}", daemon=True)
+    thread = threading.Thread(target=work, name=f"background-{label}", daemon=True)
     thread.start()
     return thread
