@@ -4,7 +4,7 @@ Input: one ``CheckRecord`` (or a mapping/object with the same fields) per checke
 the payer, the month of its date of service (``YYYY-MM``), the outcome (``clean``, ``warnings``: warnings only,
 ``errors``: at least one error), the ids of the rules behind its findings and, optionally, each one's severity.
 Findings are ranked by what they cost: rules that raised errors first, then warnings; info notes (coding not
-loaded, fee status) are kept apart in ``ReportFigures.notes`` so they never drown the rest. ``aggregate_checks``
+loaded, whatever its severity; fee status) are kept apart in ``ReportFigures.notes`` so they never drown the rest. ``aggregate_checks``
 returns the figures (``ReportFigures``) for an admin page; ``write_check_report`` writes the same
 figures to a workbook (Summary, Trend with a chart, By payer, By rule, Top findings and, optionally,
 every checked claim) in openpyxl write-only mode, reading the input once.
@@ -54,6 +54,9 @@ _STATUS_ALIASES = {
 }
 _INDEX = {ERRORS: 1, WARNINGS: 2, CLEAN: 3}  # positions in a [checks, errors, warnings, clean] counter
 ERROR_RANK = SEVERITY_RANK[ERROR]
+# Findings about the check rather than the claim: "no loaded release covers the date" is a warning on the claim (it
+# could not be validated) but costs no money by itself; the report counts it with the notes, apart.
+NOTE_RULES = frozenset({"CODING_NOT_LOADED"})
 _SEVERITY_OF_RANK = {rank: severity for severity, rank in SEVERITY_RANK.items()}
 
 
@@ -215,6 +218,8 @@ class _Aggregator:
             ranks: dict[str, int] = {}
             for i, rule in enumerate(rules):
                 rank = SEVERITY_RANK.get(severities[i], ERROR_RANK) if i < len(severities) else ERROR_RANK
+                if rule in NOTE_RULES:
+                    rank = SEVERITY_RANK[INFO]
                 ranks[rule] = max(rank, ranks.get(rule, 0))
             for rule, rank in ranks.items():
                 c = self.rule.get(rule)

@@ -171,17 +171,18 @@ def test_claims_count_in_the_month_of_their_date_of_service_not_of_the_check(pra
 
 
 def test_notes_never_top_the_most_frequent_findings(practice, client, django_user_model):
-    """Coding-not-loaded notes on every claim rank below an error on one claim, and are listed apart."""
+    """Coding-not-loaded findings on every claim (a warning for diagnoses, info for the fee schedule) rank below an
+    error and a warning on one claim each, and are listed apart."""
     for i in range(5):
-        note = [finding("CODING_NOT_LOADED", "info")]
+        note = [finding("CODING_NOT_LOADED", "info"), finding("CODING_NOT_LOADED", "warning")]
         if i == 0:
             note.append(finding("PAYER_NOT_COVERED"))
         if i == 1:
             note.append(finding("TIMELY_FILING", "warning"))
-        checked(practice, "error" if i == 0 else "clean", note, on(2025, 3), claim(practice, f"N-{i}"))
+        checked(practice, "error" if i == 0 else "warning", note, on(2025, 3), claim(practice, f"N-{i}"))
     records = list(check_records([practice.pk], Period("2025-03", "2025-03")))
     assert {r.claim: dict(zip(r.rules, r.severities)) for r in records}["N-0"] == {
-        "CODING_NOT_LOADED": "info",
+        "CODING_NOT_LOADED": "warning",  # the worst of its two
         "PAYER_NOT_COVERED": "error",
     }
     client.force_login(user_in(django_user_model, "mgr", PRACTICE_MANAGERS, practice))
