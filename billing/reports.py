@@ -4,9 +4,9 @@ Input: one ``CheckRecord`` (or a mapping/object with the same fields) per checke
 the payer, the month of its date of service (``YYYY-MM``), the outcome (``clean``, ``warnings``: warnings only,
 ``errors``: at least one error), the ids of the rules behind its findings and, optionally, each one's severity.
 Findings are ranked by what they cost: rules that raised errors first, then warnings; info notes (coding not
-loaded, whatever its severity; fee status) are kept apart in ``ReportFigures.notes`` so they never drown the rest. ``aggregate_checks``
-returns the figures (``ReportFigures``) for an admin page; ``write_check_report`` writes the same
-figures to a workbook (Summary, Trend with a chart, By payer, By rule, Top findings and, optionally,
+loaded, whatever its severity; fee status) are kept apart in ``ReportFigures.notes`` so they never drown the
+rest. ``aggregate_checks`` returns the figures (``ReportFigures``) for an admin page; ``write_check_report``
+writes the same figures to a workbook (Summary, Trend with a chart, By payer, By rule, Top findings and, optionally,
 every checked claim) in openpyxl write-only mode, reading the input once.
 """
 
