@@ -82,6 +82,12 @@ def test_claim_form_autocomplete_and_pointer_picker(page, demo, shots):
     page.fill("#id_lines-0-diagnosis_pointers", "1, 3")
     expect(picker.locator(".pointer-codes .bad")).to_have_text(", 3 → no diagnosis 3")
 
+    # A line added on the page gets its picker and its suggestions too
+    page.locator("#lines-group .add-row a").click()
+    expect(page.locator("#lines-1 .pointer-picker .pointer-choice")).to_have_text(["1 M48.062", "2 Z00.6"])
+    page.locator("#id_lines-1-code").press_sequentially("G027", delay=30)
+    expect(suggest).to_contain_text("G0276")
+
 
 def test_the_suggest_endpoint_needs_a_logged_in_reader_of_the_code_sets(client, db):
     from django.contrib.auth.models import User
