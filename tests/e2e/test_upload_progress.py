@@ -73,24 +73,28 @@ def test_the_bar_follows_a_running_upload_and_the_page_shows_the_end(page, demo,
 
 
 def test_with_in_process_celery_the_upload_runs_after_the_response(page, demo, tmp_path, settings, monkeypatch):
-    """The embedded default (no Redis): the add page answers while the upload is still running, the list shows it
-    running, and the bar reaches Done by itself. The check of a chunk waits for the test's word: checked inside the
+    """The embedded default (no Redis): the add page answers while the upload has not started, the list shows it
+    waiting, and the bar reaches Done by itself. The upload's start waits for the test's word: started inside the
     request, the save would never answer."""
     import threading
 
     from playwright.sync_api import expect
 
-    from billing import upload_jobs
+    from billing import tasks
 
     settings.EAGER_JOBS_IN_THREADS = True
-    release = threading.Event()
-    real_check = upload_jobs.check_chunk
+    go, done = threading.Event(), threading.Event()
+    real_delay = tasks.start_upload.delay
 
-    def held_check(upload_id, index):
-        assert release.wait(30), "the test never let the check go on"
-        return real_check(upload_id, index)
+    def held_delay(upload_id):
+        # one database user at a time while the page loads: SQLite's shared in-memory test database locks tables
+        assert go.wait(30), "the test never let the upload go on"
+        try:
+            return real_delay(upload_id)
+        finally:
+            done.set()
 
-    monkeypatch.setattr(upload_jobs, "check_chunk", held_check)
+    monkeypatch.setattr(tasks.start_upload, "delay", held_delay)
     examples = examples_without_requirements()
     rows = [row for stem, example in examples.items() for row in claim_rows(stem, example["claim"])]
     export = tmp_path / "later.csv"
@@ -99,10 +103,11 @@ def test_with_in_process_celery_the_upload_runs_after_the_response(page, demo, t
     login(page, demo.url, "billing")
     page.goto(f"{demo.url}/admin/billing/batchupload/add/")
     page.set_input_files("#id_file", str(export))
-    submit(page, "input[name=_save]")  # answers although no chunk has been checked
-    upload = BatchUpload.objects.get(original_name="later.csv")
-    assert upload.status in (JobStatus.QUEUED, JobStatus.RUNNING) and upload.done_claims == 0
+    submit(page, "input[name=_save]")  # answers although the upload has not started
     expect(page.locator(".upload-status").first).not_to_have_text("Done")
-    release.set()
-    expect(page.locator(".upload-status").first).to_have_text("Done")
+    upload = BatchUpload.objects.get(original_name="later.csv")
+    assert upload.status == JobStatus.QUEUED and upload.done_claims == 0
+    go.set()
+    assert done.wait(60)
+    expect(page.locator(".upload-status").first).to_have_text("Done", timeout=15_000)
     expect(page.locator(".upload-progress-text").first).to_have_text(f"{len(examples)} claims checked")
