@@ -19,10 +19,11 @@ LookupSerializer = inline_serializer(
         "system": serializers.CharField(),
         "code": serializers.CharField(),
         "found": serializers.BooleanField(),
-        "in_effect": serializers.BooleanField(),
+        "in_effect": serializers.BooleanField(allow_null=True),
         "billable": serializers.BooleanField(allow_null=True),
         "description": serializers.CharField(allow_null=True),
         "release": serializers.CharField(allow_null=True),
+        "note": serializers.CharField(required=False),
     },
 )
 

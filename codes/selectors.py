@@ -327,7 +327,12 @@ LOOKUP_SYSTEMS = {
 
 
 def lookup(system: str, code: str, on: date, snapshot: CodingSnapshot | None = None) -> dict:
-    """The contract's lookup object for one code as of ``on``."""
+    """The contract's lookup object for one code as of ``on``.
+
+    A verdict on a code is only given by a release that covers the date, or by the code's own dates (contract,
+    ``lookup_code``): when no loaded release of the system covers ``on``, ``in_effect`` (and ``billable``) is
+    None and ``note`` says so; ``found`` and ``description`` may still come from a release for other dates.
+    """
     system_key = LOOKUP_SYSTEMS.get(system.lower())
     if system_key is None:
         raise ValueError(f"unknown system {system!r}: one of {', '.join(LOOKUP_SYSTEMS)}")
@@ -363,12 +368,15 @@ def lookup(system: str, code: str, on: date, snapshot: CodingSnapshot | None = N
             )
         else:
             out["code"] = normalise_code(code)
+        if snap.data(k.ICD10CM) is None:
+            _not_covered(out, on, (k.ICD10CM,))
     elif system_key == "procedure":
         code_n = normalise_code(code)
         out["code"] = code_n
-        info = snap.procedure(code_n) or snap.procedure_elsewhere(code_n)
+        answer = snap.procedure_answer(code_n)
+        info = answer.info
         if info is not None:
-            effective = k.in_effect(on, info.effective_from, info.effective_to) and info.release.covers(on)
+            effective = answer.status == k.IN_EFFECT
             out.update(
                 found=True,
                 in_effect=effective,
@@ -384,18 +392,33 @@ def lookup(system: str, code: str, on: date, snapshot: CodingSnapshot | None = N
                 out["effective_to"] = info.effective_to.isoformat()
             if info.status:
                 out["pfs_status"] = info.status
+        if answer.status == k.NOT_LOADED:
+            _not_covered(out, on, answer.kinds or k.PROCEDURE_KINDS)
     elif system_key == "modifier":
         out["code"] = code.strip().upper()
         info = snap.modifier(code)
         if info is not None:
             effective = k.in_effect(on, info.effective_from, info.effective_to)
             out.update(found=True, in_effect=effective, description=info.description, release=info.release.label)
+        elif snap.data(k.MODIFIERS) is None and snap.data(k.HCPCS) is None:
+            _not_covered(out, on, (k.MODIFIERS, k.HCPCS))
     else:
         out["code"] = code.strip().zfill(2)
         info = snap.place_of_service(code)
         if info is not None:
             out.update(found=True, in_effect=True, description=info.name, release=info.release.label)
+        elif snap.data(k.POS) is None:
+            _not_covered(out, on, (k.POS,))
     return out
+
+
+def _not_covered(out: dict, on: date, kinds) -> None:
+    """No release that would answer covers ``on``: no verdict (in_effect and billable None) and a note."""
+    names = " or ".join(k.KIND_LABELS.get(kind, kind) for kind in kinds)
+    out["in_effect"] = None
+    out["billable"] = None
+    where = f" (listed by {out['release']} for other dates)" if out.get("release") else ""
+    out["note"] = f"No loaded {names} release covers {on.isoformat()}: no verdict on this code for that date{where}."
 
 
 def freshness(today: date) -> list[dict]:

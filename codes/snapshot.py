@@ -120,6 +120,23 @@ class ProcedureInfo:
     status: str = ""  # PFS status code, when the source is the PFS
 
 
+IN_EFFECT = "in_effect"
+NOT_IN_EFFECT = "not_in_effect"
+UNKNOWN = "unknown"
+NOT_LOADED = "not_loaded"
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureAnswer:
+    """``status``: IN_EFFECT, NOT_IN_EFFECT (by a release in force or the row's own dates), UNKNOWN (in no loaded
+    release, while a procedure release covers the date) or NOT_LOADED (no release that would answer covers the
+    date; ``kinds``: the kinds that list the code for other dates). ``info``: the listing the answer rests on."""
+
+    status: str
+    info: ProcedureInfo | None
+    kinds: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class ModifierInfo:
     code: str
@@ -355,25 +372,53 @@ class CodingSnapshot:
         return sources[0] if sources else None
 
     def procedure_elsewhere(self, code: str) -> ProcedureInfo | None:
-        """The code in any loaded procedure release not in force on the date (for 'not in effect')."""
+        """The code as the latest loaded procedure release not in force on the date lists it, with the ROW's own
+        dates only: a release's end date is not the code's end date (it only says the file stopped there)."""
+        listings = self._listings_elsewhere(code)
+        return listings[0][1] if listings else None
+
+    def _listings_elsewhere(self, code: str) -> list[tuple[str, ProcedureInfo]]:
+        """(kind, info) for every loaded procedure release NOT in force on the date that lists the code, latest
+        release first."""
         code = normalise_code(code)
+        out = []
         for kind in PROCEDURE_KINDS:
             current = self.data(kind)
-            for data in sorted(self.releases.get(kind, ()), key=lambda r: r.ref.effective_from, reverse=True):
+            for data in self.releases.get(kind, ()):
                 if data is current:
                     continue
                 row = data.get((code, "")) if kind == PFS_RVU else data.get(code)
                 if row is not None and not _is_modifier_row(kind, row):
-                    info = _procedure(kind, row, data.ref)
-                    # outside its release's dates, the code was not in effect on our date
-                    return ProcedureInfo(
-                        **{
-                            **{f: getattr(info, f) for f in info.__slots__},
-                            "effective_from": info.effective_from or data.ref.effective_from,
-                            "effective_to": info.effective_to or data.ref.effective_to,
-                        }
-                    )
-        return None
+                    out.append((kind, _procedure(kind, row, data.ref)))
+        out.sort(key=lambda item: (item[1].release.effective_from, item[1].release.id or 0), reverse=True)
+        return out
+
+    def procedure_answer(self, code: str) -> ProcedureAnswer:
+        """Whether a procedure code is in effect on the date, and on what grounds (contract, "Dates").
+
+        A verdict comes only from a release in force on the date, or from a row's OWN dates (a HCPCS termination
+        date, a start date in a later file): a release that ended before the date does not make its codes end
+        with it, and a file that took effect after the date does not make its codes start with it. A code
+        listed only by releases that do not cover the date, whose own dates do not settle it, is NOT_LOADED
+        for those releases' kinds: the caller says which code set to load, and gives no verdict.
+        """
+        sources = self.procedure_sources(code)
+        for info in sources:
+            if in_effect(self.on, info.effective_from, info.effective_to):
+                return ProcedureAnswer(IN_EFFECT, info)
+        if sources:
+            return ProcedureAnswer(NOT_IN_EFFECT, _dated(sources))
+        listings = self._listings_elsewhere(code)
+        if not listings:
+            return ProcedureAnswer(UNKNOWN if self.procedures_loaded() else NOT_LOADED, None)
+        excluded = [info for _, info in listings if _row_excludes(self.on, info)]
+        known = [info for _, info in listings if _row_includes(self.on, info)]
+        if known:
+            return ProcedureAnswer(IN_EFFECT, known[0])
+        if excluded:
+            return ProcedureAnswer(NOT_IN_EFFECT, _dated(excluded))
+        kinds = tuple(dict.fromkeys(kind for kind, _ in listings))
+        return ProcedureAnswer(NOT_LOADED, listings[0][1], kinds)
 
     def procedures_loaded(self) -> bool:
         return any(self.data(kind) is not None for kind in PROCEDURE_KINDS)
@@ -481,6 +526,26 @@ def _procedure(kind: str, row, ref: ReleaseRef) -> ProcedureInfo:
     # OPPS / ASC addenda
     system = "HCPCS" if row.code[:1].isalpha() else "CPT"
     return ProcedureInfo(row.code, system, row.short_description, False, None, None, "", ref)
+
+
+def _dated(sources: Sequence[ProcedureInfo]) -> ProcedureInfo:
+    """Of the listings of a code, the one whose own dates say why it is not in effect (a replacement first)."""
+    dated = [info for info in sources if info.effective_from or info.effective_to]
+    return next((info for info in dated if info.replacement), dated[0] if dated else sources[0])
+
+
+def _row_excludes(on: date, info: ProcedureInfo) -> bool:
+    """The row's own dates put ``on`` outside the code's life (it starts later, or was terminated before)."""
+    return bool((info.effective_from and on < info.effective_from) or (info.effective_to and on > info.effective_to))
+
+
+def _row_includes(on: date, info: ProcedureInfo) -> bool:
+    """A release not in force on ``on`` still shows the code in effect then: each side of ``on`` is vouched for by
+    the row's own date, or, where the row has none, by the release's own dates reaching past ``on``."""
+    ref = info.release
+    start_ok = info.effective_from <= on if info.effective_from else ref.effective_from <= on
+    end_ok = on <= info.effective_to if info.effective_to else (ref.effective_to is None or on <= ref.effective_to)
+    return start_ok and end_ok
 
 
 SnapshotFactory = Callable[[date], CodingSnapshot]

@@ -94,6 +94,9 @@ def check_codes(items: Iterable[tuple[str, str, str]], on: date) -> CodeCheck:
             unchecked.setdefault(system, []).append(shown)
             continue
         answer = sets.lookup(system, code.rstrip("*"))
+        if answer.get("in_effect") is None and "note" in answer:
+            unchecked.setdefault(system, []).append(shown)  # only a release for other dates lists it
+            continue
         label = SYSTEM_LABELS[system].capitalize()
         release = answer.get("release")
         if not answer.get("found"):

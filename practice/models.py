@@ -146,6 +146,7 @@ class Payer(models.Model):
             payer_type=self.payer_type,
             filing_limit_days=self.filing_limit_days,
             medicare_contractor=self.medicare_contractor,
+            filing_limit_note=self.filing_limit_note,
         )
 
 

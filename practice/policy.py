@@ -6,7 +6,7 @@ versions in force on a date into these objects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 MEDICARE_FFS = "medicare"
@@ -52,6 +52,7 @@ class PayerInfo:
     payer_type: str
     filing_limit_days: int | None  # None: no limit known
     medicare_contractor: str = ""
+    filing_limit_note: str = field(default="", compare=False)  # where the limit comes from, and how sure
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,13 +46,13 @@ class RuleBook:
     """
 
     def __init__(self, payers: Iterable[policy.PayerInfo], versions: Iterable[policy.PayerRuleVersion]):
-        self._payers = {p.key: p for p in payers}
+        self._payers = {p.key.lower(): p for p in payers}  # claims name payers case-insensitively
         # payer key -> series key -> practice id (None: global) -> versions by start date
         series: dict[str, dict[str, dict[int | None, list[policy.PayerRuleVersion]]]] = defaultdict(
             lambda: defaultdict(lambda: defaultdict(list))
         )
         for v in versions:
-            series[v.payer_key][v.key or v.name][v.practice_id].append(v)
+            series[v.payer_key.lower()][v.key or v.name][v.practice_id].append(v)
         for by_key in series.values():
             for by_practice in by_key.values():
                 for versions_ in by_practice.values():
@@ -70,7 +70,7 @@ class RuleBook:
         return cls([p.as_info() for p in payers], [r.as_version(r.payer.key) for r in rules])
 
     def payer(self, key: str) -> policy.PayerInfo | None:
-        return self._payers.get(key)
+        return self._payers.get(key.lower())
 
     @property
     def payers(self) -> list[policy.PayerInfo]:
@@ -79,7 +79,7 @@ class RuleBook:
     def rules_for(self, payer_key: str, on: date, practice_id: int | None = None) -> list[policy.PayerRuleVersion]:
         """The rule versions in force on ``on`` for the payer, the practice's overrides in preference."""
         out = []
-        for _key, by_practice in sorted(self._series.get(payer_key, {}).items()):
+        for _key, by_practice in sorted(self._series.get(payer_key.lower(), {}).items()):
             chosen = None
             if practice_id is not None:
                 chosen = _in_force(by_practice.get(practice_id, ()), on)

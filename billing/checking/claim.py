@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from codes.formats.base import normalise_code
@@ -63,6 +63,11 @@ MAX_CHARGE = Decimal("100000000")  # a sanity limit: no service line is charged 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _POS = re.compile(r"\d{1,2}")
+_CHARGE = re.compile(r"\d{1,12}(\.\d{1,2})?")
+_CHARGE_FORMAT = (
+    'The charge must be an amount in dollars and cents: digits with up to two decimals, such as "9500.00" '
+    '(no "$", thousands separators or exponents).'
+)
 
 
 class ClaimInputError(ValueError):
@@ -132,6 +137,7 @@ def parse_claim(data: Mapping[str, Any], today: date | None = None) -> Claim:
         raise ClaimInputError({unstorable: NUL_OR_SURROGATE})
 
     payer = _text(data, "payer", errors, required=True)
+    payer = payer.lower() if payer else payer  # payer keys are case-insensitive: Medicare -> medicare
     place = _place_of_service(data, errors)
     date_of_service = _date(data, "date_of_service", errors, required=True)
     claim_type = _claim_type(data, errors)
@@ -354,31 +360,28 @@ def _pointers(item: Mapping, at: str, errors: dict) -> tuple[int, ...]:
 
 
 def _charge(item: Mapping, at: str, errors: dict) -> Decimal | None:
+    """A charge: a plain decimal with up to two places (``"9500.00"``, ``"9500"``, 9500). ``"1e3"``,
+    ``"$9,500.00"``, ``"9500.005"`` and negative amounts are refused, naming the field (issue 13 point 8): a
+    charge is written as the 837P SV102 and CMS-1500 item 24F write it, digits and up to two decimals."""
     value = item.get("charge")
     if value is None:
         return None
     path = f"{at}.charge"
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        errors[path] = 'The charge must be an amount such as "9500.00".'
+        errors[path] = _CHARGE_FORMAT
         return None
     if isinstance(value, float) and not math.isfinite(value):
-        errors[path] = 'The charge must be an amount such as "9500.00".'
+        errors[path] = _CHARGE_FORMAT
         return None
-    try:
-        amount = Decimal(str(value).strip()) if not isinstance(value, float) else Decimal(repr(value))
-    except InvalidOperation:
-        errors[path] = 'The charge must be an amount such as "9500.00".'
-        return None
-    if not amount.is_finite():
-        errors[path] = 'The charge must be an amount such as "9500.00".'
-        return None
-    if amount < 0:
+    text = (repr(value) if isinstance(value, float) else str(value)).strip()
+    if text.startswith("-") and _CHARGE.fullmatch(text[1:]):
         errors[path] = "The charge cannot be negative."
         return None
+    if not _CHARGE.fullmatch(text):
+        errors[path] = _CHARGE_FORMAT
+        return None
+    amount = Decimal(text)
     if amount >= MAX_CHARGE:
         errors[path] = "The charge is too large for a claim line."
-        return None
-    if amount != amount.quantize(CENT):
-        errors[path] = "The charge is in dollars and cents: at most two decimals."
         return None
     return amount

@@ -301,7 +301,13 @@ def test_bilateral_modifier_allowed_where_the_fee_schedule_pays_it():
     [("93010", "26", True), ("0275T", "TC", True), ("77003", "26", False), ("77003", "TC", False)],
 )
 def test_modifier_not_applicable_components(code, modifier, flagged):
-    claim = commercial(line(code, modifiers=[modifier], pointers=[1]), dos="2025-11-03", submitted_on="2025-11-10")
+    # in an office (11): TC in a facility is its own warning (issue 13 point 7, tests/billing/test_coder_verdicts.py)
+    claim = commercial(
+        line(code, modifiers=[modifier], pointers=[1]),
+        dos="2025-11-03",
+        submitted_on="2025-11-10",
+        place_of_service="11",
+    )
     findings = of_rule(run(claim), "MODIFIER_NOT_APPLICABLE")
     assert bool(findings) is flagged
     if flagged:
@@ -335,10 +341,16 @@ def ptp_claim(column2_modifiers=(), column1_modifiers=(), dos="2026-07-15", c1="
     )
 
 
-@pytest.mark.parametrize("modifier", ["XS", "59", "XU", "RT"])
+@pytest.mark.parametrize("modifier", ["XS", "59", "XU"])
 def test_ncci_bypassed_by_an_associated_modifier_is_information(modifier):
     (finding,) = of_rule(run(ptp_claim([modifier])), "NCCI_PTP_CONFLICT")
     assert finding.severity == "info" and modifier in finding.message
+
+
+def test_ncci_anatomic_modifier_on_one_line_only_does_not_bypass():
+    # issue 13 point 4: an anatomic modifier bypasses only when the two codes name different sites
+    assert of_rule(run(ptp_claim(["RT"])), "NCCI_PTP_CONFLICT")[0].severity == "error"
+    assert of_rule(run(ptp_claim(["RT"], ["LT"])), "NCCI_PTP_CONFLICT")[0].severity == "info"
 
 
 def test_ncci_modifier_on_the_column_1_line_also_counts():
@@ -464,11 +476,10 @@ def test_payer_requires_modifier(payer):
 
 
 def test_payer_requires_diagnosis_secondary():
-    (z006, m48) = sorted(
-        of_rule(run(mild_claim(diagnoses=["Z00.6", "M48.062"])), "PAYER_REQUIRES_DIAGNOSIS"),
-        key=lambda f: "Z00.6" not in f.message,
-    )
-    assert z006.suggestion.startswith("Z00.6 must be a secondary diagnosis")
+    # Z00.6 first: CMS accepts it (issue 13 point 6), so one warning, not an error on each requirement
+    (z006,) = of_rule(run(mild_claim(diagnoses=["Z00.6", "M48.062"])), "PAYER_REQUIRES_DIAGNOSIS")
+    assert z006.severity == "warning" and "CMS accepts Z00.6 as the primary or a secondary" in z006.message
+    (m48,) = of_rule(run(mild_claim(diagnoses=["M54.16", "M48.062", "Z00.6"])), "PAYER_REQUIRES_DIAGNOSIS")
     assert "M48.062 must be the primary" in m48.message and m48.suggestion == "Move M48.062 to the first position."
     (missing,) = of_rule(run(mild_claim(diagnoses=["M48.062"], lines=[line(pointers=[1])])), "PAYER_REQUIRES_DIAGNOSIS")
     assert "Add Z00.6 as a secondary diagnosis" in missing.suggestion

@@ -154,7 +154,8 @@ def test_lookup_command_prints_one_object_a_line(icd10cm_xml):
     out = StringIO()
     call_command("lookup_code", "icd10cm", "M48.062", "--on", "2025-09-15", stdout=out)
     answer = json.loads(out.getvalue())
-    assert (answer["found"], answer["in_effect"]) == (True, False)  # known, but no release covers 2025-09-15
+    # known, but no release covers 2025-09-15: no verdict (contract, lookup_code; issue 13 point 1)
+    assert (answer["found"], answer["in_effect"]) == (True, None) and "covers 2025-09-15" in answer["note"]
 
 
 def test_unknown_kind_is_an_error():

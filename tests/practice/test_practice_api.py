@@ -51,7 +51,8 @@ def test_rules_filter_by_payer_code_and_date(api):
     assert v2["payer"] == "medicare" and v2["practice"] is None
 
     body = api.get("/api/v1/payer-rules/", {"code": "G0276", "on": "2026-03-02"}).json()
-    assert {r["payer"] for r in body["results"]} == {"medicare", "medicare-advantage"}
+    # the Blue plan's BCBSA 7.01.126 names G0276 too (issue 13 point 3)
+    assert {r["payer"] for r in body["results"]} == {"medicare", "medicare-advantage", "commercial-bcbs"}
     assert api.get("/api/v1/payer-rules/", {"on": "not-a-date"}).status_code == 400
 
 

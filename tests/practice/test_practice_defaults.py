@@ -55,7 +55,7 @@ def test_default_payers(loaded):
     medicare = Payer.objects.get(key="medicare")
     assert (medicare.payer_type, medicare.filing_limit_days) == ("medicare", 365)
     ma = Payer.objects.get(key="medicare-advantage")
-    assert ma.payer_type == "medicare_advantage" and ma.filing_limit_days is None
+    assert ma.payer_type == "medicare_advantage" and ma.filing_limit_days == 365  # a default, issue 13 point 9
     assert "unverified" in ma.filing_limit_note
     bcbs = Payer.objects.get(key="commercial-bcbs")
     assert bcbs.payer_type == "commercial" and bcbs.filing_limit_days is None

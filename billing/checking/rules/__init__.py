@@ -13,8 +13,10 @@ from billing.checking.rules.codes import ProcedureCodeNotInEffect, ProcedureCode
 from billing.checking.rules.coverage import CodingNotLoaded
 from billing.checking.rules.diagnoses import (
     DiagnosisCodeUnknown,
+    DiagnosisDuplicate,
     DiagnosisNotBillable,
     DiagnosisNotInEffect,
+    DiagnosisPointerDuplicate,
     DiagnosisPointerInvalid,
 )
 from billing.checking.rules.fees import FeeScheduleStatus
@@ -47,6 +49,8 @@ ALL_RULES: tuple[type[Rule], ...] = (
     DiagnosisNotBillable,
     DiagnosisNotInEffect,
     DiagnosisPointerInvalid,
+    DiagnosisDuplicate,
+    DiagnosisPointerDuplicate,
     ModifierUnknown,
     ModifierNotInEffect,
     ModifierNotApplicable,

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from billing.checking.context import CheckContext
-from billing.checking.findings import WARNING, Finding
+from billing.checking.findings import INFO, WARNING, Finding
 from billing.checking.rules.base import Rule, and_list, release_reference
 from codes.snapshot import POS
 from practice.policy import MEDICARE_FFS
@@ -172,10 +172,25 @@ class TimelyFiling(Rule):
     severity = WARNING
 
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
+        """Medicare fee-for-service: one calendar year (42 CFR 424.44, sure). Other payers: the limit set on the
+        payer (Medicare Advantage ships a 12-month default, unverified: fixtures/practice/payers.json); with no
+        limit set, an info finding says the limit is unknown (issue 13 point 9)."""
         payer = ctx.payer
         if payer is None:
             return
         medicare = payer.payer_type == MEDICARE_FFS
+        if payer.filing_limit_days is None and not medicare:
+            yield Finding(  # its own message: the rule's docstring speaks of a late claim
+                rule=self.id,
+                message=f"Filing limit unknown: check your contract with {payer.name}. No filing limit is set for "
+                "this payer, so the claim's timeliness was not checked.",
+                severity=INFO,
+                reference=f"{payer.name}: no filing limit set"
+                + (f" ({payer.filing_limit_note})" if payer.filing_limit_note else ""),
+                suggestion="Set the payer's filing limit (days after the date of service) from the payer contract "
+                "in the payer's settings.",
+            )
+            return
         submitted = ctx.submitted_on
         late = []
         for on in sorted(ctx.lines_by_date):
@@ -192,6 +207,8 @@ class TimelyFiling(Rule):
             reference = f"{payer.name}: filing limit 12 months after the date of service"
         else:
             reference = f"{payer.name}: filing limit {payer.filing_limit_days} days after the date of service"
+        if not medicare and payer.filing_limit_note:
+            reference += f" ({payer.filing_limit_note})"
         yield self.finding(
             f"Services on {on.isoformat()}{others} had to reach {payer.name} by {deadline.isoformat()}; the claim "
             f"goes out on {submitted.isoformat()}.",

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from billing.checking.context import CheckContext
 from billing.checking.findings import Finding
 from billing.checking.rules.base import Rule, release_reference, span
-from codes.snapshot import PROCEDURE_KINDS, CodingSnapshot, ProcedureInfo, ReleaseRef, in_effect
+from codes.snapshot import NOT_IN_EFFECT, PROCEDURE_KINDS, CodingSnapshot, ReleaseRef
 
 
 class ProcedureCodeUnknown(Rule):
@@ -43,21 +43,15 @@ class ProcedureCodeNotInEffect(Rule):
     id = "PROCEDURE_CODE_NOT_IN_EFFECT"
 
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
+        """A verdict only from a release in force on the date or from the code's own dates (contract, "Dates";
+        issue 13 point 1): where no release that lists the code covers the date, CODING_NOT_LOADED says so."""
         for line in ctx.claim.lines:
             snapshot = ctx.line_snapshot(line)
-            if not snapshot.procedures_loaded():
+            answer = snapshot.procedure_answer(line.code)
+            if answer.status != NOT_IN_EFFECT:
                 continue
+            info = answer.info
             on = ctx.line_date(line)
-            sources = snapshot.procedure_sources(line.code)
-            if any(in_effect(on, info.effective_from, info.effective_to) for info in sources):
-                continue
-            info = _dated(sources)
-            if info is None:
-                info = snapshot.procedure_elsewhere(line.code)
-                if info is None:
-                    continue  # unknown: PROCEDURE_CODE_UNKNOWN
-                if in_effect(on, info.effective_from, info.effective_to):
-                    continue  # a release not in force lists it, and its own dates cover the date: known
             if info.effective_from and on < info.effective_from:
                 when = f"It takes effect on {info.effective_from.isoformat()}"
             elif info.effective_to and on > info.effective_to:
@@ -77,14 +71,6 @@ class ProcedureCodeNotInEffect(Rule):
                 reference=release_reference(info.release),
                 suggestion=suggestion,
             )
-
-
-def _dated(sources: list[ProcedureInfo]) -> ProcedureInfo | None:
-    """Of the sources listing a code, the one whose own dates say why it is not in effect."""
-    for info in sources:
-        if info.effective_from or info.effective_to:
-            return info
-    return sources[0] if sources else None
 
 
 def _procedure_refs(snapshot: CodingSnapshot) -> list[ReleaseRef]:

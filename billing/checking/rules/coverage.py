@@ -12,7 +12,7 @@ from datetime import date
 from billing.checking.claim import INSTITUTIONAL
 from billing.checking.context import CheckContext
 from billing.checking.findings import INFO, WARNING, Finding
-from billing.checking.rules.base import Rule, and_list, or_list, span
+from billing.checking.rules.base import Rule, and_list, or_list, release_reference, span
 from codes.snapshot import (
     HCPCS,
     ICD10CM,
@@ -20,6 +20,7 @@ from codes.snapshot import (
     MODIFIERS,
     MUE_HOSPITAL,
     MUE_PRACTITIONER,
+    NOT_LOADED,
     PFS_RVU,
     POS,
     PROCEDURE_KINDS,
@@ -71,6 +72,8 @@ class CodingNotLoaded(Rule):
                     f"{on.isoformat()}: the procedure codes cannot be checked.",
                     f"Load a procedure-code source in force on {on.isoformat()}, then check the claim again.",
                 )
+            else:
+                yield from self._codes_not_covered(snapshot, lines)
             if any(line.modifiers for line in lines) and not (snapshot.release(MODIFIERS) or snapshot.release(HCPCS)):
                 yield self._missing(
                     snapshot,
@@ -113,6 +116,44 @@ class CodingNotLoaded(Rule):
                 f"No place-of-service list covers {claim.date_of_service.isoformat()}: the place of service "
                 "was not checked.",
                 "Load the CMS place-of-service list to check it.",
+            )
+
+    def _codes_not_covered(self, snapshot: CodingSnapshot, lines) -> Iterable[Finding]:
+        """Codes listed only by releases that do not cover the date (e.g. J1040 in HCPCS 2020 on a 2026 claim):
+        no verdict on them, and which code set to load. Issue 13 point 1; contract "Dates": a verdict on a code
+        is only given by a release that covers the date (sure)."""
+        on = snapshot.on
+        for line in lines:
+            answer = snapshot.procedure_answer(line.code)
+            if answer.status != NOT_LOADED or answer.info is None:
+                continue
+            listed = answer.info.release
+            kinds = _kinds_text(answer.kinds)
+            in_force = [ref for kind in answer.kinds if (ref := snapshot.release(kind)) is not None]
+            if len(in_force) == len(answer.kinds):
+                yield self.finding(
+                    f"{line.code} (line {line.number}) is not in {and_list(r.label for r in in_force)}, in force on "
+                    f"{on.isoformat()}; {listed.label} ({span(listed.effective_from, listed.effective_to)}) lists it "
+                    f"without dates of its own that settle {on.isoformat()}: whether it is valid then could not be "
+                    "checked (the release in force may be partial).",
+                    severity=WARNING,
+                    line=line.number,
+                    codes=(line.code,),
+                    reference=f"{'; '.join(release_reference(r) for r in in_force)}; {release_reference(listed)}",
+                    suggestion=f"Check {line.code} in the complete {kinds} file for {on.year}, or use the code in "
+                    f"effect on {on.isoformat()}.",
+                )
+                continue
+            yield self.finding(
+                f"{line.code} (line {line.number}) is listed only by {listed.label} "
+                f"({span(listed.effective_from, listed.effective_to)}), which does not cover {on.isoformat()}, and "
+                f"the code's own dates do not settle it: whether it is valid on {on.isoformat()} could not be "
+                f"checked. {_loaded_elsewhere(snapshot, answer.kinds)}",
+                severity=WARNING,
+                line=line.number,
+                codes=(line.code,),
+                reference=f"Coding in force on {on.isoformat()}: no {kinds} release covers this date",
+                suggestion=f"Load the {kinds} release in force on {on.isoformat()}, then check the claim again.",
             )
 
     def _missing(

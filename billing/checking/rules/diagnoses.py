@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from billing.checking.claim import Claim
 from billing.checking.context import CheckContext
-from billing.checking.findings import Finding
+from billing.checking.findings import WARNING, Finding
 from billing.checking.rules.base import Rule, icd_display, or_list, release_reference
 from codes.snapshot import ICD10CM
 
@@ -137,3 +137,53 @@ class DiagnosisPointerInvalid(Rule):
                     reference=POINTER_REFERENCE,
                     suggestion=f"Use pointers from 1 to {count}, or add the missing diagnosis to the claim.",
                 )
+
+
+class DiagnosisDuplicate(Rule):
+    """The same diagnosis is listed twice on the claim: an 837P must not carry duplicate diagnosis codes, and
+    payers reject such claims."""
+
+    id = "DIAGNOSIS_DUPLICATE"
+    reference = (
+        "837P (005010X222A1) loop 2300 HI: each diagnosis once; X12 RFI 2561 on duplicate diagnosis codes "
+        "[likely: cited by a certified coder's review, the RFI text was not read here]"
+    )
+
+    def check(self, ctx: CheckContext) -> Iterable[Finding]:
+        first: dict[str, int] = {}
+        for index, code in enumerate(ctx.claim.diagnoses):  # normalised: M48.062 and m48062 are the same code
+            earlier = first.setdefault(code, index)
+            if earlier == index:
+                continue
+            yield self.finding(
+                f"Diagnosis {index + 1}, {entered(ctx.claim, index)}, repeats diagnosis {earlier + 1}, "
+                f"{entered(ctx.claim, earlier)}.",
+                codes=(icd_display(code),),
+                reference=self.reference,
+                suggestion=f"Delete diagnosis {index + 1} and point the lines that use {index + 1} to "
+                f"{earlier + 1} instead.",
+            )
+
+
+class DiagnosisPointerDuplicate(Rule):
+    """A line points to the same diagnosis twice: each pointer on a line names a different diagnosis."""
+
+    id = "DIAGNOSIS_POINTER_DUPLICATE"
+    severity = WARNING
+    reference = f"{POINTER_REFERENCE}; up to four different pointers a line [likely]"
+
+    def check(self, ctx: CheckContext) -> Iterable[Finding]:
+        for line in ctx.claim.lines:
+            seen: set[int] = set()
+            repeated = [p for p in line.diagnosis_pointers if p in seen or seen.add(p)]
+            if not repeated:
+                continue
+            shown = ", ".join(str(p) for p in dict.fromkeys(repeated))
+            yield self.finding(
+                f"Line {line.number} ({line.code}) lists pointer {shown} more than once.",
+                line=line.number,
+                codes=(line.code,),
+                reference=self.reference,
+                suggestion=f"Keep each pointer once on line {line.number} (the first one is the line's primary "
+                "diagnosis).",
+            )

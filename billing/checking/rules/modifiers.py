@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from billing.checking.claim import ClaimLine
+from billing.checking.claim import PROFESSIONAL, ClaimLine
 from billing.checking.context import CheckContext
 from billing.checking.findings import WARNING, Finding
 from billing.checking.rules.base import Rule, release_reference, span
@@ -39,6 +39,17 @@ PCTC_INDICATOR = {
     "8": "a physician interpretation code",
     "9": "a code to which the component concept does not apply",
 }
+# Facility places of service where the technical component of a service belongs to the facility: hospitals
+# (19, 21, 22, 23), ASC (24), military treatment facility (26), SNF (31), hospice (34), psychiatric and rehabilitation
+# facilities (51, 52, 53, 56, 61) - the PFS facility settings (CMS PFS place-of-service list; LAYOUTS 6.1) without
+# telehealth (02) and ambulance (41, 42). Medicare Claims Processing Manual (Pub 100-04) ch. 13 §20 and ch. 12
+# §20.4.2: in a facility setting the facility bills the technical component; the physician bills the professional
+# component with modifier 26 [likely].
+FACILITY_TC_PLACES = frozenset(["19", "21", "22", "23", "24", "26", "31", "34", "51", "52", "53", "56", "61"])
+TC_FACILITY_REFERENCE = (
+    "Medicare Claims Processing Manual (Pub 100-04) ch. 13 §20 and ch. 12 §20.4.2: in a facility the technical "
+    "component is the facility's [likely]"
+)
 _BOTH_SIDES = re.compile(r"\b(bilateral|both sides)\b", re.IGNORECASE)
 
 
@@ -118,6 +129,8 @@ class ModifierNotApplicable(Rule):
                     yield from self._bilateral(snapshot, line, modifier)
                 elif modifier in COMPONENT_MODIFIERS:
                     yield from self._component(snapshot, line, modifier)
+                    if modifier == "TC":
+                        yield from self._technical_in_facility(ctx, line)
 
     def _bilateral(self, snapshot: CodingSnapshot, line: ClaimLine, modifier: str) -> Iterable[Finding]:
         both_sides = next(
@@ -144,6 +157,21 @@ class ModifierNotApplicable(Rule):
             codes=(line.code, modifier),
             reference=f"{release_reference(rvu.release)}: {line.code} bilateral surgery indicator {rvu.bilat_surg}",
             suggestion=f"Remove {modifier} from {line.code}; bill the code once.",
+        )
+
+    def _technical_in_facility(self, ctx: CheckContext, line: ClaimLine) -> Iterable[Finding]:
+        """TC on a physician's (professional) claim for a facility place of service (issue 13 point 7)."""
+        place = ctx.claim.place_of_service
+        if ctx.claim.claim_type != PROFESSIONAL or place not in FACILITY_TC_PLACES:
+            return
+        yield self.finding(
+            f"TC on line {line.number}: place of service {place} is a facility, whose technical component of "
+            f"{line.code} is billed by the facility, not on the physician's claim.",
+            line=line.number,
+            codes=(line.code, "TC", place),
+            reference=TC_FACILITY_REFERENCE,
+            suggestion=f"Bill the physician's part with modifier 26 instead of TC (if {line.code} has "
+            "components), and leave the technical component to the facility; check the place of service.",
         )
 
     def _component(self, snapshot: CodingSnapshot, line: ClaimLine, modifier: str) -> Iterable[Finding]:

@@ -15,10 +15,12 @@ from billing.checking.claim import INSTITUTIONAL, ClaimLine
 from billing.checking.context import CheckContext
 from billing.checking.findings import ERROR, WARNING, Finding
 from billing.checking.rules.base import Rule, and_list, icd_display, or_list
+from billing.checking.studies import BLINDED_ARM_CODES, blinded_arm_problem
 from practice.policy import (
     COVERAGE_CHOICES,
     COVERED_CED,
     INVESTIGATIONAL,
+    MEDICARE_FFS,
     NOT_COVERED,
     POSITION_LINE,
     POSITION_PRIMARY,
@@ -33,7 +35,23 @@ TRIAL_NUMBER_PLACE = "CMS-1500 item 19 / 837P REF*P4 (institutional: 837I REF*P4
 CLINICAL_TRIAL_CONDITION_CODE = "30"
 DEFAULT_NOT_COVERED_ADVICE = (
     "Tell the patient before the service and follow the payer's rules for non-covered services: for Medicare a "
-    "signed ABN and modifier GA; for most plans a signed member waiver."
+    "signed ABN and modifier GA (GZ when no ABN was signed); for most plans a signed member waiver."
+)
+# Medicare Claims Processing Manual (Pub 100-04) ch. 30 §40.3.6 (likely: the chapter on ABNs): GA = a signed ABN
+# is on file, the patient may be billed; GZ = the service is expected to be denied and no ABN was given.
+WAIVER_MODIFIERS = ("GA", "GZ")
+MEDICARE_NON_COVERED_ADVICE = (
+    "give the patient an ABN before the service and bill the line with modifier GA (or GZ when no ABN was signed: "
+    "then the patient cannot be billed)"
+)
+ABN_REFERENCE = "Medicare Claims Processing Manual (Pub 100-04) ch. 30 §40.3.6: modifiers GA and GZ [likely]"
+# Pub 100-04 ch. 32 §69.6 (sure, mild.md): Q0, the NCT number and Z00.6 report that the beneficiary takes part in
+# an approved study; putting them on the claim of a patient who does not would misrepresent enrolment.
+ENROLMENT_MODIFIERS = ("Q0", "Q1")
+ENROLMENT_DIAGNOSES = ("Z006",)
+ENROLMENT_REFERENCE = (
+    "Medicare Claims Processing Manual (Pub 100-04) ch. 32 §69.6: Q0/Q1, the NCT number and Z00.6 attest "
+    "enrolment in an approved study [sure]"
 )
 
 
@@ -65,11 +83,52 @@ def rule_key(rule: PayerRuleVersion) -> tuple:
     return (rule.id, rule.name, rule.payer_key, rule.version, rule.effective_from)
 
 
+def is_ced(rule: PayerRuleVersion) -> bool:
+    """The payer covers the service only for patients enrolled in an approved study (e.g. NCD 150.13)."""
+    return rule.coverage == COVERED_CED or rule.trial_number_required
+
+
+def outside_study(ctx: CheckContext, line: ClaimLine, rule: PayerRuleVersion) -> bool:
+    """The claim says the patient is not in a study: a CED service with GA or GZ on its line and no
+    clinical-trial number. NCD 150.13 covers PILD only for enrolled beneficiaries (sure), so the service is not
+    covered and the enrolment requirements (Q0, NCT number, Z00.6) do not apply: adding them would
+    misrepresent enrolment (Pub 100-04 ch. 32 §69.6, sure)."""
+    return (
+        is_ced(rule)
+        and not ctx.claim.clinical_trial_number
+        and any(modifier in WAIVER_MODIFIERS for modifier in line.modifiers)
+    )
+
+
+def enrolment_unstated(ctx: CheckContext, rule: PayerRuleVersion) -> bool:
+    """A CED service with neither a clinical-trial number nor GA/GZ: the claim does not say whether the patient
+    is enrolled, so advice must offer both paths (issue 13 point 2)."""
+    return is_ced(rule) and not ctx.claim.clinical_trial_number
+
+
+def non_covered_advice(ctx: CheckContext, rule: PayerRuleVersion) -> str:
+    """What to do when the service is not covered: the ABN with GA/GZ for Medicare fee-for-service, else the
+    rule's own advice."""
+    if ctx.payer is not None and ctx.payer.payer_type == MEDICARE_FFS:
+        return f"{MEDICARE_NON_COVERED_ADVICE[0].upper()}{MEDICARE_NON_COVERED_ADVICE[1:]}."
+    return rule.not_covered_advice or DEFAULT_NOT_COVERED_ADVICE
+
+
+def both_paths(ctx: CheckContext, rule: PayerRuleVersion, enrolled: str) -> str:
+    """Advice for a CED claim that does not say whether the patient is in a study: never only the first path."""
+    return (
+        f"If the patient is enrolled in an approved study: {enrolled} If the patient is not enrolled: the service "
+        f"is not covered under {source(rule)}; do not add Q0, an NCT number or Z00.6 (they attest enrolment). "
+        f"{non_covered_advice(ctx, rule)}"
+    )
+
+
 def covered_rules(ctx: CheckContext) -> Iterator[tuple[ClaimLine, PayerRuleVersion]]:
-    """Every (line, rule version) pair where the payer covers the line's code under that version."""
+    """Every (line, rule version) pair where the payer covers the line's code under that version (a CED service
+    for a patient outside a study is not covered: PAYER_NOT_COVERED)."""
     for line in ctx.claim.lines:
         for rule in ctx.rules_for_line(line):
-            if is_covered(rule):
+            if is_covered(rule) and not outside_study(ctx, line, rule):
                 yield line, rule
 
 
@@ -111,6 +170,9 @@ class PayerNotCovered(Rule):
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
         for line in ctx.claim.lines:
             for rule in ctx.rules_for_line(line):
+                if outside_study(ctx, line, rule):
+                    yield self._outside_study(ctx, line, rule)
+                    continue
                 if is_covered(rule):
                     continue
                 yield self.finding(
@@ -121,6 +183,28 @@ class PayerNotCovered(Rule):
                     reference=rule.describe(),
                     suggestion=rule.not_covered_advice or DEFAULT_NOT_COVERED_ADVICE,
                 )
+
+    def _outside_study(self, ctx: CheckContext, line: ClaimLine, rule: PayerRuleVersion) -> Finding:
+        waiver = and_list(m for m in line.modifiers if m in WAIVER_MODIFIERS)
+        attesting = [m for m in line.modifiers if m in ENROLMENT_MODIFIERS]
+        attesting += [icd_display(d) for d in ctx.claim.diagnoses if d in ENROLMENT_DIAGNOSES]
+        remove = (
+            f" Remove {and_list(attesting)}: {'they attest' if len(attesting) > 1 else 'it attests'} enrolment in a "
+            "study."
+            if attesting
+            else ""
+        )
+        return self.finding(
+            f"{payer_name(ctx)}: {line.code} is covered under {source(rule)} only for patients enrolled in an "
+            f"approved study; line {line.number} carries {waiver} and the claim has no clinical-trial number, so the "
+            f"patient is outside a study and the service is not covered on {ctx.line_date(line).isoformat()}."
+            f"{caveat(rule)}",
+            line=line.number,
+            codes=(line.code, *(m for m in line.modifiers if m in WAIVER_MODIFIERS)),
+            reference=f"{rule.describe()}; {ENROLMENT_REFERENCE}; {ABN_REFERENCE}",
+            suggestion=f"Bill it as non-covered. {non_covered_advice(ctx, rule)} Do not add Q0, an NCT number or "
+            f"Z00.6.{remove}",
+        )
 
 
 class PayerRequiresModifier(Rule):
@@ -139,7 +223,9 @@ class PayerRequiresModifier(Rule):
                 line=line.number,
                 codes=(line.code, *missing),
                 reference=rule.describe(),
-                suggestion=f"Add modifier {and_list(missing)} to line {line.number}.",
+                suggestion=both_paths(ctx, rule, f"add modifier {and_list(missing)} to line {line.number}.")
+                if enrolment_unstated(ctx, rule) and any(m in ENROLMENT_MODIFIERS for m in missing)
+                else f"Add modifier {and_list(missing)} to line {line.number}.",
             )
 
 
@@ -176,27 +262,35 @@ class PayerRequiresDiagnosis(Rule):
                     problem = self._line_problem(ctx, line, requirement)
                     key = (rule_key(rule), requirement, line.number)
                 else:
-                    problem = self._claim_problem(diagnoses, requirement)
+                    problem = self._claim_problem(diagnoses, requirement, rule)
                     key = (rule_key(rule), requirement)
                 if problem is None or key in done:
                     continue
                 done.add(key)
-                detail, suggestion = problem
+                detail, suggestion, *severity = problem
+                if enrolment_unstated(ctx, rule) and not severity and _attests_enrolment(requirement):
+                    suggestion = both_paths(ctx, rule, suggestion[:1].lower() + suggestion[1:])
                 yield self.finding(
                     f"{payer_name(ctx)}, {line.code} under {source(rule)}: {detail}{caveat(rule)}",
                     line=line.number if requirement.position == POSITION_LINE else None,
                     codes=(line.code, *(icd_display(c.replace(".", "").upper()) for c in requirement.codes)),
                     reference=rule.describe(),
                     suggestion=suggestion,
+                    severity=severity[0] if severity else None,
                 )
 
     @staticmethod
-    def _claim_problem(diagnoses: tuple[str, ...], requirement: DiagnosisRequirement) -> tuple[str, str] | None:
+    def _claim_problem(
+        diagnoses: tuple[str, ...], requirement: DiagnosisRequirement, rule: PayerRuleVersion | None = None
+    ) -> tuple[str, ...] | None:
+        """(detail, suggestion[, severity]) when the claim's diagnoses miss the requirement, else None."""
         wanted = _wanted_text(requirement)
         positions = [i for i, diagnosis in enumerate(diagnoses) if _matches(requirement, diagnosis)]
         if requirement.position == POSITION_PRIMARY:
             if 0 in positions:
                 return None
+            if positions and all(d in ENROLMENT_DIAGNOSES for d in diagnoses[: positions[0]]):
+                return None  # only Z00.6 before it: CMS accepts that order; the Z00.6 requirement warns
             if positions:
                 found = icd_display(diagnoses[positions[0]])
                 return (
@@ -212,6 +306,8 @@ class PayerRequiresDiagnosis(Rule):
                 return None
             if positions:
                 found = icd_display(diagnoses[0])
+                if diagnoses[0] in ENROLMENT_DIAGNOSES:
+                    return _enrolment_code_first(found, rule)
                 return (
                     f"{found} must be a secondary diagnosis, not the primary one.",
                     f"{found} must be a secondary diagnosis: list the condition treated first and {found} after it.",
@@ -242,6 +338,29 @@ class PayerRequiresDiagnosis(Rule):
         )
 
 
+Z006_POSITION_NOTE = (
+    "CMS accepts Z00.6 as the primary or a secondary diagnosis (Medicare Claims Processing Manual, Pub 100-04 ch. 32 "
+    "§69.6) [likely]"
+)
+
+
+def _attests_enrolment(requirement: DiagnosisRequirement) -> bool:
+    return any(code.replace(".", "").strip().upper() in ENROLMENT_DIAGNOSES for code in requirement.codes)
+
+
+def _enrolment_code_first(found: str, rule: PayerRuleVersion | None) -> tuple[str, str, str]:
+    """Z00.6 listed first: accepted by CMS, but the indication is expected primary (issue 13 point 6) -> a
+    warning. The billing guide's Z00.6 row says the same (billing.guide.MILD_CLAIM_FIELDS)."""
+    primary = [r for r in (rule.required_diagnoses if rule else ()) if r.position == POSITION_PRIMARY]
+    indication = _wanted_text(primary[0]) if primary else "the condition treated"
+    return (
+        f"{found} is the first diagnosis. {Z006_POSITION_NOTE}; the indication ({indication}) is expected as the "
+        f"primary diagnosis and {found} as a secondary one.",
+        f"List {indication} first and {found} after it.",
+        WARNING,
+    )
+
+
 class PayerRequiresTrialNumber(Rule):
     """The payer covers this service only within a clinical study and needs the study's clinical-trial number:
     NCT followed by 8 digits."""
@@ -268,7 +387,14 @@ class PayerRequiresTrialNumber(Rule):
             f"{caveat(rule)}",
             codes=codes_of(lines),
             reference="; ".join(r.describe() for r, _ in needing),
-            suggestion=f"Enter the study's NCT number (NCT + 8 digits, e.g. {example}): the 8-digit number goes "
+            suggestion=both_paths(
+                ctx,
+                rule,
+                f"enter the study's NCT number (NCT + 8 digits, e.g. {example}; the 8 digits go in "
+                f"{TRIAL_NUMBER_PLACE}), Q0 on the line and Z00.6 as a diagnosis.",
+            )
+            if not number
+            else f"Enter the study's NCT number (NCT + 8 digits, e.g. {example}): the 8-digit number goes "
             f"in {TRIAL_NUMBER_PLACE}.",
         )
 
@@ -280,17 +406,32 @@ class PayerTrialNotApproved(Rule):
     severity = WARNING
 
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
+        """Two checks: the number on the payer rule's list of studies, and, for a code billed only in the blinded
+        or placebo arm of a CED trial (G0276, HCPCS descriptor), a study that has such an arm
+        (billing.checking.studies; issue 13 point 3)."""
         number = normalised_trial_number(ctx.claim.clinical_trial_number)
         if not number or not TRIAL_NUMBER.fullmatch(number):
             return
         for rule, lines in once_per_rule(ctx):
             approved = [trial.strip().upper() for trial in rule.approved_trials]
-            if not approved or number in approved:
+            arm_lines = [line for line in lines if blinded_arm_problem(line.code, number)]
+            other_lines = [line for line in lines if line not in arm_lines]
+            for code in codes_of(arm_lines):
+                yield self.finding(
+                    f"{number} does not fit {code} under {source(rule)}: {blinded_arm_problem(code, number)}"
+                    f"{caveat(rule)}",
+                    codes=(code, number),
+                    reference=f"{rule.describe()}; {BLINDED_ARM_CODES[code]}",
+                    suggestion=f"Check the patient's study and the code: a patient in {number} who had mild® is "
+                    f"billed with 0275T and Q0; {code} only for the blinded or placebo-control arm of an approved "
+                    "CED randomised trial, with that trial's NCT number.",
+                )
+            if not other_lines or not approved or number in approved:
                 continue
             yield self.finding(
-                f"{number} is not on {payer_name(ctx)}'s list for {and_list(codes_of(lines))} under {source(rule)} "
-                f"(approved: {', '.join(approved)}).{caveat(rule)}",
-                codes=(*codes_of(lines), number),
+                f"{number} is not on {payer_name(ctx)}'s list for {and_list(codes_of(other_lines))} under "
+                f"{source(rule)} (approved: {', '.join(approved)}).{caveat(rule)}",
+                codes=(*codes_of(other_lines), number),
                 reference=rule.describe(),
                 suggestion=f"Check the patient's study: use the NCT number of the approved study they are enrolled "
                 f"in ({or_list(approved)}); outside an approved study the service is not covered.",
@@ -359,6 +500,8 @@ class PayerRequiresConditionCode(Rule):
                 codes=(*codes_of(lines), CLINICAL_TRIAL_CONDITION_CODE),
                 reference=f"{rule.describe()}; Medicare Claims Processing Manual (Pub 100-04) ch. 32 §69: "
                 "condition code 30 on institutional clinical-trial claims",
-                suggestion="Add condition code 30 to the claim (UB-04 form locators 18-28 / 837I HI*BG).",
+                suggestion=both_paths(ctx, rule, "add condition code 30 (UB-04 form locators 18-28 / 837I HI*BG).")
+                if enrolment_unstated(ctx, rule)
+                else "Add condition code 30 to the claim (UB-04 form locators 18-28 / 837I HI*BG).",
             )
             return
