@@ -6,10 +6,12 @@ Every queryset is limited to the practices the user works for (practice.selector
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from functools import partial
 from pathlib import PurePath
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -18,15 +20,17 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from billing import models as billing_models
-from billing import services, uploads
+from billing import services, upload_jobs, uploads
 from billing.models import CLAIM_FIELDS, BatchUpload, ClaimCheck, ClaimLine, ClaimStatus, DraftClaim, Finding, JobStatus
 from config.admin_filters import ScopedListFiltersMixin
 from config.background import in_background
 from config.bad_input import clean_storable_text
+from config.jobs import send
 from practice.models import Payer, PracticePayer
 from practice.selectors import practices_for
 
@@ -483,10 +487,26 @@ class BatchUploadForm(forms.ModelForm):
                 "time: split it into several uploads."
             )
         try:
-            uploads.check_header(upload, upload.name)
+            uploads.check_header(upload, upload.name, upload_jobs.limits())
         except uploads.UploadError as exc:
             raise forms.ValidationError(str(exc)) from exc
         return upload
+
+    def clean(self):
+        user = getattr(self, "user", None)
+        limit = settings.UPLOADS_PER_HOUR
+        if user is not None and limit:
+            since = timezone.now() - timedelta(hours=1)
+            recent = BatchUpload.objects.filter(created_by=user, created_at__gte=since).order_by("created_at")
+            count = recent.count()
+            if count >= limit:
+                free_at = recent.first().created_at + timedelta(hours=1)
+                wait = max(1, int((free_at - timezone.now()).total_seconds() // 60))
+                raise forms.ValidationError(
+                    f"You added {count} uploads in the last hour, the most one person may (setting UPLOADS_PER_HOUR): "
+                    f"try again in {wait} minute{'s' if wait != 1 else ''}, or put the claims in one file."
+                )
+        return super().clean()
 
 
 @admin.register(BatchUpload)
@@ -528,6 +548,10 @@ class BatchUploadAdmin(PracticeScopedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("practice", "created_by")
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"user": request.user})  # the form counts the user's recent uploads
+
     def get_fields(self, request, obj=None):
         return ["practice", "file"] if obj is None else self.view_fields
 
@@ -565,9 +589,14 @@ class BatchUploadAdmin(PracticeScopedAdmin):
         if not change:
             from billing import tasks
 
-            # after the commit, so a worker finds the row; with no Redis it runs in-process in a thread after the
-            # response (config.background), so the progress bar moves on the embedded default too
-            transaction.on_commit(partial(in_background, tasks.start_upload.delay, obj.pk, label=f"upload {obj.pk}"))
+            # after the commit, so a worker finds the row. With no Redis it runs in-process in a thread after the
+            # response (config.background), so the progress bar moves on the embedded default too. The broker
+            # down: the upload stays queued for the sweeper and the page answers 503 (config.jobs, config.outage).
+            transaction.on_commit(
+                partial(
+                    in_background, send, tasks.start_upload, obj.pk, what=f"upload {obj.pk}", label=f"upload {obj.pk}"
+                )
+            )
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(request, "The claims are checked in the background: the progress shows in the list.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -124,6 +124,13 @@ class CoverageRow:
             if rule.approved_trials:
                 trial += ": " + ", ".join(rule.approved_trials)
         notes = [rule.notes, rule.not_covered_advice]
+        if rule.scoped:
+            notes.insert(0, f"Applies only to services done in {rule.scope_text()}")
+        if rule.frequency is not None:
+            limit = rule.frequency
+            per = ", per side" if limit.per_side else ""
+            groups = " / ".join(name for name, _ in limit.groups)
+            notes.insert(0, f"At most {limit.sessions} sessions per {limit.window_days} days per {groups}{per}")
         if any(
             r.position == POSITION_SECONDARY and any(c.replace(".", "").upper() in ENROLMENT_DIAGNOSES for c in r.codes)
             for r in rule.required_diagnoses
@@ -315,129 +322,17 @@ class GuideData:
     diagnoses: tuple[DiagnosisCode, ...] = ()
     modifiers: tuple[ModifierCode, ...] = ()
     places: tuple[PlaceOfService, ...] = ()
-    claim_fields: tuple[ClaimField, ...] = field(default_factory=lambda: MILD_CLAIM_FIELDS)
+    claim_fields: tuple[ClaimField, ...] = ()  # the procedure profile's own (fixtures/practice)
     payments: tuple[PaymentRow, ...] = ()
     previous_year: int | None = None
     changes: tuple[ChangeRow, ...] = ()
     sources: tuple[SourceRow, ...] = ()
 
 
-# Medicare CED claim items for mild® (mild.md "Medicare"; LAYOUTS section 7).
-MILD_CLAIM_FIELDS: tuple[ClaimField, ...] = (
-    ClaimField(
-        item="Clinical trial number (NCT)",
-        x12_837p="Loop 2300 REF, REF01 = P4 (Demonstration Project Identifier), REF02 = the 8 digits, "
-        "without 'NCT' or 'CT'",
-        cms_1500="Item 19: 'CT' followed by the 8 digits",
-        example="837P: REF*P4*03072927~   CMS-1500 item 19: CT03072927",
-        applies_to="Every Medicare claim under the NCD 150.13 CED for a patient enrolled in an approved study "
-        "(mild®: study NCT03072927); never on the claim of a patient outside a study",
-        certainty="sure",
-        source="NCD 150.13; Claims Processing Manual ch. 32 §69.6; LAYOUTS 7 (837P 005010X222A1)",
-        notes="Mandatory since 2014-01-01: claims without it are returned as unprocessable. The number, Q0 and Z00.6 "
-        "attest enrolment: when the claim has none of them the checker offers both paths (enrolled: add them; not "
-        "enrolled: not covered, ABN and GA or GZ).",
-    ),
-    ClaimField(
-        item="Modifier Q0 (investigational service in an approved study)",
-        x12_837p="Loop 2400 SV101, a modifier position (SV101-3 to SV101-6) of the investigational line",
-        cms_1500="Item 24D, modifier of the investigational line",
-        example="837P: SV1*HC:0275T:Q0*…   CMS-1500 24D: 0275T Q0",
-        applies_to="The 0275T (or G0276) line on Medicare CED claims of a patient enrolled in an approved study",
-        certainty="sure",
-        source="NCD 150.13; Claims Processing Manual ch. 32 §69.6; mild.md",
-        notes="Q0 attests enrolment: never on the line of a patient outside a study (see GA / GZ).",
-    ),
-    ClaimField(
-        item="Modifier GA or GZ (patient not enrolled in an approved study)",
-        x12_837p="Loop 2400 SV101, a modifier position of the 0275T line; no REF*P4, no Q0, no Z00.6",
-        cms_1500="Item 24D, modifier of the 0275T line; item 19 left without a CT number",
-        example="837P: SV1*HC:0275T:GA*…   CMS-1500 24D: 0275T GA",
-        applies_to="Medicare claims for mild® outside an approved study: not covered under NCD 150.13",
-        certainty="sure",
-        source="NCD 150.13 (covered only in an approved study); Claims Processing Manual ch. 30 §40.3.6 (GA, GZ: "
-        "likely) and ch. 32 §69.6",
-        notes="GA: a signed ABN is on file and the patient may be billed; GZ: no ABN, the patient cannot be billed. "
-        "The checker reports PAYER_NOT_COVERED with this advice, never 'add Q0 and an NCT number'.",
-    ),
-    ClaimField(
-        item="G0276 (blinded PILD or placebo control in an approved CED trial)",
-        x12_837p="Loop 2400 SV101 HC:G0276:Q0, with the trial's number in loop 2300 REF*P4",
-        cms_1500="Item 24D G0276 Q0; item 19 CT and the trial's 8 digits",
-        example="837P: SV1*HC:G0276:Q0*…  REF*P4*02079038~",
-        applies_to="Only the blinded or placebo-control arm of an approved CED randomised trial (e.g. NCT02079038); "
-        "routine mild® in the Medicare claims study NCT03072927 is 0275T",
-        certainty="likely",
-        source="HCPCS G0276 descriptor (sure); mild.md (likely); BCBSA 7.01.126 (Blue plans: investigational, as "
-        "0275T)",
-        notes="The checker warns (PAYER_TRIAL_NOT_APPROVED) on G0276 with NCT03072927 and reports PAYER_NOT_COVERED "
-        "for a Blue plan following BCBSA 7.01.126.",
-    ),
-    ClaimField(
-        item="Diagnosis Z00.6 (examination of participant in a clinical trial)",
-        x12_837p="Loop 2300 HI, as a secondary diagnosis: ABF:Z006 (no dot), after the principal ABK",
-        cms_1500="Item 21, a secondary position (B–L); point the line to it in 24E",
-        example="837P: HI*ABK:M48062*ABF:Z006~   CMS-1500 item 21: A M48.062, B Z00.6",
-        applies_to="Medicare CED claims",
-        certainty="sure",
-        source="NCD 150.13; mild.md; LAYOUTS 7",
-        notes="CMS accepts Z00.6 in the primary or a secondary position; for mild® M48.062 is primary. Z00.6 "
-        "first draws a warning from the checker, not an error.",
-    ),
-    ClaimField(
-        item="Diagnoses and pointers: each once",
-        x12_837p="Loop 2300 HI: each diagnosis code once; SV107: up to four different pointers a line",
-        cms_1500="Item 21 A–L: each code once; 24E: up to four different letters",
-        example="837P: HI*ABK:M48062*ABF:Z006~  SV1*HC:0275T:Q0*9500*UN*1***1:2~",
-        applies_to="All claims",
-        certainty="likely",
-        source="837P 005010X222A1; X12 RFI 2561 (as cited by a certified coder's review)",
-        notes="The checker reports the same diagnosis twice (with or without the dot) as an error "
-        "(DIAGNOSIS_DUPLICATE) and a pointer repeated on a line as a warning (DIAGNOSIS_POINTER_DUPLICATE).",
-    ),
-    ClaimField(
-        item="Primary diagnosis M48.062 (lumbar stenosis with neurogenic claudication)",
-        x12_837p="Loop 2300 HI, principal diagnosis: ABK:M48062",
-        cms_1500="Item 21 A; pointer in 24E",
-        example="837P: HI*ABK:M48062~",
-        applies_to="mild® claims (the indication)",
-        certainty="likely",
-        source="mild.md",
-        notes="M48.06 is a header, not billable; M48.061 (without claudication) does not fit the indication.",
-    ),
-    ClaimField(
-        item="Condition code 30 (qualifying clinical trial)",
-        x12_837p="Not used on the professional claim (837P)",
-        cms_1500="Not used on the CMS-1500",
-        example="Institutional only: UB-04 form locators 18–28; 837I loop 2300 HI*BG:30",
-        applies_to="Hospital outpatient (institutional) claims for the same service",
-        certainty="sure",
-        source="NCD 150.13; mild.md",
-        notes="The 837I/UB-04 location is standard but was not read from a file here (likely).",
-    ),
-    ClaimField(
-        item="Place of service",
-        x12_837p="Loop 2300 CLM05-1; SV105 on a line only when it differs",
-        cms_1500="Item 24B",
-        example="837P: CLM*PCN123*1500***22:B:1*…",
-        applies_to="All claims; Medicare mild®: 22 (on-campus outpatient hospital) or 24 (ASC)",
-        certainty="unverified",
-        source="mild.md; LAYOUTS 7",
-        notes="The POS limit is unverified: the checker warns rather than rejects. In a facility (19, 21, 22, 23, "
-        "24…) the technical component is the facility's: modifier TC on the physician's claim draws a warning.",
-    ),
-    ClaimField(
-        item="Line charge",
-        x12_837p="Loop 2400 SV102, the amount: digits with up to two decimals",
-        cms_1500="Item 24F",
-        example="837P: SV1*HC:0275T:Q0*9500*UN*1***1:2~",
-        applies_to="All claims",
-        certainty="sure",
-        source="837P 005010X222A1 (SV102 monetary amount)",
-        notes="The checker refuses an amount with a '$', thousands separators, an exponent or more than two "
-        "decimals (e.g. '$9,500.00', '1e3'), naming the field.",
-    ),
-)
+def claim_fields_from(items) -> tuple[ClaimField, ...]:
+    """The claim items of a procedure profile (its fixture's ``claim_fields``: dicts of ClaimField's fields)."""
+    names = {f.name for f in fields(ClaimField)}
+    return tuple(ClaimField(**{k: v for k, v in item.items() if k in names}) for item in items or ())
 
 
 _POSITION_SHORT = {
@@ -559,7 +454,7 @@ def _overview(ws: Worksheet, guide: GuideData, heading: str, stamp: str) -> None
     contents = (
         ("Coverage", "each payer's position and what its claims need"),
         ("Coding", "procedure and diagnosis codes, modifiers, places of service"),
-        ("Claim fields", "where the NCT number, Q0, Z00.6 and condition code 30 go"),
+        ("Claim fields", "where the items this procedure's claims need go on the 837P and the CMS-1500"),
         ("Payment", "physician, hospital outpatient and ASC amounts"),
         ("Changes", "what changed since the previous year"),
         ("Sources", "the CMS releases and policies this guide is built from"),

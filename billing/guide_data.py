@@ -34,7 +34,6 @@ from billing.guide import (
     CHANGE_AMOUNT,
     CHANGE_CODE,
     CHANGE_RULE,
-    MILD_CLAIM_FIELDS,
     TEXT_CMS,
     TEXT_LICENSED,
     TEXT_SUMMARY,
@@ -48,6 +47,7 @@ from billing.guide import (
     PlaceOfService,
     ProcedureCode,
     SourceRow,
+    claim_fields_from,
 )
 from billing.guide_text import for_year
 from billing.payments import (
@@ -449,7 +449,7 @@ class _Builder:
 
     # -- coverage ----------------------------------------------------------------------------------------------
     def coverage(self) -> tuple[list[CoverageRow], list[policy.PayerRuleVersion]]:
-        codes = set(self.profile.procedure_codes)
+        codes = self.own_codes()
         rows, used = [], []
         for payer in self.rules.payers:
             for v in self.rules.in_year(payer.key, self.year, self.practice_id):
@@ -584,9 +584,13 @@ class _Builder:
                 out.append(ChangeRow(CHANGE_AMOUNT, subject, what, old, new, effective, source))
         return out
 
+    def own_codes(self) -> set[str]:
+        """The procedure's own codes (primary, alternative): a related code's rules belong to its own profile."""
+        return {c.code for c in self.profile.of("procedure", "primary", "alternative")}
+
     def _rule_changes(self) -> list[ChangeRow]:
         out = []
-        codes = set(self.profile.procedure_codes)
+        codes = self.own_codes()
         end_before = date(self.previous, 12, 31)
         for payer in self.rules.payers:
             before = {
@@ -718,7 +722,7 @@ class _Builder:
         payments = self.payment_rows(self.cur, cf)
         before = self.payment_rows(self.prev, cf_before)
         coverage, versions = self.coverage()
-        claim_fields = MILD_CLAIM_FIELDS if any(v.trial_number_required for v in versions) else ()
+        claim_fields = claim_fields_from(self.profile.claim_fields)
         return GuideData(
             procedure=_procedure_title(self.profile),
             year=self.year,

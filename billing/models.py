@@ -42,6 +42,7 @@ CLAIM_FIELDS = (
     "clinical_trial_number",
     "prior_authorization_number",
     "condition_codes",
+    "location",
 )
 
 
@@ -67,6 +68,9 @@ class DraftClaim(models.Model):
     clinical_trial_number = models.CharField(max_length=20, blank=True, help_text="NCT + 8 digits")
     prior_authorization_number = models.CharField(max_length=50, blank=True)
     condition_codes = models.JSONField(default=list, blank=True)
+    location = models.SlugField(
+        max_length=50, blank=True, help_text="Key of the practice location where it was done; empty: the main one."
+    )
     status = models.CharField(max_length=8, choices=ClaimStatus.choices, default=ClaimStatus.DRAFT, db_index=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1, help_text="Bumped on every save: concurrent edits are refused.")
@@ -125,10 +129,17 @@ class ClaimCheck(models.Model):
     checked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The patient, as an HMAC of the practice's account number under the practice's key (never the number), and
+    # the claim's services (date, code, modifiers): what frequency limits count (billing.checking.history).
+    patient_hash = models.CharField(max_length=64, blank=True, default="")
+    services = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-checked_at", "-id"]
-        indexes = [models.Index(fields=["practice", "checked_at"])]
+        indexes = [
+            models.Index(fields=["practice", "checked_at"]),
+            models.Index(fields=["practice", "patient_hash", "date_of_service"], name="check_patient_history"),
+        ]
 
     def __str__(self) -> str:
         return f"Check {self.pk}: {self.status} ({self.checked_at:%Y-%m-%d %H:%M})"
@@ -212,6 +223,8 @@ class ReportFile(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of the job building it.")
+    worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the process building it.")
 
     class Meta:
         ordering = ["-created_at"]

@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Iterator
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
@@ -20,6 +22,7 @@ from django.utils import timezone
 from billing.models import JobStatus, ReportFile
 from billing.report_data import Period, check_records, count_checks, rule_titles
 from billing.reports import CheckRecord, write_check_report
+from config.jobs import process_gone, send, worker_id
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +40,23 @@ def report_filename(report: ReportFile) -> str:
 
 
 def _with_progress(report_id: int, rows: Iterator[CheckRecord], total: int) -> Iterator[CheckRecord]:
-    """Pass the rows through, writing the progress (0-95%: the last 5% are the figures sheets and the save)."""
+    """Pass the rows through, writing the progress (0-95%: the last 5% are the figures sheets and the save) and
+    the heartbeat the sweeper reads."""
     step = max(1, total // 50)
     for n, row in enumerate(rows, 1):
         if n % step == 0:
-            ReportFile.objects.filter(pk=report_id).update(progress=min(95, 95 * n // max(total, 1)))
+            ReportFile.objects.filter(pk=report_id).update(
+                progress=min(95, 95 * n // max(total, 1)), heartbeat_at=timezone.now()
+            )
         yield row
+
+
+def owner_alive(report: ReportFile) -> bool:
+    """Is someone building this running report? No heartbeat for JOB_STALE_SECONDS, or its process gone: no."""
+    stale = timedelta(seconds=settings.JOB_STALE_SECONDS)
+    if report.heartbeat_at is None or timezone.now() - report.heartbeat_at > stale:
+        return False
+    return not process_gone(report.worker)
 
 
 def run_check_report(report_id: int) -> dict:
@@ -52,10 +66,15 @@ def run_check_report(report_id: int) -> dict:
         if report is None:
             log.warning("report file %s: no such report", report_id)
             return {"report": report_id, "status": "missing"}
-        if report.status in (JobStatus.RUNNING, JobStatus.DONE):
+        if report.status in (JobStatus.DONE, JobStatus.FAILED) or (
+            report.status == JobStatus.RUNNING and report.worker and owner_alive(report)  # no worker: swept
+        ):
             return {"report": report_id, "status": report.status}  # delivered twice: the first run owns it
+        if report.status == JobStatus.RUNNING:
+            log.warning("report file %s: its worker %s stopped; built again", report_id, report.worker)
         report.status, report.progress, report.error = JobStatus.RUNNING, 0, ""
-        report.save(update_fields=["status", "progress", "error"])
+        report.heartbeat_at, report.worker = timezone.now(), worker_id()
+        report.save(update_fields=["status", "progress", "error", "heartbeat_at", "worker"])
     try:
         if report.kind != REPORT:
             raise ValueError(f"report file {report_id} is a {report.kind!r}, not a check report")
@@ -93,26 +112,21 @@ def run_check_report(report_id: int) -> dict:
         return {"report": report_id, "status": JobStatus.FAILED.value, "error": str(exc)}
 
 
-@shared_task(name="billing.build_check_report", ignore_result=True)
+@shared_task(name="billing.build_check_report", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def build_check_report(report_id: int) -> dict:
     """Celery: build the check report of ``ReportFile`` ``report_id`` (see ``run_check_report``)."""
     return run_check_report(report_id)
 
 
 def start_check_report(practice, period: Period, user=None) -> ReportFile:
-    """Create the ReportFile and queue its job (run at once when Celery is eager). A queueing error is recorded."""
+    """Create the ReportFile and queue its job (run at once when Celery is eager). The broker down: the file
+    stays queued for the sweeper and ``JobNotQueued`` is raised (a 503 for the page)."""
     report = ReportFile.objects.create(
         practice=practice,
         kind=REPORT,
         parameters=report_parameters(period),
         created_by=user if getattr(user, "pk", None) else None,
     )
-    try:
-        build_check_report.delay(report.pk)
-    except Exception as exc:  # the broker is down: say so on the file rather than fail the page
-        log.exception("report file %s could not be queued", report.pk)
-        ReportFile.objects.filter(pk=report.pk).update(
-            status=JobStatus.FAILED, error=f"could not be queued: {exc}"[:2000], finished_at=timezone.now()
-        )
+    send(build_check_report, report.pk, what=f"report file {report.pk}")
     report.refresh_from_db()
     return report

@@ -58,6 +58,13 @@ ROLES: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("django_celery_beat", "*", ALL),
     ],
 }
+# Permissions a wildcard above must not give: refresh runs show addresses, errors and workers, for the code-set
+# administrators only (issue 14).
+EXCEPT = {
+    BILLING_STAFF: ["codes.view_refreshrun"],
+    PRACTICE_MANAGERS: [],
+    CODESET_ADMINS: [],
+}
 EXTRA = {
     BILLING_STAFF: ["billing.check_claim"],
     PRACTICE_MANAGERS: ["billing.download_guide", "billing.download_report"],
@@ -79,7 +86,11 @@ def wanted_permissions(Permission, group: str):
     for full in EXTRA[group]:
         app_label, codename = full.split(".")
         cond |= Q(content_type__app_label=app_label, codename=codename)
-    return Permission.objects.filter(cond)
+    excluded = Q(pk__in=[])
+    for full in EXCEPT[group]:
+        app_label, codename = full.split(".")
+        excluded |= Q(content_type__app_label=app_label, codename=codename)
+    return Permission.objects.filter(cond).exclude(excluded)
 
 
 def sync_groups(Group=None, Permission=None) -> dict[str, int]:

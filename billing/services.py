@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from billing.checking.claim import ClaimInputError, parse_claim
+from billing.checking.claim import Claim, ClaimInputError, parse_claim
 from billing.checking.engine import check_claim
+from billing.checking.history import PastService, patient_hash, services_of
 from billing.models import ClaimCheck, ClaimStatus, DraftClaim, Finding
 from codes.selectors import SnapshotFactory
+from practice.policy import LocationInfo
 from practice.selectors import RuleBook
 
 
@@ -29,6 +31,13 @@ class Checker:
     snapshots: SnapshotFactory
     rulebook: RuleBook
     today: date
+    # A batch (``create``) remembers each checked claim's services, so a later claim of the same patient in the
+    # same batch counts them; the shared one-claim Checker (``shared``) does not.
+    remember_batch: bool = True
+    _locations: dict = field(default_factory=dict)  # practice id -> (locations by key, main location)
+    _patient_keys: dict = field(default_factory=dict)  # practice id -> HMAC key
+    _batch: dict = field(default_factory=dict)  # (practice id, patient hash) -> [PastService]
+    _all_locations: bool = False  # every practice's locations were read (prefetch)
 
     @classmethod
     def create(cls, today: date | None = None) -> Checker:
@@ -49,6 +58,7 @@ class Checker:
             if _shared is not None and _shared[0] == stamp and len(_shared[1].snapshots._snapshots) < 5000:
                 return _shared[1]
         checker = cls.create(today=stamp[0])
+        checker.remember_batch = False
         with _shared_lock:
             _shared = (stamp, checker)
         return checker
@@ -56,6 +66,9 @@ class Checker:
     def check(self, payload: dict, practice_id: int | None) -> dict:
         """The contract's result for one claim payload. Raises ClaimInputError for malformed input."""
         claim = parse_claim(payload, today=self.today)
+        location = self.location(claim, practice_id)
+        patient = self.patient(claim, practice_id)
+        history = self.history(practice_id, patient, claim) if patient else None
         payer = self.rulebook.payer(claim.payer)
         result = check_claim(
             claim,
@@ -63,13 +76,95 @@ class Checker:
             payer,
             lambda on: self.rulebook.rules_for(claim.payer, on, practice_id),
             self.today,
+            location=location,
+            history=history,
         )
+        if patient and self.remember_batch:
+            self._batch.setdefault((practice_id, patient), []).extend(services_of(claim))
         return result.to_dict()
+
+    # ---- where, and who -------------------------------------------------------------------------------
+    def location(self, claim: Claim, practice_id: int | None) -> LocationInfo | None:
+        """The claim's location (by key), else the practice's main one (or its only one); None when unknown.
+        A key the practice does not have is an input error naming the field. One query per practice."""
+        if practice_id is None:
+            if claim.location:
+                raise ClaimInputError({"location": "A location can only be named for a practice's claim."})
+            return None
+        if practice_id not in self._locations:
+            if self._all_locations:
+                self._locations[practice_id] = ({}, None)  # a practice with no location
+            else:
+                self._read_locations(practice_id)
+        by_key, main = self._locations[practice_id]
+        if not claim.location:
+            return main
+        found = by_key.get(claim.location)
+        if found is None:
+            known = ", ".join(sorted(by_key)) or "none has a key yet"
+            raise ClaimInputError({"location": f'No location "{claim.location}" at this practice (its keys: {known}).'})
+        return found
+
+    def _read_locations(self, practice_id: int | None = None) -> None:
+        """Every location of one practice (or, for a batch, of every practice) in one query."""
+        from practice.models import Location
+
+        rows = Location.objects.order_by("practice_id", "id")
+        if practice_id is not None:
+            rows = rows.filter(practice_id=practice_id)
+            self._locations[practice_id] = ({}, None)
+        grouped: dict[int, list] = {}
+        for loc in rows:
+            grouped.setdefault(loc.practice_id, []).append(loc)
+        for pid, locs in grouped.items():
+            main = next((loc for loc in locs if loc.is_main), locs[0] if len(locs) == 1 else None)
+            self._locations[pid] = (
+                {loc.key: loc.as_info() for loc in locs if loc.key},
+                main.as_info() if main else None,
+            )
+        self._all_locations = practice_id is None
+
+    def patient(self, claim: Claim, practice_id: int | None) -> str | None:
+        """The claim's patient as the practice's keyed hash; None without an account number or a practice."""
+        if not claim.patient_account or practice_id is None:
+            return None
+        return patient_hash(self.patient_key(practice_id), claim.patient_account)
+
+    def patient_key(self, practice_id: int) -> bytes:
+        key = self._patient_keys.get(practice_id)
+        if key is None:
+            from practice.models import Practice
+
+            key = self._patient_keys[practice_id] = Practice.objects.get(pk=practice_id).patient_hmac_key()
+        return key
+
+    def history(self, practice_id: int, patient: str, claim: Claim) -> list[PastService]:
+        """The patient's services kept with earlier checks in the longest window of the payer's frequency rules
+        (one query), plus those of earlier claims in this batch."""
+        dates = claim.service_dates()
+        windows = [
+            rule.frequency.window_days
+            for on in dates
+            for rule in self.rulebook.rules_for(claim.payer, on, practice_id)
+            if rule.frequency is not None
+        ]
+        out = list(self._batch.get((practice_id, patient), ()))
+        if not windows:
+            return out
+        since = dates[0] - timedelta(days=max(windows))
+        stored = ClaimCheck.objects.filter(
+            practice_id=practice_id, patient_hash=patient, date_of_service__gte=since
+        ).values_list("services", flat=True)
+        for services in stored:
+            out.extend(PastService.from_json(s) for s in services or ())
+        return out
 
     def prefetch(self, payloads: Iterable[dict]) -> None:
         """Ready a batch: the NCCI PTP pairs among all its codes, on all its dates, read with one query per
-        release in force, so each claim's check then asks the database nothing (a chunk of 500 claims costs
-        one PTP query instead of one per claim). Malformed payloads are skipped: their check says why."""
+        release in force, and every practice location with one more, so each claim's check then asks the
+        database nothing (a chunk of 500 claims costs one PTP query instead of one per claim; a claim naming a
+        patient asks one query for the patient's history). Malformed payloads are skipped: their check says
+        why."""
         codes: set[str] = set()
         dates: set[date] = set()
         for payload in payloads:
@@ -83,6 +178,8 @@ class Checker:
                     dates.add(on)
         if codes and dates:
             self.snapshots.prefetch_ptp(codes, dates)
+        if not self._all_locations:
+            self._read_locations()  # one query for every practice's locations: the batch then asks none
 
 
 _shared_lock = threading.Lock()
@@ -90,18 +187,21 @@ _shared: tuple[tuple, Checker] | None = None
 
 
 def _stamp() -> tuple:
-    """What a Checker read, in one query: the loaded releases and the latest payer and payer-rule history ids."""
+    """What a Checker read, in one query: the loaded releases, the latest payer and payer-rule history ids and the
+    practice locations' latest change and count."""
     from codes.models import Release
-    from practice.models import Payer, PayerRule
+    from practice.models import Location, Payer, PayerRule
 
     connection = connections[router.db_for_read(Release)]
     quote = connection.ops.quote_name
     payers = quote(Payer.history.model._meta.db_table)
     rules = quote(PayerRule.history.model._meta.db_table)
     releases = quote(Release._meta.db_table)
+    locations = quote(Location._meta.db_table)  # locations (keys, ZIPs) decide which scoped rules apply
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT (SELECT MAX(history_id) FROM {payers}), (SELECT MAX(history_id) FROM {rules}), "  # noqa: S608
+            f"(SELECT MAX(updated_at) FROM {locations}), (SELECT COUNT(*) FROM {locations}), "
             f"r.id, r.status, r.effective_from, r.effective_to FROM (SELECT 1 AS one) AS x "
             f"LEFT JOIN {releases} AS r ON r.status = %s ORDER BY r.id",
             [Release.Status.LOADED],
@@ -131,10 +231,13 @@ def store_checks(
     user=None,
     source: str = "api",
     upload=None,
+    payloads: Sequence[dict | None] | None = None,
 ) -> list[ClaimCheck]:
     """Keep checks and their findings with two bulk inserts (no query per finding). ``upload``: the batch
-    upload they come from."""
+    upload they come from; ``payloads``: the claims checked, in the same order, so that a claim naming a patient
+    account keeps the patient's keyed hash and its services for later frequency checks."""
     claims = claims or [None] * len(results)
+    history = _history_fields(practice_id, payloads or [None] * len(results))
     checks = [
         ClaimCheck(
             practice_id=practice_id,
@@ -147,8 +250,10 @@ def store_checks(
             source=source,
             checked_by=user if getattr(user, "pk", None) else None,
             upload=upload,
+            patient_hash=patient,
+            services=services,
         )
-        for claim, result in zip(claims, results)
+        for claim, result, (patient, services) in zip(claims, results, history)
     ]
     with transaction.atomic():
         _insert_checks(checks)
@@ -167,6 +272,27 @@ def store_checks(
             for f in check.result.get("findings", [])
         )
     return checks
+
+
+def _history_fields(practice_id: int, payloads: Sequence[dict | None]) -> list[tuple[str, list]]:
+    """(patient hash, services) for each payload: empty for a payload without a patient account or that is not a
+    readable claim. The practice's key is read once, and only when some payload names a patient."""
+    out: list[tuple[str, list]] = []
+    key = None
+    for payload in payloads:
+        try:
+            claim = parse_claim(payload) if isinstance(payload, dict) else None
+        except ClaimInputError:
+            claim = None
+        if claim is None or not claim.patient_account:
+            out.append(("", []))
+            continue
+        if key is None:
+            from practice.models import Practice
+
+            key = Practice.objects.get(pk=practice_id).patient_hmac_key()
+        out.append((patient_hash(key, claim.patient_account), [s.to_json() for s in services_of(claim)]))
+    return out
 
 
 FINDING_COLUMNS = ("check_run", "rule", "severity", "line", "codes", "message", "reference", "suggestion")
@@ -245,7 +371,7 @@ def check_payload(payload: dict, practice_id: int, *, user=None, source: str = "
     checker = Checker.shared()
     result = checker.check(payload, practice_id)
     result_to_store = {**result, "payer": payload.get("payer", "")}
-    check = store_checks(practice_id, [result_to_store], user=user, source=source)[0]
+    check = store_checks(practice_id, [result_to_store], user=user, source=source, payloads=[payload])[0]
     return result, check
 
 
@@ -262,6 +388,7 @@ def draft_payload(claim: DraftClaim) -> dict:
         "clinical_trial_number": claim.clinical_trial_number or None,
         "prior_authorization_number": claim.prior_authorization_number or None,
         "condition_codes": list(claim.condition_codes or []),
+        **({"location": claim.location} if claim.location else {}),
         "lines": [
             {
                 "code": line.code,

@@ -49,18 +49,26 @@ def start_upload(upload_id: int) -> str:
 
 
 @shared_task(
-    name="billing.check_upload_chunk", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=DB_RETRIES
+    name="billing.check_upload_chunk",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError, InterfaceError),  # a database hiccup: Celery tries again 2, 4 and 8 s later
+    retry_backoff=2,
+    retry_jitter=False,
+    max_retries=DB_RETRIES,
 )
 def check_upload_chunk(self, upload_id: int, index: int) -> int:
-    """Check one chunk of an upload; the number of claims it stored (0: it was done already)."""
+    """Check one chunk of an upload; the number of claims it stored (0: it was done already). A database that
+    stays down past the retries leaves the chunk without its done marker: the sweeper sends it again later."""
     from billing import upload_jobs
 
     try:
         outcome = upload_jobs.check_chunk(upload_id, index)
     except (OperationalError, InterfaceError) as exc:
-        if not self.request.is_eager and self.request.retries < self.max_retries:
-            raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 1)) from exc
-        log.exception("upload %s chunk %s: database error", upload_id, index)
+        if not self.request.is_eager:
+            raise
+        log.exception("upload %s chunk %s: database error", upload_id, index)  # in-process: no later try
         upload_jobs.fail_chunk(upload_id, index, exc)
         return 0
     except Exception as exc:
@@ -68,7 +76,7 @@ def check_upload_chunk(self, upload_id: int, index: int) -> int:
         upload_jobs.fail_chunk(upload_id, index, exc)
         return 0
     if outcome.finished:
-        finish_upload.delay(upload_id)
+        finish_upload.delay(upload_id)  # the broker down here: the sweeper sees every chunk in and sends it
     return outcome.claims
 
 
@@ -101,3 +109,12 @@ def import_x12_upload(upload_id: int) -> str:
     from billing.x12_jobs import run_upload
 
     return run_upload(upload_id)
+
+
+@shared_task(name="jobs.sweep", ignore_result=True)
+def sweep_jobs() -> dict:
+    """The periodic sweeper (beat schedule ``CELERY_BEAT_SCHEDULE``): sends again every job left queued or running
+    with nobody on it (uploads, report files, refreshes) and removes leftover work files."""
+    from billing import job_sweep
+
+    return job_sweep.sweep()

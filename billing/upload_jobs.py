@@ -41,6 +41,19 @@ def chunk_claims() -> int:
     return max(1, int(getattr(settings, "UPLOAD_CHUNK_CLAIMS", uploads.DEFAULT_CHUNK_CLAIMS)))
 
 
+def limits() -> uploads.Limits:
+    """What one upload may cost, from the settings (defaults: ``uploads.Limits``)."""
+    default = uploads.DEFAULT_LIMITS
+    return uploads.Limits(
+        max_rows=int(getattr(settings, "UPLOAD_MAX_ROWS", default.max_rows)),
+        max_claims=int(getattr(settings, "UPLOAD_MAX_CLAIMS", default.max_claims)),
+        max_xlsx_bytes=int(getattr(settings, "UPLOAD_MAX_XLSX_BYTES", default.max_xlsx_bytes)),
+        max_shared_strings_bytes=int(
+            getattr(settings, "UPLOAD_MAX_SHARED_STRINGS_BYTES", default.max_shared_strings_bytes)
+        ),
+    )
+
+
 def upload_day(upload: BatchUpload) -> date:
     """The day the upload's claims are checked as of (the filing limit of a claim without ``submitted_on``)."""
     return timezone.localdate(upload.created_at) if upload.created_at else timezone.localdate()
@@ -62,7 +75,8 @@ def plan(upload_id: int) -> BatchUpload | None:
     name = upload.original_name or upload.file.name
     try:
         with upload.file.open("rb") as fh, tempfile.TemporaryFile() as work:
-            found = uploads.write_work_file(uploads.read_rows(fh, name), work, size)
+            bounds = limits()
+            found = uploads.write_work_file(uploads.read_rows(fh, name, bounds), work, size, bounds.max_claims)
             if not found.total_claims:
                 raise uploads.UploadError("The file has a header row but no service lines under it.")
             work.seek(0)

@@ -28,10 +28,12 @@ job records it as that claim's ``CLAIM_INPUT_INVALID`` finding.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import itertools
 import re
+import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from copy import copy
 from dataclasses import dataclass, field
@@ -66,6 +68,23 @@ WORK_COLUMNS = ("ordinal", "row", *COLUMNS)
 
 DEFAULT_CHUNK_CLAIMS = 500
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # about 500,000 service lines as CSV
+HEADER_BYTES = 64 * 1024  # the header of a CSV must be within its first 64 KB
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one upload may cost (settings UPLOAD_MAX_ROWS, UPLOAD_MAX_CLAIMS, UPLOAD_MAX_XLSX_BYTES,
+    UPLOAD_MAX_SHARED_STRINGS_BYTES). Reading stops at the first row over a limit, so a file far over it costs
+    no more than one at it; an xlsx's members are measured before anything is parsed (a few hundred KB of zip can
+    unpack to gigabytes of XML: millions of cells referring to one shared string)."""
+
+    max_rows: int = 200_000
+    max_claims: int = 50_000
+    max_xlsx_bytes: int = 256 * 1024 * 1024  # all members, unpacked
+    max_shared_strings_bytes: int = 32 * 1024 * 1024  # read whole by openpyxl when the workbook opens
+
+
+DEFAULT_LIMITS = Limits()
 CSV_DELIMITERS = (",", ";", "\t", "|")
 POINTER_LETTERS = "ABCDEFGHIJKL"  # CMS-1500 box 24E
 
@@ -203,10 +222,40 @@ def _csv_rows(fh: IO[bytes]) -> Iterator[list[str]]:
             f"The CSV file cannot be read ({exc}): export it again from the practice-management system."
         ) from exc
     finally:
-        text.detach()
+        with contextlib.suppress(ValueError):  # closed by the caller before this generator was
+            text.detach()
 
 
-def _xlsx_rows(fh: IO[bytes]) -> Iterator[tuple]:
+def check_xlsx_size(fh: IO[bytes], limits: Limits = DEFAULT_LIMITS) -> None:
+    """Refuse a workbook whose members unpack to more than the limits, before any XML is parsed. The sizes
+    are the zip's own; ``zipfile`` never unpacks more than a member's stated size (and checks its CRC), so
+    what openpyxl reads later is bounded by what is checked here. Leaves the file at its start."""
+    try:
+        with zipfile.ZipFile(fh) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+        raise UploadError(
+            f"The Excel file cannot be opened ({exc.__class__.__name__}): save it again from Excel."
+        ) from exc
+    finally:
+        fh.seek(0)
+    total = sum(m.file_size for m in members)
+    if total > limits.max_xlsx_bytes:
+        raise UploadError(
+            f"The Excel file unpacks to {total / 1048576:,.0f} MB, more than the {limits.max_xlsx_bytes // 1048576:,} "
+            "MB one upload may take (setting UPLOAD_MAX_XLSX_BYTES): save it as CSV, or split it into several files."
+        )
+    strings = sum(m.file_size for m in members if m.filename.lower().endswith("sharedstrings.xml"))
+    if strings > limits.max_shared_strings_bytes:
+        raise UploadError(
+            f"The Excel file's text table unpacks to {strings / 1048576:,.0f} MB, more than the "
+            f"{limits.max_shared_strings_bytes // 1048576:,} MB allowed (setting UPLOAD_MAX_SHARED_STRINGS_BYTES): "
+            "save it as CSV and upload that."
+        )
+
+
+def _xlsx_rows(fh: IO[bytes], limits: Limits = DEFAULT_LIMITS) -> Iterator[tuple]:
+    check_xlsx_size(fh, limits)
     try:
         workbook = load_workbook(fh, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
@@ -220,27 +269,45 @@ def _xlsx_rows(fh: IO[bytes]) -> Iterator[tuple]:
         workbook.close()
 
 
-def _raw_rows(fh: IO[bytes], name: str) -> Iterator[tuple[int, Any]]:
+def _raw_rows(fh: IO[bytes], name: str, limits: Limits = DEFAULT_LIMITS) -> Iterator[tuple[int, Any]]:
     """(row number, cells) of every non-blank row, the header first."""
     head = fh.read(8)
     fh.seek(0)
-    raw = _xlsx_rows(fh) if file_kind(name, head) == "xlsx" else _csv_rows(fh)
+    raw = _xlsx_rows(fh, limits) if file_kind(name, head) == "xlsx" else _csv_rows(fh)
     for number, cells in enumerate(raw, start=1):
         if any(cell_text(c) for c in cells):
             yield number, cells
 
 
-def read_rows(fh: IO[bytes], name: str = "") -> Iterator[Row]:
+def too_many_rows(limit: int) -> UploadError:
+    return UploadError(
+        f"The file has more than {limit:,} service lines, the most one upload may have (setting UPLOAD_MAX_ROWS): "
+        f"split it into files of at most {limit:,} lines and upload each."
+    )
+
+
+def too_many_claims(limit: int) -> UploadError:
+    return UploadError(
+        f"The file has more than {limit:,} claims, the most one upload may have (setting UPLOAD_MAX_CLAIMS): "
+        f"split it into files of at most {limit:,} claims and upload each. Nothing was checked."
+    )
+
+
+def read_rows(fh: IO[bytes], name: str = "", limits: Limits = DEFAULT_LIMITS) -> Iterator[Row]:
     """Every non-blank service-line row of a CSV or xlsx upload (the first sheet of a workbook), streaming.
 
-    Raises ``UploadError`` when the file is not CSV or xlsx, is empty, or its header (the first non-blank row)
-    lacks a required column.
+    Raises ``UploadError`` when the file is not CSV or xlsx, is empty, its header (the first non-blank row)
+    lacks a required column, or it is over the limits (the row after the last one allowed stops the reading).
     """
     names: list[str] | None = None
-    for number, cells in _raw_rows(fh, name):
+    rows = 0
+    for number, cells in _raw_rows(fh, name, limits):
         if names is None:
             names = _header(cells)
             continue
+        rows += 1
+        if rows > limits.max_rows:
+            raise too_many_rows(limits.max_rows)
         values = dict.fromkeys(COLUMNS, "")
         for column, cell in zip(names, cells):
             if column in values:
@@ -250,24 +317,63 @@ def read_rows(fh: IO[bytes], name: str = "") -> Iterator[Row]:
         raise UploadError("The file is empty: it needs a header row and one row per service line.")
 
 
-def check_header(fh: IO[bytes], name: str = "") -> list[str]:
-    """The known columns the file's header names, or ``UploadError`` as ``read_rows`` would raise it (the
-    admin's form calls this before it accepts a file). Leaves the file at its start."""
-    rows = _raw_rows(fh, name)
+def _csv_head_rows(fh: IO[bytes]) -> Iterator[list[str]]:
+    """The rows of a CSV's first ``HEADER_BYTES`` (the last, maybe cut, line left out unless the file ends)."""
+    block = fh.read(HEADER_BYTES + 1)
+    whole = len(block) <= HEADER_BYTES
+    block = block[:HEADER_BYTES]
     try:
-        first = next(rows, None)
+        text = codecs.getincrementaldecoder("utf-8-sig")().decode(block, final=whole)
+    except UnicodeDecodeError:
+        text = block.decode("cp1252", errors="replace")
+    lines = text.splitlines()
+    if not whole and lines:
+        lines = lines[:-1]
+    first = lines[0] if lines else ""
+    delimiter = max(CSV_DELIMITERS, key=lambda d: (first.count(d), d == ","))
+    try:
+        yield from csv.reader(lines, delimiter=delimiter)
+    except csv.Error as exc:
+        raise UploadError(
+            f"The CSV file cannot be read ({exc}): export it again from the practice-management system."
+        ) from exc
+
+
+def check_header(fh: IO[bytes], name: str = "", limits: Limits = DEFAULT_LIMITS) -> list[str]:
+    """The known columns the file's header names, or ``UploadError`` as ``read_rows`` would raise it (the
+    admin's form calls this before it accepts a file). Reads only the start of a CSV; an xlsx's sizes are
+    checked first and its sheet streamed up to the header row. Leaves the file at its start."""
+    head = fh.read(8)
+    fh.seek(0)
+    try:
+        if file_kind(name, head) == "xlsx":
+            raw: Iterator = _xlsx_rows(fh, limits)
+        else:
+            raw = _csv_head_rows(fh)
+        first = None
+        try:
+            for cells in raw:
+                if any(cell_text(c) for c in cells):
+                    first = cells
+                    break
+        finally:
+            raw.close()
     finally:
-        rows.close()
         fh.seek(0)
     if first is None:
+        if file_kind(name, head) == "csv" and getattr(fh, "size", 0) > HEADER_BYTES:
+            raise UploadError(f"No header row in the first {HEADER_BYTES // 1024} KB of the file: the first row must "
+                              "name the columns.")  # fmt: skip
         raise UploadError("The file is empty: it needs a header row and one row per service line.")
-    return [c for c in _header(first[1]) if c in COLUMNS]
+    return [c for c in _header(first) if c in COLUMNS]
 
 
 # ---- the work file and its chunks --------------------------------------------------------------------------
 
 
-def write_work_file(rows: Iterable[Row], out: IO[bytes], chunk_claims: int = DEFAULT_CHUNK_CLAIMS) -> Plan:
+def write_work_file(
+    rows: Iterable[Row], out: IO[bytes], chunk_claims: int = DEFAULT_CHUNK_CLAIMS, max_claims: int | None = None
+) -> Plan:
     """Write ``rows`` as the normalised work file (UTF-8 CSV, columns ``WORK_COLUMNS``) and plan the chunks.
 
     Claims are numbered in order of first appearance; a row without a ``claim_ref`` is a claim of its own (it
@@ -289,6 +395,8 @@ def write_work_file(rows: Iterable[Row], out: IO[bytes], chunk_claims: int = DEF
         if ordinal is None:
             ordinal = plan.total_claims
             plan.total_claims += 1
+            if max_claims is not None and plan.total_claims > max_claims:
+                raise too_many_claims(max_claims)
             if ref:
                 ordinals[ref] = ordinal
             index, position = divmod(ordinal, chunk_claims)

@@ -24,10 +24,19 @@ DEFAULT_SETS = [
         "procedure_codes.csv",
         date(2025, 1, 1),
         date(2026, 12, 31),
-        "Procedure codes of the mild® profile, project summaries 2025-2026",
+        "Procedure codes of the procedure profiles, project summaries 2025-2026",
     ),
     (k.MODIFIERS, "modifiers.csv", date(2008, 1, 1), None, "CPT and HCPCS modifiers (project fixtures)"),
     (k.POS, "places_of_service.csv", date(2003, 1, 1), None, "CMS places of service (project fixtures)"),
+    # A starter set of NCCI add-on code edits for the procedure profiles, in CMS's fixed-width layout; the
+    # rows carry their own dates (docs/procedures.md: sources and sureness). The full file replaces it.
+    (
+        k.NCCI_ADDON,
+        "ncci_addon_starter.txt",
+        date(2013, 4, 1),
+        None,
+        "NCCI add-on code edits, starter set for the procedure profiles (project fixtures)",
+    ),
 ]
 
 # CMS files shipped as starter data (facts and figures only; fixtures/codesets/build_cms_starter.py rebuilds them).
@@ -36,6 +45,9 @@ CMS_STARTER_SETS = [
     (k.PFS_RVU, "cms/PPRRVU2025_Oct.csv.gz"),  # CY2025 October release, descriptions blanked
     (k.GPCI, "cms/GPCI2025.csv"),
     (k.LOCALITY, "cms/25LOCCO.csv"),
+    # The complete ZIP code to carrier and locality file of October 2025 (2025 Q4, 42,956 ZIPs), byte for byte:
+    # in force from 2025-10-01 (its records say 20254), open ended until a later quarter's file is loaded.
+    (k.ZIP5, "cms/ZIP5_OCT2025.txt.gz"),
 ]
 
 ICD10CM_SHIPPED = (

@@ -316,6 +316,28 @@ SPECS: dict[str, KindSpec] = {
         _fixed("asc_addendum_aa"),
         key=lambda r: r.code,
     ),
+    k.ZIP5: KindSpec(
+        models.ZipLocality,
+        ("zip_code", "state", "carrier", "locality", "rural", "plus_four", "year_quarter"),
+        lambda r: (r.zip_code, r.state, r.carrier, r.locality, r.rural, r.plus_four, r.year_quarter),
+        _fixed("zip5"),
+        key=lambda r: r.zip_code,
+    ),
+    k.NCCI_ADDON: KindSpec(
+        models.AddonEdit,
+        ("addon", "primary", "edit_type", "addon_effective", "addon_deleted", "primary_effective", "primary_deleted"),
+        lambda r: (
+            r.addon,
+            r.primary,
+            r.edit_type,
+            r.addon_effective,
+            r.addon_deleted,
+            r.primary_effective,
+            r.primary_deleted,
+        ),
+        _fixed("ncci_addon"),
+        key=lambda r: (r.addon, r.primary, r.addon_effective),
+    ),
 }
 _PTP = KindSpec(
     models.PtpEdit,

@@ -210,6 +210,40 @@ class Locality(_ReleaseRow):
         indexes = [models.Index(fields=["release", "mac", "locality"])]
 
 
+class ZipLocality(_ReleaseRow):
+    """A ZIP code's Medicare carrier (MAC contractor number), pricing locality and state (CMS ZIP5 file)."""
+
+    zip_code = models.CharField(max_length=5)
+    state = models.CharField(max_length=2)
+    carrier = models.CharField(max_length=5)
+    locality = models.CharField(max_length=2)
+    rural = models.CharField(max_length=1, blank=True)
+    plus_four = models.BooleanField(default=False)
+    year_quarter = models.CharField(max_length=5)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["release", "zip_code"], name="zip_release_zip")]
+        verbose_name = "ZIP code locality"
+        verbose_name_plural = "ZIP code localities"
+
+
+class AddonEdit(_ReleaseRow):
+    """An NCCI add-on code edit: the add-on code, one of its primary codes (empty for type 2), the type and
+    the rows' own dates."""
+
+    addon = models.CharField(max_length=5)
+    primary = models.CharField(max_length=5, blank=True)
+    edit_type = models.PositiveSmallIntegerField()
+    addon_effective = models.DateField()
+    addon_deleted = models.DateField(null=True, blank=True)
+    primary_effective = models.DateField(null=True, blank=True)
+    primary_deleted = models.DateField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["release", "addon"], name="aoc_release_addon")]
+        verbose_name = "NCCI add-on code edit"
+
+
 class PtpEdit(_ReleaseRow):
     """An NCCI procedure-to-procedure edit (practitioner or hospital by the release's kind)."""
 
@@ -277,6 +311,13 @@ def validate_source_url(value: str) -> None:
 
     if not value.lower().startswith(("https://", "http://", "file://")):
         raise ValidationError("Give an https://, http:// or file:// address.")
+    if value.lower().startswith("file://"):
+        from codes.fetch import Refused, local_path
+
+        try:
+            local_path(value)
+        except Refused as exc:
+            raise ValidationError(str(exc)) from None
 
 
 class Source(models.Model):

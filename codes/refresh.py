@@ -17,23 +17,19 @@ fails it and goes ahead. A run that finds the kind busy waits (the task retries)
 from __future__ import annotations
 
 import fnmatch
-import http.client
 import logging
 import os
 import re
 import socket
-import ssl
 import tempfile
 import time
 import zipfile
 import zlib
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
-from urllib.request import url2pathname
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -45,27 +41,28 @@ from django.utils import timezone
 from billing.roles import BILLING_STAFF
 from codes import snapshot as k
 from codes.diff import Change, ReleaseDiff, diff_releases, previous_release
+from codes.fetch import (  # noqa: F401  (the download half of a refresh; refresh.download etc. stay importable)
+    CHUNK,
+    MAX_REDIRECTS,
+    Fetched,
+    RefreshError,
+    Refused,
+    TransientError,
+    download,
+    safe_get,
+    without_contents,
+)
 from codes.formats.base import normalise_code
 from codes.loading import LoadError, LoadResult, activate, file_sha256, load_files, set_checksum
 from codes.models import ChangeNotice, RefreshRun, Release, Source
 
 log = logging.getLogger(__name__)
 
-CHUNK = 1 << 20
-MAX_REDIRECTS = 5
 MAX_ATTEMPTS = 3  # a run whose worker dies this many times is given up
 
 # execute_run outcomes besides a finished run's status
 BUSY = "busy"  # another run of the kind holds the lock: try again later
 ELSEWHERE = "elsewhere"  # this run is being worked on by a live process (a duplicate delivery)
-
-
-class RefreshError(Exception):
-    """A refresh step failed; the message is for people (what happened, where)."""
-
-
-class TransientError(RefreshError):
-    """Worth another try: no connection, a timeout, a 5xx answer, a transfer cut short."""
 
 
 def _setting(name: str):
@@ -212,13 +209,6 @@ def infer_kind(url: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Fetched:
-    path: Path  # where it is on disk (a temporary folder)
-    name: str  # its name at the source: the address's last part or the zip member's name
-    size: int
-
-
 def _members(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     return [i for i in zf.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
 
@@ -269,137 +259,6 @@ def unpack(fetched: Fetched, pattern: str, kind: str, dest: str | Path, max_byte
         raise RefreshError(f"{fetched.name} is a damaged zip ({exc}): nothing was loaded") from None
 
 
-# --- Download -----------------------------------------------------------------------------------------------
-
-
-def _file_name(url: str, disposition: str | None) -> str:
-    if disposition:
-        match = re.search(r"filename\*?=(?:UTF-8'')?\"?([^\";]+)\"?", disposition, re.I)
-        if match:
-            return Path(unquote(match[1])).name
-    return Path(unquote(urlsplit(url).path)).name or "download"
-
-
-def _copy(src, target: Path, url: str, total: int | None, max_bytes: int, progress) -> int:
-    done = 0
-    with open(target, "wb") as dst:
-        while True:
-            chunk = src.read(CHUNK)
-            if not chunk:
-                break
-            done += len(chunk)
-            if done > max_bytes:
-                raise RefreshError(f"{url} sent more than the limit of {max_bytes:,} bytes: stopped")
-            dst.write(chunk)
-            if progress:
-                progress(done, total)
-    return done
-
-
-def _fetch_file_url(url: str, dest: Path, max_bytes: int, progress) -> Fetched:
-    path = Path(url2pathname(urlsplit(url).path))
-    if not path.is_file():
-        raise RefreshError(f"there is no file at {url}")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise RefreshError(f"{url} is {size:,} bytes, over the limit of {max_bytes:,}")
-    target = dest / path.name
-    with open(path, "rb") as src:
-        done = _copy(src, target, url, size, max_bytes, progress)
-    return Fetched(target, path.name, done)
-
-
-def _fetch_http_once(url: str, dest: Path, max_bytes: int, connect_timeout: float, read_timeout: float, progress):
-    for _ in range(MAX_REDIRECTS + 1):
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        conn_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        conn = conn_class(host, parts.port, timeout=connect_timeout)
-        try:
-            try:
-                conn.connect()
-            except TimeoutError:
-                raise TransientError(f"no connection to {host} within {connect_timeout:g} s ({url})") from None
-            except ssl.SSLError as exc:
-                raise RefreshError(f"the secure connection to {host} failed: {exc.reason or exc}") from None
-            except OSError as exc:
-                raise TransientError(f"could not connect to {host} ({exc.strerror or exc}) for {url}") from None
-            conn.sock.settimeout(read_timeout)
-            target = parts.path or "/"
-            if parts.query:
-                target += "?" + parts.query
-            try:
-                conn.request("GET", target, headers={"User-Agent": "mild-billing-helper/1 (code-set refresh)"})
-                resp = conn.getresponse()
-            except TimeoutError:
-                raise TransientError(f"{host} did not answer within {read_timeout:g} s ({url})") from None
-            except (OSError, http.client.HTTPException) as exc:
-                raise TransientError(f"the connection to {host} failed ({exc}) for {url}") from None
-            answer = f"the server answered {resp.status} {resp.reason} for {url}"
-            if resp.status in (301, 302, 303, 307, 308) and resp.getheader("Location"):
-                url = urljoin(url, resp.getheader("Location"))
-                continue
-            if resp.status >= 500 or resp.status == 429:
-                raise TransientError(answer)
-            if resp.status != 200:
-                raise RefreshError(answer)
-            length = resp.getheader("Content-Length")
-            total = int(length) if length and length.isdigit() else None
-            if total is not None and total > max_bytes:
-                raise RefreshError(f"{url} is {total:,} bytes, over the limit of {max_bytes:,}")
-            name = _file_name(url, resp.getheader("Content-Disposition"))
-            try:
-                done = _copy(resp, dest / name, url, total, max_bytes, progress)
-            except TimeoutError:
-                raise TransientError(f"{host} stopped sending for {read_timeout:g} s ({url})") from None
-            except (OSError, http.client.HTTPException) as exc:
-                raise TransientError(f"the download of {url} was cut off ({exc})") from None
-            if total is not None and done != total:
-                raise TransientError(f"the download of {url} stopped after {done:,} of {total:,} bytes")
-            return Fetched(dest / name, name, done)
-        finally:
-            conn.close()
-    raise RefreshError(f"{url}: more than {MAX_REDIRECTS} redirects")
-
-
-def download(
-    url: str,
-    dest: str | Path,
-    *,
-    progress: Callable[[int, int | None], None] | None = None,
-    max_bytes: int | None = None,
-    connect_timeout: float | None = None,
-    read_timeout: float | None = None,
-    attempts: int | None = None,
-    backoff: float | None = None,
-) -> Fetched:
-    """Stream ``url`` (https, http or file) into ``dest``, named as at the source. Connection failures, timeouts
-    and 5xx answers are tried again (``attempts`` in all, waiting ``backoff`` seconds, doubled each time); a 4xx
-    answer is final. Raises RefreshError in plain words."""
-    dest = Path(dest)
-    max_bytes = max_bytes or _setting("REFRESH_MAX_BYTES")
-    scheme = urlsplit(url).scheme.lower()
-    if scheme == "file":
-        return _fetch_file_url(url, dest, max_bytes, progress)
-    if scheme not in ("http", "https"):
-        raise RefreshError(f"{url}: only https://, http:// and file:// addresses can be fetched")
-    connect_timeout = connect_timeout or _setting("REFRESH_CONNECT_TIMEOUT")
-    read_timeout = read_timeout or _setting("REFRESH_READ_TIMEOUT")
-    attempts = max(1, attempts or _setting("REFRESH_DOWNLOAD_ATTEMPTS"))
-    backoff = _setting("REFRESH_RETRY_BACKOFF") if backoff is None else backoff
-    for attempt in range(1, attempts + 1):
-        try:
-            return _fetch_http_once(url, dest, max_bytes, connect_timeout, read_timeout, progress)
-        except TransientError as exc:
-            if attempt == attempts:
-                tries = f" (tried {attempts} times)" if attempts > 1 else ""
-                raise TransientError(f"{exc}{tries}") from None
-            wait = backoff * 2 ** (attempt - 1)
-            log.warning("refresh download attempt %d failed, again in %.1fs: %s", attempt, wait, exc)
-            time.sleep(wait)
-    raise AssertionError("unreachable")
-
-
 # --- Checksum, load, checks, switch -------------------------------------------------------------------------
 
 
@@ -427,18 +286,23 @@ def load(
     files: list[Fetched],
     progress: Callable[[int], None] | None = None,
     expected_rows: int | None = None,
+    page=None,
 ) -> LoadResult:
     """Load the file set as a HELD release; the run records it in the same transaction (so a run taken over
-    after a crash knows whether its load happened). ``expected_rows``: the count the source states (e.g. on its
-    download page), passed to the loader, which fails the load on any other count."""
+    after a crash knows whether its load happened). ``expected_rows``: the count the source states (on its
+    download page), passed to the loader, which fails the load on any other count (nothing kept). ``page``
+    (``codes.cms_pages.Resolved``): the in-force dates the page gives when the file cannot tell (ICD-10-CM's April
+    update)."""
     source = run.source
     fixed = source is not None and source.dates == Source.Dates.FIXED
+    from_page = page is not None and page.effective_from is not None and not fixed
     with transaction.atomic():
         result = _load_files(
             run.kind,
             [f.path for f in files],
-            effective_from=source.effective_from if fixed else None,
-            effective_to=source.effective_to if fixed else None,
+            effective_from=source.effective_from if fixed else page.effective_from if from_page else None,
+            effective_to=source.effective_to if fixed else page.effective_to if from_page else None,
+            label=page.label if from_page else None,
             user=run.requested_by,
             hold=True,
             source_names=[f.name for f in files],
@@ -630,12 +494,9 @@ def owner_alive(run: RefreshRun) -> bool:
         return False
     host, _, pid = run.worker.rpartition(":")
     if host == socket.gethostname() and pid.isdigit():
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
+        from config.jobs import pid_alive
+
+        return pid_alive(int(pid))
     return True
 
 
@@ -694,6 +555,7 @@ def claim(run_id: int) -> str:
                 "The release in force is untouched.",
             )
             return RefreshRun.Status.FAILED
+        clean_temp(run.pk)  # what the stopped worker left (a download, an unpacked member)
         taken = RefreshRun.objects.filter(pk=run.pk, status=RefreshRun.Status.RUNNING, worker=run.worker).update(
             worker=me,
             heartbeat_at=now,
@@ -788,11 +650,13 @@ def execute_run(run_id: int, *, wait: float = 0) -> str:
     progress = Progress(run.pk)
     try:
         _run_steps(run, progress)
-    except (RefreshError, LoadError) as exc:
+    except RefreshError as exc:
         _fail(run, str(exc))
+    except LoadError as exc:  # names file, line and field; the quoted values (what the address sent) are left out
+        _fail(run, without_contents(str(exc)))
     except Exception as exc:
         log.exception("refresh run %s failed", run.pk)
-        _fail(run, f"unexpected error ({type(exc).__name__}): {exc}")
+        _fail(run, f"unexpected error ({type(exc).__name__}): {without_contents(str(exc))}")
     finally:
         progress.close()
     return run.status
@@ -809,7 +673,7 @@ def _fail(run: RefreshRun, error: str) -> None:
 
 def _run_steps(run: RefreshRun, progress: Progress) -> None:
     if run.release_id is None:  # a first attempt, or one whose load did not commit
-        with tempfile.TemporaryDirectory(prefix=f"refresh-{run.pk}-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{run.pk}-") as tmp:
             result = _download_and_load(run, Path(tmp), progress)
         if result is None:
             return
@@ -842,10 +706,17 @@ def _download_and_load(run: RefreshRun, tmp: Path, progress: Progress) -> LoadRe
         progress("download", pct, note)
 
     with _step(run, "download", progress):
-        fetched = download(run.url, tmp, progress=on_bytes)
-        files = unpack(fetched, run.member, run.kind, tmp)
-        run.bytes = fetched.size
-        RefreshRun.objects.filter(pk=run.pk).update(bytes=fetched.size)
+        from codes import cms_pages  # a CMS page: its current file(s) of the kind (pages, licence hop, counts)
+
+        try:
+            got = cms_pages.fetch(run.url, run.kind, run.member, tmp, on=timezone.localdate(), progress=on_bytes)
+        except cms_pages.PageError as exc:
+            raise RefreshError(str(exc)) from None
+        files = got.files
+        run.bytes = got.bytes
+        if got.steps:
+            run.note = _add_note(run.note, got.note())
+        RefreshRun.objects.filter(pk=run.pk).update(bytes=got.bytes, note=run.note)
     with _step(run, "verify", progress):
         hashes = [file_sha256(f.path) for f in files]
         existing = already_loaded(run.kind, set_checksum(hashes))
@@ -862,7 +733,7 @@ def _download_and_load(run: RefreshRun, tmp: Path, progress: Progress) -> LoadRe
         progress("load", pct, f"{rows:,} rows" + (f" (about {expected:,} expected)" if expected else ""))
 
     with _step(run, "load", progress):
-        result = load(run, files, on_rows)
+        result = load(run, files, on_rows, expected_rows=got.expected_rows, page=got)
     if result.status == "unchanged":  # loaded by someone else between our checksum and our load
         _unchanged(run, Release.objects.get(pk=result.release_id))
         return None
@@ -937,17 +808,20 @@ def send_in_background(run_id: int) -> None:
 
 
 def send(run_id: int) -> None:
-    from kombu.exceptions import OperationalError
-
+    """Send the run's task. The broker down: the run stays as it is (queued) with a note, the periodic sweeper
+    (``jobs.sweep``) sends it again, and ``config.jobs.JobNotQueued`` is raised (a web request answers 503)."""
     from codes.tasks import refresh_run
+    from config.jobs import JobNotQueued
+    from config.jobs import send as send_task
 
     try:
-        result = refresh_run.delay(run_id)
-    except OperationalError as exc:  # the broker is down: say so on the run instead of leaving it queued for ever
-        log.exception("refresh run %s could not be queued", run_id)
-        fail_waiting(run_id, f"could not be queued: the task broker did not answer ({exc})")
-        return
-    RefreshRun.objects.filter(pk=run_id).update(task_id=result.id or "")
+        task_id = send_task(refresh_run, run_id, what=f"refresh run {run_id}")
+    except JobNotQueued:
+        RefreshRun.objects.filter(pk=run_id, status=RefreshRun.Status.QUEUED).update(
+            progress_note="not sent yet: the job queue did not answer; sent again automatically"
+        )
+        raise
+    RefreshRun.objects.filter(pk=run_id).update(task_id=task_id, progress_note="")
 
 
 def requeue_stuck(kind: str | None = None) -> list[int]:
@@ -961,7 +835,7 @@ def requeue_stuck(kind: str | None = None) -> list[int]:
         runs = runs.filter(kind=kind)
     again = [r.pk for r in runs if r.status == RefreshRun.Status.QUEUED or not owner_alive(r)]
     for run_id in again:
-        send(run_id)
+        send(run_id)  # the broker still down: JobNotQueued, and the next sweep tries again
     return again
 
 
@@ -973,3 +847,39 @@ def wait_for(run_ids: list[int], timeout: float, poll: float = 0.5) -> list[Refr
         if all(runs[i].finished for i in run_ids) or time.monotonic() >= deadline:
             return [runs[i] for i in run_ids]
         time.sleep(poll)
+
+
+# --- Temporary files ----------------------------------------------------------------------------------------
+
+TEMP_PREFIX = "refresh-"
+
+
+def clean_temp(run_id: int | None = None) -> list[str]:
+    """Remove the temporary folders of refresh runs nobody is working on: one run's (when its task takes it over
+    from a stopped worker), or every such folder (at worker start). A folder of a run whose live owner is on
+    this host stays. -> the folders removed."""
+    import shutil
+
+    root = Path(tempfile.gettempdir())
+    pattern = f"{TEMP_PREFIX}{run_id}-*" if run_id is not None else f"{TEMP_PREFIX}*"
+    found: dict[int, list[Path]] = {}
+    for path in root.glob(pattern):
+        number = path.name[len(TEMP_PREFIX) :].split("-", 1)[0]
+        if path.is_dir() and number.isdigit():
+            found.setdefault(int(number), []).append(path)
+    if not found:
+        return []
+    busy = set()
+    if run_id is None:
+        running = RefreshRun.objects.filter(pk__in=list(found), status=RefreshRun.Status.RUNNING)
+        busy = {r.pk for r in running if owner_alive(r)}
+    removed = []
+    for number, paths in found.items():
+        if number in busy:
+            continue
+        for path in paths:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(str(path))
+    if removed:
+        log.info("removed %d leftover refresh folder(s)", len(removed))
+    return removed

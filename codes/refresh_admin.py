@@ -84,6 +84,36 @@ class SourceAdmin(admin.ModelAdmin):
         url = reverse("admin:codes_refreshrun_change", args=[obj.last_id])
         return format_html('<a href="{}">#{}</a> {}', url, obj.last_id, status_badge(obj.last_status, obj.last_status))
 
+    def get_urls(self):
+        own = [
+            path(
+                "<int:source_id>/fetch-now/",
+                self.admin_site.admin_view(self.fetch_now_view),
+                name="codes_source_fetch_now",
+            )
+        ]
+        return own + super().get_urls()
+
+    def fetch_now_view(self, request, source_id: int):
+        """POST from the first page's coding table: queue a refresh (never run inside the request)."""
+        from django.core.exceptions import PermissionDenied
+        from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+        from django.shortcuts import get_object_or_404
+
+        from codes.status import fetch_now
+
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        source = get_object_or_404(Source, pk=source_id)
+        if not source.enabled:
+            self.message_user(request, f"{source.name} is disabled: enable it first.", messages.WARNING)
+        else:
+            run = fetch_now(source, request.user)
+            self.message_user(request, f"Refresh of {source.name} queued as run #{run.pk}: see Refresh runs.")
+        return HttpResponseRedirect(reverse("admin:index"))
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         refresh.sync_schedule(obj)

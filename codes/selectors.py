@@ -156,6 +156,20 @@ def _rows_of(release: models.Release) -> dict:
             )
             for a in models.AscRate.objects.filter(release_id=rid)
         }
+    if kind == k.ZIP5:
+        return {
+            z: r.ZipLocalityRow(state=s, zip_code=z, carrier=c, locality=lo, rural=ru, plus_four=pf, year_quarter=yq)
+            for z, s, c, lo, ru, pf, yq in models.ZipLocality.objects.filter(release_id=rid).values_list(
+                "zip_code", "state", "carrier", "locality", "rural", "plus_four", "year_quarter"
+            )
+        }
+    if kind == k.NCCI_ADDON:
+        by_addon: dict[str, list] = {}
+        for row in models.AddonEdit.objects.filter(release_id=rid).values_list(
+            "addon", "primary", "edit_type", "addon_effective", "addon_deleted", "primary_effective", "primary_deleted"
+        ):
+            by_addon.setdefault(row[0], []).append(r.AddonEditRow(*row))
+        return {addon: tuple(rows) for addon, rows in by_addon.items()}
     raise ValueError(f"no row reader for kind {kind!r}")
 
 
@@ -441,3 +455,28 @@ def freshness(today: date) -> list[dict]:
             }
         )
     return out
+
+
+def zip_locality(zip_code: str, on: date) -> tuple[r.ZipLocalityRow, ReleaseRef] | None:
+    """The carrier, locality and state of a ZIP code from the ZIP crosswalk in force on ``on`` (the latest to
+    take effect; failing that, the latest loaded): one query for the release, one for the row. None when no
+    crosswalk is loaded or the ZIP is not in it."""
+    zip5 = (zip_code or "").strip()[:5]
+    releases = models.Release.objects.filter(kind=k.ZIP5, status=models.Release.Status.LOADED)
+    covering = releases.filter(effective_from__lte=on).exclude(effective_to__lt=on)
+    release = covering.order_by("-effective_from", "-id").first() or releases.order_by("-effective_from", "-id").first()
+    if release is None:
+        return None
+    row = models.ZipLocality.objects.filter(release=release, zip_code=zip5).first()
+    if row is None:
+        return None
+    found = r.ZipLocalityRow(
+        state=row.state,
+        zip_code=row.zip_code,
+        carrier=row.carrier,
+        locality=row.locality,
+        rural=row.rural,
+        plus_four=row.plus_four,
+        year_quarter=row.year_quarter,
+    )
+    return found, release.ref()

@@ -39,6 +39,8 @@ MUE_PRACTITIONER = "mue-practitioner"
 MUE_HOSPITAL = "mue-hospital"
 OPPS = "opps"
 ASC = "asc"
+ZIP5 = "zip5"  # CMS ZIP code to carrier and pricing locality crosswalk (jurisdiction of a practice location)
+NCCI_ADDON = "ncci-addon"  # NCCI add-on code edits
 
 KIND_LABELS = {
     ICD10CM: "ICD-10-CM diagnoses",
@@ -56,12 +58,16 @@ KIND_LABELS = {
     MUE_HOSPITAL: "MUEs, outpatient hospital",
     OPPS: "OPPS Addendum B",
     ASC: "ASC Addendum AA",
+    NCCI_ADDON: "NCCI add-on code edits",
+    ZIP5: "ZIP code to carrier and locality",
 }
 ALL_KINDS = tuple(KIND_LABELS)
 # Sources that list procedure codes (contract: "procedure" look-ups search all of them).
 PROCEDURE_KINDS = (HCPCS, CPT, PROCEDURE_SUMMARIES, PFS_RVU, OPPS, ASC)
 # Kinds whose files are cumulative: rows carry their own dates, so a later release can answer for earlier dates.
-CUMULATIVE_KINDS = (PTP_PRACTITIONER, PTP_HOSPITAL)
+CUMULATIVE_KINDS = (PTP_PRACTITIONER, PTP_HOSPITAL, NCCI_ADDON)
+# Kinds a claim check never asks (the location's jurisdiction is settled when the location is saved).
+NOT_CLAIM_KINDS = (ZIP5,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +152,18 @@ class ModifierInfo:
     effective_to: date | None
     ncci_associated: bool
     anatomic: bool
+    release: ReleaseRef
+
+
+@dataclass(frozen=True, slots=True)
+class AddonInfo:
+    """One NCCI add-on code edit in effect: ``primary`` empty for a type 2 add-on (the contractor decides)."""
+
+    addon: str
+    primary: str
+    edit_type: int
+    effective: date
+    deleted: date | None
     release: ReleaseRef
 
 
@@ -314,7 +332,11 @@ class CodingSnapshot:
 
     def coding(self) -> list[dict]:
         """The releases in force on the date, for the result's ``coding`` list."""
-        return [d.ref.as_coding() for kind in ALL_KINDS if (d := self.data(kind)) is not None]
+        return [
+            d.ref.as_coding()
+            for kind in ALL_KINDS
+            if kind not in NOT_CLAIM_KINDS and (d := self.data(kind)) is not None
+        ]
 
     # ---- diagnoses ------------------------------------------------------------------------------
     def diagnosis(self, code: str) -> DiagnosisInfo | None:
@@ -477,6 +499,22 @@ class CodingSnapshot:
         if row is None:
             return None
         return MueInfo(row.code, row.value, row.adjudication_indicator, row.rationale, data.ref)
+
+    def addon_edits(self, code: str) -> list[AddonInfo]:
+        """The NCCI add-on code edits for ``code`` as an add-on code that apply on the date (empty: the code is
+        not an add-on code in the release in force, or no add-on release covers the date)."""
+        data = self.data(NCCI_ADDON)
+        rows = data.get(normalise_code(code)) if data else None
+        out = []
+        for row in rows or ():
+            if not in_effect(self.on, row.addon_effective, row.addon_deleted):
+                continue
+            if row.primary and not in_effect(self.on, row.primary_effective, row.primary_deleted):
+                continue
+            out.append(
+                AddonInfo(row.addon, row.primary, row.edit_type, row.addon_effective, row.addon_deleted, data.ref)
+            )
+        return out
 
     def rvu(self, code: str, modifier: str = "") -> RvuInfo | None:
         data = self.data(PFS_RVU)

@@ -2,8 +2,14 @@
 
 Built on django-health-check 4.x (its checks run concurrently, each with a time limit): the database (SELECT 1),
 and when REDIS_URL is set, Redis (PING) and the Celery workers (a broadcast ping with a short timeout; a worker
-must serve the default queue). Our own check, ``CodeSetFreshness``, fails when a kind of code set that has been
-loaded has no release covering today (``codes.selectors.freshness``): claims of today cannot be validated.
+must serve the default queue). Those decide liveness: a load balancer takes the site out on a 503.
+
+Our own check, ``CodeSetFreshness``, fails when a kind of code set that has been loaded has no release covering
+today (``codes.selectors.freshness``): claims of today cannot be fully validated, but the site works and a 503
+would take it out of the load balancer for a data problem. So it is a WARNING: on /health/ it shows under
+``checks.codesets`` (``"warning: ..."``) and in ``warnings`` without changing the status or the 200; its own
+endpoint /health/codesets/ answers ``{"status": "ok" | "warning", "stale": [kinds]}`` (200 either way; 503 only
+when the database cannot be read) for monitoring to alert on.
 
 The library's view answers 500 and names each check by its ``repr`` (host and port included); this one answers
 503 and names checks by a fixed word, with the library's generic error text only: no host, no address, no
@@ -64,6 +70,9 @@ def _redis_client():
     return RedisClient.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
 
 
+NON_CRITICAL = frozenset({"codesets"})  # reported as a warning, never a 503
+
+
 def configured_checks() -> list[tuple[str, HealthCheck]]:
     """(name, check) for this configuration: Redis and Celery only when REDIS_URL is set."""
     checks: list[tuple[str, HealthCheck]] = [("database", DatabaseCheck()), ("codesets", CodeSetFreshness())]
@@ -84,7 +93,33 @@ class HealthView(HealthCheckView):
         named = configured_checks()
         with self.get_executor() as executor:
             results = await asyncio.gather(*(check.get_result(executor) for _, check in named))
-        checks = {name: "ok" if r.error is None else str(r.error) for (name, _), r in zip(named, results)}
-        healthy = all(r.error is None for r in results)
+        checks, warnings, healthy = {}, [], True
+        for (name, _), result in zip(named, results):
+            if result.error is None:
+                checks[name] = "ok"
+            elif name in NON_CRITICAL:
+                checks[name] = f"warning: {_reason(result.error)}"
+                warnings.append(name)
+            else:
+                checks[name] = str(result.error)
+                healthy = False
         body = {"status": "ok" if healthy else "unavailable", "checks": checks}
+        if warnings:
+            body["warnings"] = warnings
         return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _reason(error) -> str:
+    """The check's own words, without the library's "Unavailable: " prefix."""
+    return str(getattr(error, "message", "") or error).removeprefix("Unavailable: ")
+
+
+class CodeSetHealthView(HealthCheckView):
+    """GET /health/codesets/: ``{"status": "ok" | "warning", "stale": [kinds]}``, 200; 503 when unreadable."""
+
+    async def get(self, request, *args, **kwargs):
+        try:
+            stale = await sync_to_async(_stale_kinds, thread_sensitive=True)()
+        except Exception:  # the database is down: say so without details (the main /health/ names it)
+            return JsonResponse({"status": "unavailable", "stale": None}, status=503)
+        return JsonResponse({"status": "warning" if stale else "ok", "stale": stale}, status=200)

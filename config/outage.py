@@ -25,11 +25,18 @@ MESSAGES = {
     "database": "The database is unavailable, try again shortly.",
     "redis": "The cache (Redis) is unavailable, try again shortly.",
     "queue": "The job queue is unavailable, try again shortly: nothing was queued.",
+    "queue-saved": "The job queue is unavailable: your job was saved and starts by itself when the queue is back.",
 }
 
 
 def _outage_errors() -> list[tuple[type[BaseException], str]]:
-    errors: list[tuple[type[BaseException], str]] = [(db.OperationalError, "database"), (db.InterfaceError, "database")]
+    from config.jobs import JobNotQueued  # before kombu's OperationalError, its base
+
+    errors: list[tuple[type[BaseException], str]] = [
+        (JobNotQueued, "queue-saved"),
+        (db.OperationalError, "database"),
+        (db.InterfaceError, "database"),
+    ]
     try:
         from kombu.exceptions import OperationalError as KombuOperationalError
 

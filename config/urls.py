@@ -6,7 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from billing import api as billing_api
 from codes import api as codes_api
-from config.health import HealthView
+from config.health import CodeSetHealthView, HealthView
 from practice.urls import router as practice_router
 
 router = SimpleRouter()
@@ -29,6 +29,7 @@ urlpatterns = [
     # logged-in users only (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]); a browser without a session goes to log in
     path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="schema")), name="api-docs"),
     path("health/", HealthView.as_view(), name="health"),
+    path("health/codesets/", CodeSetHealthView.as_view(), name="health-codesets"),
 ]
 
 handler500 = "config.outage.server_error"  # an outage met outside a view: 503 with a plain message

@@ -130,6 +130,11 @@ class PayerRuleForm(forms.ModelForm):
     required_diagnoses = DiagnosisRequirementsField()
     approved_trials = CodeListField(help_text="ClinicalTrials.gov numbers of approved studies: NCT + 8 digits.")
     allowed_places_of_service = CodeListField(label="Allowed places of service", help_text="Empty: any. E.g. 22, 24")
+    states = CodeListField(label="Only in states", help_text="Empty: every state. E.g. AZ, NJ, OH, OK, TX, WA (WISeR)")
+    macs = CodeListField(
+        label="Only in MAC contractors' jurisdictions",
+        help_text="Contractor numbers (an LCD's), e.g. 04412. Empty: all.",
+    )
     change_reason = forms.CharField(label="Reason for this change", max_length=200, help_text=REASON_HELP)
 
     class Meta:
@@ -238,6 +243,7 @@ class PayerRuleAdmin(ScopedListFiltersMixin, SimpleHistoryAdmin):
                 )
             },
         ),
+        ("Where and how often", {"fields": ("states", "macs", "frequency_limit")}),
         ("Source", {"fields": ("reference", "reference_url", "notes", "code_check_notes")}),
         ("Versions", {"fields": ("other_versions",)}),
         ("Why", {"fields": ("change_reason",)}),
@@ -437,6 +443,7 @@ class PayerAdmin(SimpleHistoryAdmin):
 class LocationInline(admin.TabularInline):
     model = Location
     extra = 0
+    fields = ("key", "name", "is_main", "zip_code", "place_of_service", "mac", "locality", "state")
 
 
 class ProviderInline(admin.TabularInline):

@@ -50,12 +50,28 @@ class Practice(models.Model):
         "NPI", max_length=10, validators=[validate_npi], help_text="The practice's (group, type 2) NPI."
     )
     tax_id = models.CharField("tax id (EIN)", max_length=10, blank=True, validators=[validate_tax_id])
+    patient_key = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="The practice's own secret for hashing patient account numbers (HMAC); made on first use.",
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def patient_hmac_key(self) -> bytes:
+        """The practice's key for hashing patient account numbers, made (randomly, once) on first use. Two
+        processes racing to make it both read back the one that was stored first."""
+        if not self.patient_key:
+            import secrets
+
+            Practice.objects.filter(pk=self.pk, patient_key="").update(patient_key=secrets.token_hex(32))
+            self.patient_key = Practice.objects.values_list("patient_key", flat=True).get(pk=self.pk)
+        return self.patient_key.encode()
 
 
 class PracticeMembership(models.Model):
@@ -72,21 +88,54 @@ class PracticeMembership(models.Model):
 
 
 class Location(models.Model):
+    """Where the practice performs services. Its ZIP code gives its Medicare contractor (MAC), locality and state
+    from the CMS ZIP crosswalk loaded (kind ``zip5``); the claim's ``location`` names it by ``key``, and the
+    state and contractor decide which scoped payer rules (LCDs, WISeR) apply."""
+
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="locations")
+    key = models.SlugField(
+        max_length=50,
+        blank=True,
+        help_text='What claims call it (the claim\'s "location"): tx-asc. Unique per practice.',
+    )
     name = models.CharField(max_length=200)
+    is_main = models.BooleanField(
+        "main location", default=False, help_text="Claims that name no location were done here."
+    )
+    zip_code = models.CharField(
+        "ZIP code",
+        max_length=10,
+        blank=True,
+        help_text="Five digits (ZIP+4 accepted): gives contractor, locality, state.",
+    )
     place_of_service = models.CharField(
         max_length=2, validators=[validate_place_of_service], help_text="CMS place-of-service code: 24 for an ASC."
     )
     mac = models.CharField(
-        "Medicare contractor", max_length=5, validators=[validate_mac], help_text="As in the GPCI file: 10112"
+        "Medicare contractor",
+        max_length=5,
+        blank=True,
+        validators=[validate_mac],
+        help_text="As in the GPCI file: 10112. Filled from the ZIP code when the crosswalk knows it.",
     )
     locality = models.CharField(
-        "Medicare locality", max_length=2, validators=[validate_locality], help_text="Within the contractor: 00"
+        "Medicare locality",
+        max_length=2,
+        blank=True,
+        validators=[validate_locality],
+        help_text="Within the contractor: 00. Filled from the ZIP code when the crosswalk knows it.",
     )
-    state = models.CharField(max_length=2, validators=[validate_state])
+    state = models.CharField(max_length=2, blank=True, validators=[validate_state])
+    updated_at = models.DateTimeField(auto_now=True, null=True)
 
     class Meta:
         ordering = ["practice", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "key"], condition=~Q(key=""), name="location_practice_key_unique"
+            ),
+            models.UniqueConstraint(fields=["practice"], condition=Q(is_main=True), name="location_one_main"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} (POS {self.place_of_service}, {self.locality_code})"
@@ -96,11 +145,52 @@ class Location(models.Model):
         """The contract's form, as ``export_billing_guide --locality`` takes it: 10112-00."""
         return f"{self.mac}-{self.locality}"
 
+    def as_info(self) -> policy.LocationInfo:
+        return policy.LocationInfo(
+            key=self.key,
+            name=self.name,
+            state=self.state,
+            mac=self.mac,
+            locality=self.locality,
+            place_of_service=self.place_of_service,
+            zip_code=self.zip_code,
+        )
+
     def clean(self):
         self.state = (self.state or "").upper()
+        self.key = (self.key or "").lower()
+        self.zip_code = (self.zip_code or "").strip()
+        if self.zip_code:
+            self._apply_zip()
+        missing = [f for f in ("mac", "locality", "state") if not getattr(self, f)]
+        if missing:
+            raise ValidationError(dict.fromkeys(missing, "Give it, or a ZIP code the loaded CMS ZIP crosswalk knows."))
         if self.place_of_service and not place_of_service_error(self.place_of_service):
             result = check_codes([("place_of_service", "pos", self.place_of_service)], timezone.localdate())
             result.raise_errors()
+
+    def _apply_zip(self) -> None:
+        """Contractor, locality and state from the ZIP crosswalk in force today; a clash with values typed in is
+        an error naming the fields (the ZIP decides: clear them or correct the ZIP)."""
+        import re
+
+        from codes.selectors import zip_locality
+
+        if not re.fullmatch(r"\d{5}(-?\d{4})?", self.zip_code):
+            raise ValidationError({"zip_code": "A ZIP code is five digits (ZIP+4 as 12345-6789)."})
+        found = zip_locality(self.zip_code[:5], timezone.localdate())
+        if found is None:
+            return  # no crosswalk loaded, or the ZIP is not in it: the values typed in stand (checked below)
+        row, release = found
+        wanted = {"mac": row.carrier, "locality": row.locality, "state": row.state}
+        clashes = {f: v for f, v in wanted.items() if getattr(self, f) and getattr(self, f) != v}
+        if clashes:
+            where = f"ZIP {row.zip_code} is in {row.state}, contractor {row.carrier}, locality {row.locality}"
+            raise ValidationError(
+                dict.fromkeys(clashes, f"{where} ({release.label}): clear this field or correct the ZIP code.")
+            )
+        for f, v in wanted.items():
+            setattr(self, f, v)
 
 
 class Provider(models.Model):
@@ -170,6 +260,12 @@ class ProcedureProfile(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     notes = models.TextField(blank=True)
+    claim_fields = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Where the items its claims need go: item, x12_837p, cms_1500, example, applies_to, certainty, "
+        "source, notes (the billing guide's Claim fields sheet).",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -179,6 +275,33 @@ class ProcedureProfile(models.Model):
 
     def codes_of(self, system: str):
         return self.codes.filter(system=system)
+
+    CLAIM_FIELD_KEYS = ("item", "x12_837p", "cms_1500", "example", "applies_to", "certainty", "source", "notes")
+
+    def clean(self):
+        """``claim_fields``: a list of objects with text values under the guide's keys, ``item`` required; text
+        that cannot be stored (NUL, lone surrogates) is refused on the field."""
+        from config.unstorable import NUL_OR_SURROGATE, bad_text
+
+        items = self.claim_fields if self.claim_fields is not None else []
+        problems = []
+        if bad_text(items) is not None:
+            problems.append(NUL_OR_SURROGATE)
+        elif not isinstance(items, list):
+            problems.append("Give a list of claim items (objects).")
+        else:
+            for n, item in enumerate(items, 1):
+                if not isinstance(item, dict) or not isinstance(item.get("item"), str) or not item["item"].strip():
+                    problems.append(f'Item {n}: an object with at least "item" (what goes on the claim).')
+                    continue
+                unknown = sorted(set(item) - set(self.CLAIM_FIELD_KEYS))
+                if unknown or not all(isinstance(v, str) for v in item.values()):
+                    problems.append(f"Item {n}: text values under {', '.join(self.CLAIM_FIELD_KEYS)} only.")
+                elif item.get("certainty", "sure") not in policy.CERTAINTY:
+                    problems.append(f"Item {n}: certainty is one of {', '.join(policy.CERTAINTY)}.")
+        if problems:
+            raise ValidationError({"claim_fields": problems})
+        self.claim_fields = items
 
 
 class ProfileCode(models.Model):
@@ -241,6 +364,18 @@ class ProfileCode(models.Model):
             raise ValidationError({"role": f"Role for a {kind}: {', '.join(sorted(allowed))}."})
 
 
+def _state_error(value: str) -> str | None:
+    import re
+
+    return None if re.fullmatch(r"[A-Z]{2}", value) else f"{value}: a state is its two-letter code (TX)."
+
+
+def _mac_error(value: str) -> str | None:
+    import re
+
+    return None if re.fullmatch(r"\d{5}", value) else f"{value}: a MAC contractor number is five digits (04412)."
+
+
 class PayerRuleQuerySet(models.QuerySet):
     def in_force(self, on: date):
         return self.filter(Q(effective_to__isnull=True) | Q(effective_to__gte=on), effective_from__lte=on)
@@ -293,6 +428,9 @@ class PayerRule(models.Model):
         "reference",
         "reference_url",
         "certainty",
+        "states",
+        "macs",
+        "frequency_limit",
     )
 
     payer = models.ForeignKey(Payer, on_delete=models.PROTECT, related_name="rules")
@@ -323,6 +461,22 @@ class PayerRule(models.Model):
     reference = models.CharField(max_length=200, blank=True, help_text="Policy reference: Medicare NCD 150.13")
     reference_url = models.URLField(max_length=500, blank=True)
     certainty = models.CharField(max_length=10, choices=CERTAINTY_CHOICES, default="sure")
+    states = models.JSONField(
+        default=list, blank=True, help_text="Scope: only services done in these states (TX, AZ). Empty: any state."
+    )
+    macs = models.JSONField(
+        "MAC contractors",
+        default=list,
+        blank=True,
+        help_text="Scope: only in these Medicare contractors' jurisdictions (contractor numbers, e.g. 04412; an "
+        "LCD's contractors). Empty: any.",
+    )
+    frequency_limit = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Sessions per window: {"sessions": 4, "window_days": 365, "groups": {"lumbar/sacral": [codes]}, '
+        '"per_side": false}. Empty: no limit.',
+    )
     code_check_notes = models.TextField(
         blank=True, editable=False, help_text="What could not be checked against the loaded code sets, and why."
     )
@@ -400,6 +554,11 @@ class PayerRule(models.Model):
         code_list("required_modifiers", normalise, modifier_error)
         code_list("approved_trials", normalise_nct, nct_error)
         code_list("allowed_places_of_service", normalise, place_of_service_error)
+        code_list("states", normalise, _state_error)
+        code_list("macs", lambda v: v.strip(), _mac_error)
+        frequency_errors = self._normalise_frequency()
+        if frequency_errors:
+            errors.setdefault("frequency_limit", []).extend(frequency_errors)
 
         requirements = self.required_diagnoses or []
         fixed_requirements = []
@@ -435,6 +594,51 @@ class PayerRule(models.Model):
         if "required_diagnoses" not in errors:
             self.required_diagnoses = fixed_requirements
         return errors
+
+    def _normalise_frequency(self) -> list[str]:
+        from config.unstorable import NUL_OR_SURROGATE, bad_text
+
+        value = self.frequency_limit or {}
+        if not value:
+            self.frequency_limit = {}
+            return []
+        if bad_text(value) is not None:
+            return [NUL_OR_SURROGATE]
+        if not isinstance(value, dict):
+            return ["Give an object with sessions, window_days and groups."]
+        problems = []
+        unknown = set(value) - {"sessions", "window_days", "groups", "per_side"}
+        if unknown:
+            problems.append(f"Unknown entries {', '.join(sorted(unknown))}.")
+        sessions, window = value.get("sessions"), value.get("window_days")
+        if isinstance(sessions, bool) or not isinstance(sessions, int) or not 1 <= sessions <= 365:
+            problems.append("sessions: a whole number from 1 to 365.")
+        if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= 3660:
+            problems.append("window_days: a whole number of days from 1 to 3660.")
+        groups = value.get("groups")
+        fixed_groups = {}
+        if not isinstance(groups, dict) or not groups:
+            problems.append('groups: name each group of codes counted together, e.g. {"lumbar/sacral": [...]}.')
+        else:
+            for name, codes in groups.items():
+                if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes) or not codes:
+                    problems.append(f"groups[{name}]: a list of procedure codes.")
+                    continue
+                fixed = [normalise(c) for c in codes]
+                outside = [c for c in fixed if c not in (self.codes or [])]
+                if outside:
+                    problems.append(f"groups[{name}]: {', '.join(outside)} not among the rule's codes.")
+                fixed_groups[str(name)] = fixed
+        if not isinstance(value.get("per_side", False), bool):
+            problems.append("per_side: true or false.")
+        if not problems:
+            self.frequency_limit = {
+                "sessions": sessions,
+                "window_days": window,
+                "groups": fixed_groups,
+                "per_side": bool(value.get("per_side", False)),
+            }
+        return problems
 
     def overlapping(self):
         """Other versions of this rule whose dates overlap this one's."""
@@ -500,4 +704,7 @@ class PayerRule(models.Model):
             practice_override=self.practice_id is not None,
             key=self.key,
             practice_id=self.practice_id,
+            states=tuple(self.states or ()),
+            macs=tuple(self.macs or ()),
+            frequency=policy.FrequencyLimit.from_json(self.frequency_limit),
         )

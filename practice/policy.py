@@ -64,6 +64,57 @@ class DiagnosisRequirement:
     certainty: str = "sure"  # of this requirement alone (e.g. M48.062 as primary: likely)
 
 
+SIDE_MODIFIERS = {"LT": ("left",), "RT": ("right",), "50": ("left", "right")}
+
+
+@dataclass(frozen=True, slots=True)
+class FrequencyLimit:
+    """At most ``sessions`` sessions (distinct dates of service) in ``window_days`` days, counted per group of
+    codes (e.g. spinal region: cervical/thoracic, lumbar/sacral) and, with ``per_side``, per side (LT / RT; 50
+    counts for both sides)."""
+
+    sessions: int
+    window_days: int
+    groups: tuple[tuple[str, tuple[str, ...]], ...]  # (group name, codes)
+    per_side: bool = False
+
+    def group_of(self, code: str) -> str | None:
+        for name, codes in self.groups:
+            if code in codes:
+                return name
+        return None
+
+    @staticmethod
+    def sides(modifiers) -> tuple[str, ...]:
+        """The sides a line's modifiers name; none named: ("unspecified",)."""
+        sides = {side for m in modifiers for side in SIDE_MODIFIERS.get(m, ())}
+        return tuple(sorted(sides)) or ("unspecified",)
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> FrequencyLimit | None:
+        if not data:
+            return None
+        return cls(
+            sessions=int(data["sessions"]),
+            window_days=int(data["window_days"]),
+            groups=tuple((name, tuple(codes)) for name, codes in data["groups"].items()),
+            per_side=bool(data.get("per_side")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LocationInfo:
+    """Where a service was done: the practice location's key, state and Medicare jurisdiction."""
+
+    key: str
+    name: str
+    state: str
+    mac: str  # contractor (carrier) number: 04412
+    locality: str
+    place_of_service: str = ""
+    zip_code: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class PayerRuleVersion:
     """One version of a payer's rule for a set of procedure codes, in force from/to (inclusive)."""
@@ -91,6 +142,32 @@ class PayerRuleVersion:
     practice_override: bool = False
     key: str = ""  # the rule's series key (one key across its versions): ncd-150-13
     practice_id: int | None = None  # set on a practice's own override
+    states: tuple[str, ...] = ()  # scope: the rule applies only to services done in these states (empty: any)
+    macs: tuple[str, ...] = ()  # scope: only in these MAC contractor numbers' jurisdictions (empty: any)
+    frequency: FrequencyLimit | None = None
+
+    @property
+    def scoped(self) -> bool:
+        return bool(self.states or self.macs)
+
+    def applies_at(self, location: LocationInfo | None) -> bool:
+        """Whether the rule's scope (states, MAC jurisdictions) includes the location. An unscoped rule applies
+        everywhere; a scoped one never applies where the location is unknown."""
+        if not self.scoped:
+            return True
+        if location is None:
+            return False
+        if self.states and location.state.upper() not in self.states:
+            return False
+        return not (self.macs and location.mac not in self.macs)
+
+    def scope_text(self) -> str:
+        parts = []
+        if self.states:
+            parts.append("states " + ", ".join(self.states))
+        if self.macs:
+            parts.append("MAC contractors " + ", ".join(self.macs))
+        return "; ".join(parts)
 
     def applies_to(self, code: str) -> bool:
         return code in self.codes
@@ -104,6 +181,8 @@ class PayerRuleVersion:
         if self.effective_to:
             span += f" to {self.effective_to.isoformat()}"
         own = ", practice override" if self.practice_override else ""
+        if self.scoped:
+            own += f", only in {self.scope_text()}"
         source = f"; source: {self.reference}" if self.reference else ""
         return f"{self.name} v{self.version} ({span}{own}){source} [{self.certainty}]"
 
@@ -129,6 +208,8 @@ class ProcedureProfileInfo:
     description: str
     codes: tuple[ProfileCodeInfo, ...]
     notes: str = ""
+    # Where the items its claims need go on the 837P and the CMS-1500 (dicts of billing.guide.ClaimField fields)
+    claim_fields: tuple[dict, ...] = ()
 
     def of(self, system: str, *roles: str) -> tuple[ProfileCodeInfo, ...]:
         return tuple(c for c in self.codes if c.system == system and (not roles or c.role in roles))

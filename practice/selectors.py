@@ -112,6 +112,7 @@ def procedure_profile(key: str) -> policy.ProcedureProfileInfo | None:
         name=profile.name,
         description=profile.description,
         notes=profile.notes,
+        claim_fields=tuple(profile.claim_fields or ()),
         codes=tuple(
             policy.ProfileCodeInfo(
                 system=c.system,

@@ -112,6 +112,8 @@ class Claim:
     prior_authorization_number: str | None = None
     condition_codes: tuple[str, ...] = ()
     diagnoses_as_entered: tuple[str, ...] = ()
+    location: str | None = None  # key of one of the practice's locations; None: the practice's main location
+    patient_account: str | None = None  # the practice's own account number: hashed before it is stored or compared
 
     def line_date(self, line: ClaimLine) -> date:
         """The date a line's service was given: its own date, else the claim's."""
@@ -148,6 +150,8 @@ def parse_claim(data: Mapping[str, Any], today: date | None = None) -> Claim:
     entered = _code_list(data, "diagnoses", MAX_DIAGNOSES, "diagnoses", errors)
     condition_codes = _code_list(data, "condition_codes", MAX_CONDITION_CODES, "condition codes", errors)
     lines = _lines(data, errors)
+    location = _location(data, errors)
+    patient_account = _patient_account(data, errors)
 
     if errors:
         raise ClaimInputError(errors)
@@ -164,6 +168,8 @@ def parse_claim(data: Mapping[str, Any], today: date | None = None) -> Claim:
         prior_authorization_number=prior_auth,
         condition_codes=tuple(code.strip().upper() for code in condition_codes),
         diagnoses_as_entered=tuple(code.strip() for code in entered),
+        location=location,
+        patient_account=patient_account,
     )
 
 
@@ -222,6 +228,33 @@ def _place_of_service(data: Mapping, errors: dict) -> str | None:
         errors["place_of_service"] = 'Must be the CMS place-of-service code: one or two digits, as text (e.g. "24").'
         return None
     return value.strip().zfill(2)
+
+
+_LOCATION_KEY = re.compile(r"[-a-zA-Z0-9_]+")
+
+
+def _location(data: Mapping, errors: dict) -> str | None:
+    """``"location"``: a location key (letters, digits, hyphens, underscores); the practice decides if it exists."""
+    value = _text(data, "location", errors)
+    if value is not None and not _LOCATION_KEY.fullmatch(value):
+        errors["location"] = 'Must be the key of one of the practice\'s locations (e.g. "tx-asc").'
+        return None
+    return value.lower() if value else None
+
+
+def _patient_account(data: Mapping, errors: dict) -> str | None:
+    """``"patient": {"account": "..."}``: the practice's own patient account number. Never echoed in errors."""
+    value = data.get("patient")
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        errors["patient"] = 'Must be an object: {"account": "the practice\'s patient account number"}.'
+        return None
+    unknown = sorted(str(k) for k in value if k != "account")
+    if unknown:
+        errors["patient"] = "Only the practice's account number is accepted here (no names or other identifiers)."
+        return None
+    return _text(value, "account", errors, path="patient.account")
 
 
 def _claim_type(data: Mapping, errors: dict) -> str:

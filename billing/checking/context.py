@@ -11,7 +11,7 @@ from datetime import date
 
 from billing.checking.claim import Claim, ClaimLine
 from codes.snapshot import CodingSnapshot
-from practice.policy import PayerInfo, PayerRuleVersion
+from practice.policy import LocationInfo, PayerInfo, PayerRuleVersion
 
 
 @dataclass
@@ -25,6 +25,10 @@ class CheckContext:
     payer_rules: Mapping[date, tuple[PayerRuleVersion, ...]]
     lines_by_date: dict[date, list[ClaimLine]] = field(init=False)
     diagnosis_dates: tuple[tuple[date, ...], ...] = field(init=False)
+    # Where the service was done (None: unknown): scoped payer rules (states, MACs) apply only where it says.
+    location: LocationInfo | None = None
+    # The patient's earlier services (stored checks and earlier claims of the batch); None: no patient key.
+    history: tuple | None = None
 
     def __post_init__(self) -> None:
         self.lines_by_date = {}
@@ -67,7 +71,11 @@ class CheckContext:
         payer's own version): every version it gave that covers the code applies.
         """
         on = self.claim.line_date(line)
-        return tuple(rule for rule in self.payer_rules.get(on, ()) if rule.applies_to(line.code) and rule.covers(on))
+        return tuple(
+            rule
+            for rule in self.payer_rules.get(on, ())
+            if rule.applies_to(line.code) and rule.covers(on) and rule.applies_at(self.location)
+        )
 
     def pointed_diagnoses(self, line: ClaimLine) -> tuple[str, ...]:
         """The (normalised) diagnoses a line points to; pointers outside the list are left out."""

@@ -13,9 +13,10 @@ from datetime import date
 from billing.checking.claim import Claim
 from billing.checking.context import CheckContext
 from billing.checking.findings import SEVERITY_RANK, CheckResult, Finding
+from billing.checking.history import PastService
 from billing.checking.rules import ALL_RULES, Rule
 from codes.snapshot import ALL_KINDS, CodingSnapshot
-from practice.policy import PayerInfo, PayerRuleVersion
+from practice.policy import LocationInfo, PayerInfo, PayerRuleVersion
 
 # Rule id -> rule class: every rule id a result may carry.
 CATALOGUE: dict[str, type[Rule]] = {rule.id: rule for rule in ALL_RULES}
@@ -29,18 +30,32 @@ def check_claim(
     payer: PayerInfo | None,
     rules_for: Callable[[date], Sequence[PayerRuleVersion]],
     today: date,
+    *,
+    location: LocationInfo | None = None,
+    history: Sequence[PastService] | None = None,
 ) -> CheckResult:
     """Check one claim.
 
     ``snapshot_for(d)``: the coding as of ``d``; ``payer``: the claim's payer, None when its key is unknown
     (PAYER_UNKNOWN, and no payer rules are asked for); ``rules_for(d)``: the payer's rule versions in force on
     ``d``; ``today``: the day of the check (the filing limit is counted to it when the claim has no
-    ``submitted_on``). Findings come worst first, claim-level before line-level, in catalogue order.
+    ``submitted_on``); ``location``: where the service was done (scoped rules apply only there; None: unknown,
+    so scoped rules do not apply); ``history``: the patient's earlier services (None: the claim names no
+    patient, so frequency limits cannot be counted). Findings come worst first, claim-level before line-level,
+    in catalogue order.
     """
     dates = claim.service_dates()
     snapshots = {on: snapshot_for(on) for on in dates}
     payer_rules = {on: tuple(rules_for(on)) if payer is not None else () for on in dates}
-    ctx = CheckContext(claim=claim, payer=payer, today=today, snapshots=snapshots, payer_rules=payer_rules)
+    ctx = CheckContext(
+        claim=claim,
+        payer=payer,
+        today=today,
+        snapshots=snapshots,
+        payer_rules=payer_rules,
+        location=location,
+        history=tuple(history) if history is not None else None,
+    )
 
     findings: list[Finding] = []
     for rule in _RULES:

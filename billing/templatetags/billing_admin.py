@@ -6,7 +6,6 @@ from django.db.models import Count
 from django.utils import timezone
 
 from billing.models import ClaimStatus, DraftClaim
-from codes.selectors import freshness
 from practice.selectors import practices_for
 
 register = template.Library()
@@ -35,7 +34,6 @@ def work_panel(context):
         "can_guide": user.has_perm("billing.download_guide"),
         "can_report": user.has_perm("billing.download_report"),
         "can_report_files": user.has_perm("billing.view_reportfile"),
-        "freshness": freshness(timezone.localdate()),
         "notices": notices,
         "today": timezone.localdate(),
     }

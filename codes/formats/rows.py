@@ -179,3 +179,31 @@ class AscRow:
     payment_indicator: str
     payment_weight: Decimal | None
     payment_rate: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class ZipLocalityRow:
+    """A ZIP code's Medicare carrier (MAC contractor number) and pricing locality (CMS ZIP5 file)."""
+
+    state: str  # "TX"
+    zip_code: str  # "75201"
+    carrier: str  # "04412"
+    locality: str  # "11"
+    rural: str  # "" urban, "R" rural, "B" super rural
+    plus_four: bool  # True: some ranges of the ZIP need the ZIP9 file
+    year_quarter: str  # "20254"
+
+
+@dataclass(frozen=True, slots=True)
+class AddonEditRow:
+    """An NCCI add-on code edit: ``addon`` is paid only with ``primary`` (type 1), with a primary the contractor
+    chooses (type 2: ``primary`` is empty), or with ``primary`` or another the contractor accepts (type 3).
+    Dates are the rows' own (None: open); a deletion date is the last day the row applies."""
+
+    addon: str
+    primary: str
+    edit_type: int  # 1, 2 or 3
+    addon_effective: date
+    addon_deleted: date | None
+    primary_effective: date | None
+    primary_deleted: date | None

@@ -193,6 +193,12 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The sweeper (billing.job_sweep) sends again jobs left queued, or running with nobody on them, this long.
+JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=600)
+JOB_SWEEP_SECONDS = env.int("JOB_SWEEP_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-jobs": {"task": "jobs.sweep", "schedule": float(JOB_SWEEP_SECONDS), "options": {"expires": 50}},
+}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")  # tests give each run its own
 
 # Code-set loads (codes.loading): a release put in force with more than this share fewer rows than the one in
@@ -205,10 +211,21 @@ REFRESH_CONNECT_TIMEOUT = env.float("REFRESH_CONNECT_TIMEOUT", default=20)
 REFRESH_READ_TIMEOUT = env.float("REFRESH_READ_TIMEOUT", default=120)
 REFRESH_DOWNLOAD_ATTEMPTS = env.int("REFRESH_DOWNLOAD_ATTEMPTS", default=4)
 REFRESH_RETRY_BACKOFF = env.float("REFRESH_RETRY_BACKOFF", default=5)  # seconds, doubled after each failure
+# Where downloads may reach (codes.fetch): file:// only under this folder (empty: no local files); no loopback,
+# private, link-local or other non-public address unless in one of these networks (e.g. 10.2.0.0/16).
+REFRESH_FILE_ROOT = env.str("REFRESH_FILE_ROOT", default="")
+REFRESH_ALLOWED_NETWORKS = env.list("REFRESH_ALLOWED_NETWORKS", default=[])
 REFRESH_MAX_ROW_DROP = env.float("REFRESH_MAX_ROW_DROP", default=0.20)
 REFRESH_STALE_SECONDS = env.int("REFRESH_STALE_SECONDS", default=600)
 REFRESH_LOCK_WAIT_SECONDS = env.int("REFRESH_LOCK_WAIT_SECONDS", default=3 * 3600)
 WATCHED_CODES = env.list("WATCHED_CODES", default=[])  # extra codes whose changes send a notice
+
+# What one batch upload may cost (billing.uploads.Limits) and how many uploads a user may add per hour.
+UPLOAD_MAX_ROWS = env.int("UPLOAD_MAX_ROWS", default=200_000)
+UPLOAD_MAX_CLAIMS = env.int("UPLOAD_MAX_CLAIMS", default=50_000)
+UPLOAD_MAX_XLSX_BYTES = env.int("UPLOAD_MAX_XLSX_BYTES", default=256 * 1024 * 1024)
+UPLOAD_MAX_SHARED_STRINGS_BYTES = env.int("UPLOAD_MAX_SHARED_STRINGS_BYTES", default=32 * 1024 * 1024)
+UPLOADS_PER_HOUR = env.int("UPLOADS_PER_HOUR", default=30)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="billing-helper@localhost")

@@ -9,6 +9,7 @@ the Changes sheet are test data too.
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -29,6 +30,7 @@ from billing.guide import (
     PlaceOfService,
     ProcedureCode,
     SourceRow,
+    claim_fields_from,
 )
 from billing.payments import asc_rate, conversion_factor, opps_rate, uses_facility_rate
 from codes.formats.rows import AscRow, OppsRow
@@ -46,6 +48,17 @@ from practice.policy import (
     PayerRuleVersion,
 )
 from tests.billing.cms_csv import read_gpci, read_pprrvu
+
+# mild®'s claim items, as the project ships them in its procedure profile fixture
+MILD_CLAIM_FIELDS = claim_fields_from(
+    next(
+        p["claim_fields"]
+        for p in json.loads(
+            (Path(__file__).resolve().parents[2] / "fixtures" / "practice" / "procedure_profiles.json").read_text()
+        )["profiles"]
+        if p["key"] == "mild"
+    )
+)
 
 MILD_CODES = ("0275T", "G0276", "77003", "64483", "62321", "63047", "22867")
 SUMMARIES = {
@@ -209,6 +222,7 @@ def build_mild_guide(cms_dir: Path, *, locality: tuple[str, str] | None = ("1011
         locality=Locality(f"{gpci_row.mac}-{gpci_row.locality}", gpci_row.name) if gpci_row else None,
         conversion_factor=cf,
         previous_year=2024,
+        claim_fields=MILD_CLAIM_FIELDS,
         summary=(
             "mild® (percutaneous image-guided lumbar decompression) is billed with 0275T. Medicare covers it only "
             "under Coverage with Evidence Development (NCD 150.13) for patients in an approved study.",

@@ -11,9 +11,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from billing.guide import MILD_CLAIM_FIELDS, CoverageRow
+from billing.guide import CoverageRow
 from billing.services import Checker
 from practice.selectors import RuleBook
+from tests.billing.mild_guide import MILD_CLAIM_FIELDS  # mild®'s claim items, from its profile fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -160,7 +161,7 @@ def test_z006_first_is_a_warning_not_an_error(defaults_db):
     (z006,) = [f for f in MILD_CLAIM_FIELDS if f.item.startswith("Diagnosis Z00.6")]
     assert "primary or a secondary" in z006.notes and "warning" in z006.notes
     book = RuleBook.load()
-    (rule,) = [r for r in book.rules_for("medicare", result_date(result)) if "0275T" in r.codes]
+    (rule,) = [r for r in book.rules_for("medicare", result_date(result)) if r.key == "ncd-150-13"]
     assert "the checker warns" in CoverageRow.from_rule(rule, book.payer("medicare")).notes
 
 

@@ -13,14 +13,13 @@ import pytest
 
 from billing.guide import (
     DEFAULT_DISCLAIMER,
-    MILD_CLAIM_FIELDS,
     CoverageRow,
     GuideData,
     PaymentRow,
     write_billing_guide,
 )
 from billing.xlsx import CURRENCY
-from tests.billing.mild_guide import build_mild_guide, payers_and_rules
+from tests.billing.mild_guide import MILD_CLAIM_FIELDS, build_mild_guide, payers_and_rules
 
 SHEETS = ["Overview", "Coverage", "Coding", "Claim fields", "Payment", "Changes", "Sources"]
 HEADER_ROW = 4

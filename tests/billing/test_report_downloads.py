@@ -221,13 +221,25 @@ def test_a_failed_job_records_the_error(practice, media):
     assert run_check_report(10**9)["status"] == "missing"
 
 
-def test_a_job_that_cannot_be_queued_is_marked_failed(practice, monkeypatch):
-    def broker_down(*args, **kwargs):
-        raise ConnectionError("broker unreachable")
+def test_a_job_that_cannot_be_queued_stays_queued_for_the_sweeper(practice, monkeypatch, eager, media, settings):
+    from kombu.exceptions import OperationalError
 
-    monkeypatch.setattr(report_jobs.build_check_report, "delay", broker_down)
-    report = start_check_report(practice, Period("2025-01", "2025-12"))
-    assert report.status == JobStatus.FAILED and "broker unreachable" in report.error
+    from billing.job_sweep import sweep
+    from config.jobs import JobNotQueued
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("broker unreachable")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(report_jobs.build_check_report, "delay", broker_down)
+        with pytest.raises(JobNotQueued):
+            start_check_report(practice, Period("2025-01", "2025-12"))
+    report = ReportFile.objects.get()
+    assert report.status == JobStatus.QUEUED
+    settings.JOB_STALE_SECONDS = 0
+    assert sweep()["reports"] == [report.pk]  # the broker is back: sent again, and built
+    report.refresh_from_db()
+    assert report.status == JobStatus.DONE and report.file
 
 
 # ---- the pages and the download --------------------------------------------------------------------------------

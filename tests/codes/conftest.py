@@ -15,4 +15,5 @@ def celery_worker_env():
         "REFRESH_DOWNLOAD_ATTEMPTS": "2",
         "REFRESH_RETRY_BACKOFF": "0.2",
         "REFRESH_STALE_SECONDS": "120",
+        "REFRESH_ALLOWED_NETWORKS": "127.0.0.1/32",  # the local CMS stand-in (tests.cms_server)
     }

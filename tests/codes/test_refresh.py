@@ -108,14 +108,15 @@ def test_a_cut_transfer_and_the_size_limit(cms_server, tmp_path):
         refresh.download(cms_server.url("big.txt"), tmp_path, max_bytes=1000)
 
 
-def test_file_addresses(tmp_path):
+def test_file_addresses(tmp_path, settings):
+    settings.REFRESH_FILE_ROOT = str(tmp_path / "src")
     src = tmp_path / "src" / "HCPC2020_ANWEB_small.txt"
     src.parent.mkdir()
     src.write_bytes(b"abc")
     (tmp_path / "out").mkdir()
     assert refresh.download(src.as_uri(), tmp_path / "out").path.read_bytes() == b"abc"
     with pytest.raises(refresh.RefreshError, match="there is no file at file://"):
-        refresh.download((tmp_path / "none.txt").as_uri(), tmp_path / "out")
+        refresh.download((tmp_path / "src" / "none.txt").as_uri(), tmp_path / "out")
 
 
 # --- zips, kinds, addresses --------------------------------------------------------------------------------
@@ -188,7 +189,8 @@ def test_refresh_loads_then_says_unchanged(cms_server):
     assert Release.objects.filter(kind=k.HCPCS).count() == 1
 
 
-def test_a_zip_from_a_file_address_with_fixed_dates(tmp_path):
+def test_a_zip_from_a_file_address_with_fixed_dates(tmp_path, settings):
+    settings.REFRESH_FILE_ROOT = str(tmp_path)
     path = tmp_path / "october-2020-alpha-numeric-hcpcs-file.zip"
     path.write_bytes(zipped({"HCPC2020_OCT_ANWEB.txt": hcpcs_text(), "proc_notes.txt": b"n"}))
     source = Source.objects.create(
@@ -236,7 +238,8 @@ def test_a_broken_file_fails_naming_the_line(cms_server):
     cms_server.put("HCPC2021_JAN_ANWEB.txt", "\r\n".join(text))
     run = run_url(cms_server.url("HCPC2021_JAN_ANWEB.txt"))
     assert run.status == "failed"
-    assert run.error.startswith("HCPC2021_JAN_ANWEB.txt, line 14") and "2021XX01" in run.error, run.error
+    assert run.error.startswith("HCPC2021_JAN_ANWEB.txt, line 14"), run.error
+    assert "2021XX01" not in run.error  # the place, not the file's bytes (issue 14: errors never echo contents)
     _untouched(first)
     assert not HcpcsCode.objects.exclude(release=first).exists()
 
@@ -538,17 +541,27 @@ def test_a_new_ncci_pair_with_a_profile_code_makes_a_notice(cms_server):
     assert notice.changes == [{"key": "0275T 77003", "change": "added", "fields": {"modifier_indicator": ["-", "0"]}}]
 
 
-def test_a_broker_that_does_not_answer_fails_the_run_instead_of_leaving_it_queued(monkeypatch):
+def test_a_broker_that_does_not_answer_keeps_the_run_queued_for_the_sweeper(monkeypatch, cms_server):
     from kombu.exceptions import OperationalError
 
+    from billing.job_sweep import sweep
     from codes.tasks import refresh_run
+    from config.jobs import JobNotQueued
 
     def down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(refresh_run, "delay", down)
-    run = run_url("http://127.0.0.1:9/HCPC2020_ANWEB.txt")
-    assert run.status == "failed" and run.error.startswith("could not be queued: the task broker did not answer")
+    cms_server.put("HCPC2020_ANWEB_small.txt", hcpcs_text())
+    with monkeypatch.context() as patch:
+        patch.setattr(refresh_run, "delay", down)
+        with pytest.raises(JobNotQueued, match="refresh run \\d+ could not be queued"):
+            refresh.enqueue(kind=k.HCPCS, url=cms_server.url("HCPC2020_ANWEB_small.txt"))
+    run = RefreshRun.objects.get()
+    assert run.status == "queued" and "the job queue did not answer" in run.progress_note
+    RefreshRun.objects.filter(pk=run.pk).update(queued_at=timezone.now() - timedelta(hours=1))
+    assert sweep()["refreshes"] == [run.pk]  # the broker is back: the sweeper sends it
+    run.refresh_from_db()
+    assert run.status == "loaded" and run.progress_note == ""
 
 
 def test_a_run_whose_worker_keeps_dying_is_given_up():
@@ -584,3 +597,17 @@ def test_the_schedule_sends_stuck_runs_again(cms_server):
     lost.refresh_from_db()
     fresh.refresh_from_db()
     assert (lost.status, fresh.status) == ("loaded", "queued")
+
+
+def test_refresh_codesets_with_the_broker_down_says_so_and_keeps_the_run(monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from codes.tasks import refresh_run
+
+    def down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(refresh_run, "delay", down)
+    with pytest.raises(CommandError, match=r"the job queue \(Redis\) did not answer: the refresh run is saved"):
+        call_command("refresh_codesets", "--url", "https://cms.example/HCPC2026_JAN_ANWEB.txt", stdout=StringIO())
+    assert RefreshRun.objects.get().status == "queued"

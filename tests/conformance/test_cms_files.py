@@ -180,3 +180,19 @@ def test_hcpcs_2026_csv_sample_keeps_every_field_but_the_text(real_cms_dir, cms_
         return out
 
     assert rows(cms_dir / "HCPC2026_OCT_ANWEB_excerpt.csv") == rows(real_cms_dir / "HCPC2026_OCT_ANWEB_excerpt.csv")
+
+
+# ---- ZIP code to carrier and locality (issue 16) ------------------------------------------------------------------
+
+
+def test_zip5_starter_is_the_real_file_and_the_sample_its_records(real_cms_dir, cms_dir):
+    from codes.formats import zip5
+
+    real = (real_cms_dir / "ZIP5_OCT2025.txt").read_bytes()
+    with gzip.open(STARTER / "cms" / "ZIP5_OCT2025.txt.gz", "rb") as fh:
+        assert fh.read() == real  # byte for byte
+    lines = set(real.splitlines())
+    sample = (cms_dir / "ZIP5_sample_OCT2025.txt").read_bytes().splitlines()
+    assert sample and all(line in lines for line in sample)
+    rows = list(zip5.parse(real_cms_dir / "ZIP5_OCT2025.txt"))
+    assert len(rows) == 42956 and len({r.zip_code for r in rows}) == 42956

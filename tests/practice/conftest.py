@@ -33,6 +33,37 @@ def codesets(db):
         ("0275T", "CPT", date(2011, 7, 1), None),
         ("G0276", "HCPCS", date(2015, 1, 1), None),
         ("72275", "CPT", None, date(2024, 12, 31)),
+        # the codes of the other procedure profiles' rules (WISeR, LCD frequency limits)
+        *(
+            (code, "CPT", None, None)
+            for code in [
+                "62320",
+                "62321",
+                "62322",
+                "62323",
+                "64479",
+                "64480",
+                "64483",
+                "64484",
+                "64490",
+                "64491",
+                "64492",
+                "64493",
+                "64494",
+                "64495",
+                "64633",
+                "64634",
+                "64635",
+                "64636",
+                "63655",
+                "22510",
+                "22511",
+                "22512",
+                "22513",
+                "22514",
+                "22515",
+            ]
+        ),
     ]:
         cm.ProcedureSummary.objects.create(
             release=rel, code=code, code_system=system, summary="s", effective_from=start, effective_to=end

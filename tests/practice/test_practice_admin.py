@@ -39,11 +39,12 @@ def test_changelist_filters(admin_client_):
     url = reverse("admin:practice_payerrule_changelist")
     medicare = Payer.objects.get(key="medicare")
     for params, expected in [
-        ({"payer__id__exact": medicare.pk}, 4),
+        # 4 mild® rule versions, and (issue 16) WISeR: ESI, PVA, 63655, PILD v1 and v2; LCDs: ESI, RFA, facet
+        ({"payer__id__exact": medicare.pk}, 12),
         ({"coverage__exact": "investigational"}, 1),
-        ({"certainty__exact": "likely"}, 1),
-        ({"in_force": "today"}, 4),
-        ({"in_force": "past"}, 2),
+        ({"certainty__exact": "likely"}, 6),
+        ({"in_force": "today"}, 11),
+        ({"in_force": "past"}, 3),
     ]:
         response = admin_client_.get(url, params)
         assert response.status_code == 200

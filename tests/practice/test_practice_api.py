@@ -36,14 +36,25 @@ def test_payers(api):
 
 def test_rules_filter_by_payer_code_and_date(api):
     body = api.get("/api/v1/payer-rules/", {"payer": "medicare", "code": "0275T"}).json()
-    assert [(r["key"], r["version"]) for r in body["results"]] == [("ncd-150-13", 1), ("ncd-150-13", 2)]
+    assert [(r["key"], r["version"]) for r in body["results"]] == [
+        ("ncd-150-13", 1),
+        ("ncd-150-13", 2),
+        ("wiser-pild", 1),
+        ("wiser-pild", 2),
+    ]
+    wiser = next(r for r in body["results"] if r["key"] == "wiser-pild")
+    assert wiser["states"] == ["AZ", "NJ", "OH", "OK", "TX", "WA"] and wiser["certainty"] == "unverified"
 
     (v1,) = api.get("/api/v1/payer-rules/", {"payer": "medicare", "code": "0275T", "on": "2015-06-01"}).json()[
         "results"
     ]
     assert v1["version"] == 1 and v1["effective_to"] == "2016-12-06"
-    (v2,) = api.get("/api/v1/payer-rules/", {"payer": "medicare", "code": "0275T", "on": "2026-03-02"}).json()[
-        "results"
+    (v2,) = [
+        r
+        for r in api.get("/api/v1/payer-rules/", {"payer": "medicare", "code": "0275T", "on": "2026-03-02"}).json()[
+            "results"
+        ]
+        if r["key"] == "ncd-150-13"
     ]
     assert v2["version"] == 2 and v2["coverage"] == "ced"
     assert v2["required_diagnoses"][0] == {"codes": ["M48.062"], "position": "primary", "certainty": "likely"}

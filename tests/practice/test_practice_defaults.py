@@ -64,7 +64,7 @@ def test_default_payers(loaded):
 def test_medicare_versions_by_date(loaded):
     book = RuleBook.load()
     (v1,) = book.rules_for_code("medicare", "0275T", date(2015, 6, 1))
-    (v2,) = book.rules_for_code("medicare", "0275T", date(2026, 3, 2))
+    (v2,) = [v for v in book.rules_for_code("medicare", "0275T", date(2026, 3, 2)) if v.key == "ncd-150-13"]
     assert (v1.version, v1.effective_from, v1.effective_to) == (1, date(2014, 1, 9), date(2016, 12, 6))
     assert (v2.version, v2.effective_from, v2.effective_to) == (2, date(2016, 12, 7), None)
     for v in (v1, v2):
@@ -118,8 +118,17 @@ def test_mild_profile(loaded):
 def test_demo_practice(loaded):
     practice = demo_practice()
     assert practice.name == "Demo Spine & Pain Center" and practice.key == "demo"
-    (location,) = practice.locations.all()
-    assert (location.place_of_service, location.locality_code, location.state) == ("24", "10112-00", "AL")
+    locations = {loc.key: loc for loc in practice.locations.all()}
+    assert set(locations) == {"al-asc", "tx-asc"}
+    al, tx = locations["al-asc"], locations["tx-asc"]
+    assert (al.place_of_service, al.locality_code, al.state, al.is_main) == ("24", "10112-00", "AL", True)
+    assert (tx.place_of_service, tx.locality_code, tx.state, tx.zip_code, tx.is_main) == (
+        "24",
+        "04412-11",
+        "TX",
+        "75201",
+        False,
+    )
     (provider,) = practice.providers.all()
     assert npi_is_valid(provider.npi) and npi_is_valid(practice.npi)
     assert set(practice.practice_payers.values_list("payer__key", flat=True)) == {
@@ -165,7 +174,7 @@ def test_defaults_load_with_code_sets_in_place(codesets):
     load_defaults(demo=True)
     bcbs = PayerRule.objects.get(payer__key="commercial-bcbs")
     assert "No procedure code release covering 2011-07-01" in bcbs.code_check_notes
-    assert Location.objects.get().place_of_service == "24"
+    assert Location.objects.get(key="al-asc").place_of_service == "24"
 
 
 def test_code_check_notes_follow_the_code_sets_loaded_later(no_codesets):

@@ -35,13 +35,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
 
 from billing.models import BatchUpload, ClaimCheck, DraftClaim, ReportFile
-from billing.roles import EXTRA, ROLES
+from billing.roles import EXCEPT, EXTRA, ROLES
 from codes import models as code_models
 from practice.models import Payer, PayerRule, Practice
 from tests.security.helpers import ROLES as TEST_ROLES
 from tests.security.helpers import claim_body, contract_claim, record_figures
 
-PUBLIC_NAMES = {"", "health", "admin:login"}
+PUBLIC_NAMES = {"", "health", "health-codesets", "admin:login"}
 DENY = {403}
 ADMIN_NOT_FOUND = {302}  # the admin redirects to its index: "... with ID ... doesn't exist"
 LOGIN = "login"  # 302 to the admin login page
@@ -68,7 +68,7 @@ def spec_perms(role: str) -> set[str] | None:
             continue
         for m in models:
             perms |= {f"{app_label}.{action}_{m._meta.model_name}" for action in actions}
-    return perms
+    return perms - set(EXCEPT[group])
 
 
 def has(role: str, perm: str) -> bool:
@@ -414,6 +414,8 @@ def expected(role: str, ep: Endpoint) -> set | str | None:
                 return {302} if visible else {404}
             case "bulk_check":
                 return {302} if has(role, "billing.check_claim") else DENY | {200}
+            case "source_fetch_now":  # POST only; queues a refresh: the code-set administrator's (test_sources)
+                return {405} if has(role, "codes.change_source") else DENY
             case "lookup":
                 return {200} if has(role, "codes.view_release") else DENY
             case "release_diff":

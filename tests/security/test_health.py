@@ -1,5 +1,6 @@
-"""GET /health/: JSON, 200 when the database, Redis, the Celery workers (when REDIS_URL is set) and the code sets
-are fine, 503 when one is not; no login; nothing sensitive in the answer."""
+"""GET /health/: JSON, 200 when the database, Redis and the Celery workers (when REDIS_URL is set) are fine, 503
+when one is not; a stale code set is a warning (200), and /health/codesets/ says it on its own; no login; nothing
+sensitive in the answer."""
 
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ def test_logged_in_users_get_the_same_answer(world):
     assert _get(client)[1].keys() == {"status", "checks"}
 
 
-def test_stale_code_set_is_503_and_names_the_kind(db, faults):
+def test_a_stale_code_set_is_a_warning_not_a_503(db, faults):
+    """Liveness stays apart: a load balancer must not take the site out because a code set is out of date."""
     code_selectors.clear_cache()
     yesterday = datetime.date.today() - datetime.timedelta(days=2)
     code_models.Release.objects.create(
@@ -59,11 +61,21 @@ def test_stale_code_set_is_503_and_names_the_kind(db, faults):
     )
     with override_settings(REDIS_URL=""):
         status, body, text = _get()
-    assert status == 503 and body["status"] == "unavailable"
+        own = Client().get("/health/codesets/")
+    assert status == 200 and body["status"] == "ok" and body["warnings"] == ["codesets"]
     assert body["checks"]["database"] == "ok"
-    assert "ncci-ptp-practitioner" in body["checks"]["codesets"]
-    faults.append("health: stale code set")
-    _no_sensitive_data(text)
+    assert body["checks"]["codesets"] == "warning: no release in force today for: ncci-ptp-practitioner"
+    assert own.status_code == 200 and own.json() == {"status": "warning", "stale": ["ncci-ptp-practitioner"]}
+    faults.append("health: stale code set (a warning)")
+    _no_sensitive_data(text + own.content.decode())
+
+
+def test_the_code_set_check_on_its_own(db):
+    code_selectors.clear_cache()
+    assert Client().get("/health/codesets/").json() == {"status": "ok", "stale": []}
+    with mock.patch("django.db.backends.utils.CursorWrapper.execute", side_effect=OperationalError("closed")):
+        down = Client().get("/health/codesets/")
+    assert down.status_code == 503 and down.json() == {"status": "unavailable", "stale": None}
 
 
 def test_database_down_is_503(db, faults):

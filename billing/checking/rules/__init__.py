@@ -1,5 +1,6 @@
 """Every claim rule, one small module per concern, in the order the engine runs them."""
 
+from billing.checking.rules.addons import AddonWithoutPrimary
 from billing.checking.rules.base import Rule
 from billing.checking.rules.claim import (
     ClaimNoDiagnosis,
@@ -20,6 +21,7 @@ from billing.checking.rules.diagnoses import (
     DiagnosisPointerInvalid,
 )
 from billing.checking.rules.fees import FeeScheduleStatus
+from billing.checking.rules.frequency import FrequencyLimit, FrequencyNotChecked
 from billing.checking.rules.modifiers import ModifierNotApplicable, ModifierNotInEffect, ModifierUnknown
 from billing.checking.rules.mue import UnitsExceedMue
 from billing.checking.rules.ncci import NcciPtpConflict
@@ -66,6 +68,9 @@ ALL_RULES: tuple[type[Rule], ...] = (
     PayerRequiresPriorAuth,
     PayerPlaceOfService,
     PayerRequiresConditionCode,
+    AddonWithoutPrimary,
+    FrequencyLimit,
+    FrequencyNotChecked,
 )
 
 __all__ = ["ALL_RULES", "Rule"]

@@ -452,6 +452,7 @@ class PayerRequiresPriorAuth(Rule):
             yield self.finding(
                 f"{payer_name(ctx)} requires prior authorisation for {and_list(codes_of(lines))} under "
                 f"{source(rule)}.{caveat(rule)}",
+                severity=WARNING if rule.certainty == "unverified" else None,  # unverified facts warn
                 codes=codes_of(lines),
                 reference=rule.describe(),
                 suggestion="Enter the payer's authorisation number (CMS-1500 item 23 / 837P REF*G1); if there is "

@@ -72,7 +72,12 @@ class Command(BaseCommand):
             results.append(result)
             checked.append((result, claim))
         if practice is not None and not opts["no_store"] and checked:
-            store_checks(practice.id, [{**r, "payer": c.get("payer", "")} for r, c in checked], source="cli")
+            store_checks(
+                practice.id,
+                [{**r, "payer": c.get("payer", "")} for r, c in checked],
+                source="cli",
+                payloads=[c for _, c in checked],
+            )
         self.stdout.write(json.dumps(results, indent=2))
         if malformed:
             shown = ", ".join(str(i) for i in malformed)

@@ -36,6 +36,10 @@ class Command(BaseCommand):
         for result in load_code_lists():
             self.stdout.write(json.dumps(result))
         sync_groups()
+        from codes.sources import ensure_default_sources  # CMS's address for every kind but cpt
+
+        created = ensure_default_sources()
+        self.stdout.write(json.dumps({"sources": "ready", "created": [s.kind for s in created]}))
         if opts["demo"]:
             self._demo()
         self.stdout.write(json.dumps({"defaults": "loaded", "demo": bool(opts["demo"])}))

@@ -1,0 +1,52 @@
+"""The code-set administrator's first page in a real browser: every kind of code set with its state and source, and
+"Fetch now", which queues a refresh from CMS's page (a local copy, tests/codes/cms_site.py) without holding the page;
+the row says "in force" once the run has loaded the current quarter."""
+
+import time
+
+import pytest
+
+from tests.cms_server import cms_server  # noqa: F401
+from tests.e2e.pages import login, submit
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_administrator_sees_every_kind_and_fetches_hcpcs_now(page, demo, cms_server, settings, shots):  # noqa: F811
+    from django.utils import timezone
+    from playwright.sync_api import expect
+
+    from codes import refresh
+    from codes import snapshot as k
+    from codes.models import RefreshRun, Source
+    from tests.codes.cms_site import build_site
+
+    settings.REFRESH_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # the local copy of cms.gov is on loopback
+    settings.REFRESH_READ_TIMEOUT = 10
+    site = build_site(cms_server, timezone.localdate())
+    source = Source.objects.get(kind=k.HCPCS)
+    assert source.url.startswith("https://www.cms.gov/")  # shipped by load_defaults
+    source.url = cms_server.url(site.pages[k.HCPCS].split("/", 3)[3], mode="slow/3")  # CMS takes its time
+    source.save()
+
+    login(page, demo.url, "admin")
+    table = page.locator("#coding-status")
+    expect(table).to_contain_text("Coding held today")
+    for label in k.KIND_LABELS.values():
+        expect(table).to_contain_text(label)
+    row = page.locator(f"tr.coding-{k.HCPCS}")
+    expect(row).to_have_attribute("data-state", "never loaded")
+    expect(page.locator(f"tr.coding-{k.ASC} input[value='Fetch now']")).to_have_count(1)
+    expect(page.locator(f"tr.coding-{k.CPT}")).to_contain_text("licensed AMA file")
+    page.screenshot(path=str(shots / "coding-status.png"), full_page=True)
+
+    started = time.monotonic()
+    submit(page, f"tr.coding-{k.HCPCS} input[value='Fetch now']")
+    assert time.monotonic() - started < 3  # the page answers before the 3-second download is over
+    run = RefreshRun.objects.get(source=source)
+    expect(page.locator("ul.messagelist")).to_contain_text(f"queued as run #{run.pk}")
+    (run,) = refresh.wait_for([run.pk], timeout=30)
+    assert run.status == "loaded", run.error
+    page.reload()
+    expect(page.locator(f"tr.coding-{k.HCPCS}")).to_have_attribute("data-state", "in force")
+    expect(page.locator(f"tr.coding-{k.HCPCS}")).to_contain_text(f"#{run.pk}")
