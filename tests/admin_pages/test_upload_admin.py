@@ -129,7 +129,7 @@ def test_xlsx_upload(billing, django_capture_on_commit_callbacks):
     rows = claim_rows("XL-1", claim)
     sheet.append(list(uploads.COLUMNS))
     for row in rows:
-        sheet.append([row[c] for c in uploads.COLUMNS])
+        sheet.append([row.get(c, "") for c in uploads.COLUMNS])  # optional columns (location...) left empty
     data = io.BytesIO()
     book.save(data)
     response = post_file(billing, django_capture_on_commit_callbacks, "export.xlsx", data.getvalue())
