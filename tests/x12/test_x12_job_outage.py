@@ -8,6 +8,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
@@ -60,3 +61,45 @@ def test_an_x12_upload_added_while_the_broker_is_down_is_503_then_swept_and_impo
     assert imports == {"claims.837": 1} and set(drafts(practice).values()) == {1}
     assert job_sweep.sweep()["x12_uploads"] == []  # done: never sent again
     assert imports == {"claims.837": 1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_a_long_import_shows_its_heartbeat_while_its_transaction_is_open(monkeypatch, settings, tmp_path):
+    """The sweeper (another process) must see a long import alive: the heartbeat goes through a second
+    connection, outside the import's transaction. SQLite has one writer: only the claim's heartbeat."""
+    from django.db import connection, connections
+
+    from billing import x12_jobs
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the heartbeat of an open import transaction needs PostgreSQL (DATABASE_URL)")
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    call_command("load_defaults", "--demo", stdout=StringIO())
+    practice = x12_practice()
+    load_ptp(tmp_path)
+    upload = X12Upload(practice=practice, original_name="claims.837")
+    upload.file.save("claims.837", ContentFile(ROUND_TRIP_837.read_bytes()))
+    monkeypatch.setattr(x12_jobs, "HEARTBEAT_SECONDS", 0.0)
+    seen = []
+    real = x12_jobs.import_837
+
+    def from_outside() -> tuple:
+        other = connections.create_connection("default")  # as the sweeper would read it
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT status, heartbeat_at FROM billing_x12upload WHERE id = %s", [upload.pk])
+                return cursor.fetchone()
+        finally:
+            other.close()
+
+    def watched(stream, practice, **kwargs):
+        seen.append(from_outside())  # the claim's heartbeat
+        results = real(stream, practice, **kwargs)
+        seen.append(from_outside())  # after the file was read, the transaction still open
+        return results
+
+    monkeypatch.setattr(x12_jobs, "import_837", watched)
+    assert x12_jobs.run_upload(upload.pk) == "done"
+    upload.refresh_from_db()
+    (before_status, claimed), (status, heartbeat) = seen
+    assert before_status == status == "running" and claimed < heartbeat <= upload.finished_at
