@@ -40,7 +40,10 @@ def setup(label: str = "bench") -> str:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
         os.environ["DATABASE_URL"] = f"sqlite:///{db}"
-    os.environ.pop("REDIS_URL", None)
+    if os.environ.get("BENCH_REDIS_URL"):  # a real broker: tasks go to Celery workers (bench_upload_workers.py)
+        os.environ["REDIS_URL"] = os.environ["BENCH_REDIS_URL"]
+    else:
+        os.environ.pop("REDIS_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django

@@ -19,6 +19,7 @@ from django.db.models import F
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -26,7 +27,17 @@ from django.utils.safestring import mark_safe
 
 from billing import models as billing_models
 from billing import services, upload_jobs, uploads
-from billing.models import CLAIM_FIELDS, BatchUpload, ClaimCheck, ClaimLine, ClaimStatus, DraftClaim, Finding, JobStatus
+from billing.models import (
+    CLAIM_FIELDS,
+    BatchUpload,
+    ClaimCheck,
+    ClaimLine,
+    ClaimNote,
+    ClaimStatus,
+    DraftClaim,
+    Finding,
+    JobStatus,
+)
 from config.admin_filters import ScopedListFiltersMixin
 from config.bad_input import clean_storable_text
 from config.jobs import send
@@ -118,13 +129,44 @@ class DraftClaimForm(forms.ModelForm):
     )
     condition_codes = CodeListField(max_items=24, help_text="Institutional claims, e.g. 30")
     # Optimistic locking: the version the form was opened on, sent back hidden; a save over a newer version is
-    # refused with a form error (never a 500, never a silent overwrite).
+    # refused with a form error (never a 500, never a silent overwrite). Internal: never shown.
     expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # Kept as claim notes (who, when) when the claim is saved: a note, and an override of a finding with its reason.
+    note = forms.CharField(
+        label="Add a note", required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=2000
+    )
+    override_rule = forms.ChoiceField(
+        label="Override a finding", required=False, help_text="A finding of the latest check you accept as it is."
+    )
+    override_reason = forms.CharField(
+        label="Reason for the override",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="Kept as a claim note with your name and the time; the check report counts overrides.",
+    )
+    NOTE_FIELDS = ("note", "override_rule", "override_reason", "expected_version", "assigned_to")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        choices = [("", "-")]
         if self.instance.pk is not None:
             self.fields["expected_version"].initial = self.instance.version
+            check = self.instance.checks.order_by("-id").first()
+            seen = set()
+            for f in check.result.get("findings", []) if check else []:
+                if f.get("severity") in ("error", "warning") and f["rule"] not in seen:
+                    seen.add(f["rule"])
+                    choices.append((f["rule"], f"{f['rule']} ({f['severity']})"))
+        self.fields["override_rule"].choices = choices
+        if "assigned_to" in self.fields and self.instance.pk is not None:
+            # the admin offers the staff of the user's practices; a saved claim, its own practice's only
+            field = self.fields["assigned_to"]
+            field.queryset = field.queryset.filter(practice_memberships__practice_id=self.instance.practice_id)
+
+    def claim_changed(self) -> bool:
+        """A change to the claim itself (a note, an override, the assignee or the hidden version is not one)."""
+        return any(name not in self.NOTE_FIELDS for name in self.changed_data)
 
     def clean(self):
         cleaned = super().clean()
@@ -145,11 +187,13 @@ class DraftClaimForm(forms.ModelForm):
             current = rows.values_list("version", flat=True).first()
             if read is None or current != read:
                 raise forms.ValidationError(STALE_VERSION.format(current=current, read=read), code="stale_version")
+        if cleaned.get("override_rule") and not (cleaned.get("override_reason") or "").strip():
+            self.add_error("override_reason", "Say why the finding is overridden: the reason is kept with the claim.")
         return cleaned
 
     class Meta:
         model = DraftClaim
-        fields = ["practice", *CLAIM_FIELDS]
+        fields = ["practice", *CLAIM_FIELDS, "assigned_to"]
 
 
 class LatestRuleFilter(admin.SimpleListFilter):
@@ -199,22 +243,25 @@ class PracticeScopedAdmin(ScopedListFiltersMixin, admin.ModelAdmin):
 class DraftClaimAdmin(PracticeScopedAdmin):
     form = DraftClaimForm
     inlines = [ClaimLineInline]
+    # Short columns, so codes and status stay on screen at 1,400 px beside the filters.
     list_display = [
-        "__str__",
-        "payer",
-        "date_of_service",
-        "place_of_service",
+        "claim_name",
+        "payer_key",
+        "dos",
+        "pos",
         "codes",
         "status_badge",
-        "last_checked_at",
+        "assigned_to",
+        "checked",
     ]
-    list_filter = ["status", "payer", LatestRuleFilter, "date_of_service"]
+    list_display_links = ["claim_name"]
+    list_filter = ["status", "payer", LatestRuleFilter, "assigned_to", "date_of_service"]
     search_fields = ["reference", "lines__code", "clinical_trial_number"]
     date_hierarchy = "date_of_service"
     actions = ["check_selected", "mark_ready"]
-    readonly_fields = ["status_badge", "findings_panel", "version"]
+    readonly_fields = ["status_badge", "findings_panel", "notes_panel"]
     fieldsets = [
-        (None, {"fields": ["status_badge", "findings_panel"]}),
+        (None, {"fields": ["status_badge", "findings_panel", "expected_version"]}),
         (
             "Claim",
             {
@@ -234,12 +281,49 @@ class DraftClaimAdmin(PracticeScopedAdmin):
             "Diagnoses and trial",
             {"fields": ["diagnoses", "clinical_trial_number", "prior_authorization_number", "condition_codes"]},
         ),
-        ("Concurrency", {"fields": ["version", "expected_version"], "classes": ["collapse"]}),
+        ("Work", {"fields": ["assigned_to", "notes_panel", "note", "override_rule", "override_reason"]}),
     ]
     change_form_template = "admin/billing/draftclaim/change_form.html"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("payer").prefetch_related("lines")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "assigned_to":  # staff of the user's practices only (never another practice's names)
+            from django.contrib.auth import get_user_model
+
+            kwargs["queryset"] = (
+                get_user_model()
+                .objects.filter(is_active=True, practice_memberships__practice__in=practices_for(request.user))
+                .order_by("username")
+                .distinct()
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    class Media:
+        js = ["billing/date_fields.js"]
+
+    @admin.display(description="Claim", ordering="reference")
+    def claim_name(self, obj):
+        return obj.reference or f"#{obj.pk}"
+
+    @admin.display(description="Payer", ordering="payer__key")
+    def payer_key(self, obj):
+        return obj.payer.key
+
+    @admin.display(description="DOS", ordering="date_of_service")
+    def dos(self, obj):
+        return obj.date_of_service.isoformat()
+
+    @admin.display(description="POS", ordering="place_of_service")
+    def pos(self, obj):
+        return obj.place_of_service
+
+    @admin.display(description="Checked", ordering="last_checked_at")
+    def checked(self, obj):
+        if obj.last_checked_at is None:
+            return "-"
+        return timezone.localtime(obj.last_checked_at).strftime("%Y-%m-%d %H:%M")
 
     @admin.display(description="Codes")
     def codes(self, obj):
@@ -260,12 +344,15 @@ class DraftClaimAdmin(PracticeScopedAdmin):
         check = obj.checks.order_by("-checked_at", "-id").first()
         if check is None:
             return "Not checked yet: press Check."
-        order = {"error": 0, "warning": 1, "info": 2}
-        findings = sorted(check.result.get("findings", []), key=lambda f: order.get(f["severity"], 3))
+        return findings_html(check, services.overrides_of(obj))
+
+    @admin.display(description="Notes")
+    def notes_panel(self, obj):
+        if obj.pk is None:
+            return "-"
+        notes = obj.notes.select_related("author").order_by("-created_at", "-id")
         return mark_safe(  # noqa: S308 (the template escapes every value)
-            render_to_string(
-                "admin/billing/findings.html", {"check": check, "findings": findings, "colours": SEVERITY_COLOURS}
-            )
+            render_to_string("admin/billing/notes.html", {"notes": notes})
         )
 
     def save_model(self, request, obj, form, change):
@@ -278,8 +365,38 @@ class DraftClaimAdmin(PracticeScopedAdmin):
             if not DraftClaim.objects.filter(pk=obj.pk, version=read).update(version=F("version") + 1):
                 raise ConcurrentEditError
             obj.version = read + 1
-        obj.status = ClaimStatus.DRAFT
+        if not change or form.claim_changed():
+            obj.status, obj.edited_at, obj.ready_at, obj.ready_by = ClaimStatus.DRAFT, timezone.now(), None, None
         super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        claim = form.instance
+        if change and any(formset.has_changed() for formset in formsets):  # a line added, changed or deleted
+            now = timezone.now()
+            DraftClaim.objects.filter(pk=claim.pk).update(
+                status=ClaimStatus.DRAFT, edited_at=now, ready_at=None, ready_by=None
+            )
+            claim.status, claim.edited_at = ClaimStatus.DRAFT, now
+        data = form.cleaned_data
+        if (data.get("note") or "").strip():
+            ClaimNote.objects.create(claim=claim, text=data["note"].strip(), author=request.user)
+        if data.get("override_rule"):
+            services.override_finding(claim, data["override_rule"], data["override_reason"], user=request.user)
+
+    def response_change(self, request, obj):
+        if "_check" in request.POST:  # "Check this claim": the edits are saved first, then checked
+            self._check_and_say(request, obj)
+            return HttpResponseRedirect(reverse("admin:billing_draftclaim_change", args=[obj.pk]))
+        return super().response_change(request, obj)
+
+    def _check_and_say(self, request, claim):
+        if not request.user.has_perm("billing.check_claim"):
+            raise PermissionDenied("You may not check claims.")
+        claim = self.get_queryset(request).get(pk=claim.pk)
+        check = services.check_drafts([claim], user=request.user)[0]
+        level = messages.SUCCESS if check.status == "clean" else messages.WARNING
+        messages.add_message(request, level, f"Checked: {check.status} ({_count(check.result)}).")
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
@@ -289,7 +406,7 @@ class DraftClaimAdmin(PracticeScopedAdmin):
             messages.error(request, STALE_VERSION.format(current="newer", read="older"))
             return HttpResponseRedirect(request.get_full_path())
 
-    def get_urls(self):
+    def _base_urls(self):
         return [
             path("<int:pk>/check/", self.admin_site.admin_view(self.check_view), name="billing_draftclaim_check"),
             *super().get_urls(),
@@ -301,10 +418,7 @@ class DraftClaimAdmin(PracticeScopedAdmin):
         if not request.user.has_perm("billing.check_claim"):
             raise PermissionDenied("You may not check claims.")
         claim = get_object_or_404(self.get_queryset(request), pk=pk)
-        check = services.check_drafts([claim], user=request.user)[0]
-        counts = _count(check.result)
-        level = messages.SUCCESS if check.status == "clean" else messages.WARNING
-        messages.add_message(request, level, f"Checked: {check.status} ({counts}).")
+        self._check_and_say(request, claim)
         return HttpResponseRedirect(reverse("admin:billing_draftclaim_change", args=[pk]))
 
     @admin.action(description="Check the selected claims", permissions=["check"])
@@ -316,14 +430,88 @@ class DraftClaimAdmin(PracticeScopedAdmin):
         summary = ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())) or "nothing"
         self.message_user(request, f"Checked {len(checks)} claim(s): {summary}.")
 
-    @admin.action(description="Mark the selected claims ready to send (clean or warnings only)", permissions=["change"])
+    @admin.action(
+        description="Mark the selected claims ready to send (validated, or with your reason)", permissions=["change"]
+    )
     def mark_ready(self, request, queryset):
-        ok = queryset.filter(status__in=[ClaimStatus.CLEAN, ClaimStatus.WARNING]).update(status=ClaimStatus.READY)
-        skipped = queryset.count() - ok
-        self.message_user(request, f"{ok} claim(s) marked ready; {skipped} skipped (not checked, or with errors).")
+        """Validated claims are marked at once. If some are not validated the user is asked, on a page listing
+        them with why, for an override reason (kept as a claim note on each) or to mark only the validated ones."""
+        claims = list(queryset.select_related("payer"))
+        reason = (request.POST.get("override_reason") or "").strip()
+        problems = services.not_ready([c for c in claims if c.status != ClaimStatus.READY])
+        blocked = [(c, problems[c.pk]) for c in claims if problems.get(c.pk)]
+        if blocked and not reason and "validated_only" not in request.POST:
+            if "confirm" in request.POST:
+                self.message_user(request, "Give a reason to mark claims that are not validated.", messages.ERROR)
+            return TemplateResponse(
+                request,
+                "admin/billing/draftclaim/mark_ready.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Mark claims ready to send",
+                    "opts": self.model._meta,
+                    "claims": claims,
+                    "blocked": blocked,
+                    "validated": len(claims) - len(blocked),
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        outcome = services.mark_ready(claims, user=request.user, reason=reason)
+        level = messages.SUCCESS if not sum(outcome.skipped.values()) else messages.WARNING
+        self.message_user(request, outcome.message(), level)
+        return None
+
+    def get_urls(self):
+        return [
+            path("queue/", self.admin_site.admin_view(self.queue_view), name="billing_draftclaim_queue"),
+            *self._base_urls(),
+        ]
+
+    def queue_view(self, request):
+        """The work queue: claims needing attention (not checked, errors, warnings, changed since checked), by
+        assignee, oldest first, with their latest note."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        from billing import queue
+
+        claims = list(
+            self.get_queryset(request)
+            .exclude(status=ClaimStatus.READY)
+            .select_related("assigned_to", "payer")
+            .order_by("created_at", "id")
+        )
+        problems = services.not_ready(claims)
+        notes = services.latest_notes([c.pk for c in claims])
+        groups = queue.by_assignee(claims, problems, notes, timezone.localdate())
+        return TemplateResponse(
+            request,
+            "admin/billing/draftclaim/queue.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Work queue: claims needing attention",
+                "opts": self.model._meta,
+                "groups": groups,
+                "total": sum(len(g.items) for g in groups),
+            },
+        )
 
     def has_check_permission(self, request):
         return request.user.has_perm("billing.check_claim")
+
+
+def findings_html(check, overrides: dict | None = None) -> str:
+    """The findings of a check as the billing office reads them (worst first, with overrides), never raw JSON."""
+    order = {"error": 0, "warning": 1, "info": 2}
+    overrides = overrides or {}
+    findings = [
+        {**f, "override": overrides.get(f.get("rule"))}
+        for f in sorted(check.result.get("findings", []), key=lambda f: order.get(f["severity"], 3))
+    ]
+    return mark_safe(  # noqa: S308 (the template escapes every value)
+        render_to_string(
+            "admin/billing/findings.html", {"check": check, "findings": findings, "colours": SEVERITY_COLOURS}
+        )
+    )
 
 
 def _count(result: dict) -> str:
@@ -348,7 +536,7 @@ class FindingInline(admin.TabularInline):
 class ClaimCheckAdmin(PracticeScopedAdmin):
     list_display = [
         "__str__",
-        "claim",
+        "claim_name",
         "payer_key",
         "date_of_service",
         "status",
@@ -358,21 +546,43 @@ class ClaimCheckAdmin(PracticeScopedAdmin):
     ]
     list_filter = ["status", "payer_key", "source", "findings__rule", "checked_at"]
     date_hierarchy = "checked_at"
-    inlines = [FindingInline]
-    readonly_fields = [
+    search_fields = ["reference"]
+    fields = readonly_fields = [
         "practice",
-        "claim",
+        "claim_name",
+        "draft_claim",
         "payer_key",
         "date_of_service",
         "status",
         "source",
         "checked_at",
         "checked_by",
-        "coding",
-        "result",
         "upload",
+        "coding_text",
+        "findings_panel",
     ]
-    exclude = []
+    inlines = []  # the findings panel shows them (the Finding rows are for filters and the report)
+
+    @admin.display(description="Claim reference", ordering="reference")
+    def claim_name(self, obj):
+        return obj.reference or (f"claim #{obj.claim_id}" if obj.claim_id else "-")
+
+    @admin.display(description="Draft claim")
+    def draft_claim(self, obj):
+        if obj.claim_id is None:
+            return "-" if obj.upload_id is None else "none (checked from a batch upload)"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:billing_draftclaim_change", args=[obj.claim_id]), obj.claim
+        )
+
+    @admin.display(description="Coding used")
+    def coding_text(self, obj):
+        releases = [c.get("release", "") if isinstance(c, dict) else str(c) for c in obj.coding or []]
+        return "; ".join(r for r in releases if r) or "none"
+
+    @admin.display(description="Findings")
+    def findings_panel(self, obj):
+        return findings_html(obj)
 
     def has_add_permission(self, request):
         return False

@@ -73,6 +73,21 @@ class DraftClaim(models.Model):
     )
     status = models.CharField(max_length=8, choices=ClaimStatus.choices, default=ClaimStatus.DRAFT, db_index=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
+    edited_at = models.DateTimeField(
+        null=True, blank=True, help_text="The last change to the claim or its lines (a check older than this is stale)."
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_claims",
+        help_text="Who works the claim (the work queue groups by this).",
+    )
+    ready_at = models.DateTimeField(null=True, blank=True)
+    ready_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     version = models.PositiveIntegerField(default=1, help_text="Bumped on every save: concurrent edits are refused.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -88,6 +103,33 @@ class DraftClaim(models.Model):
     def __str__(self) -> str:
         ref = self.reference or f"#{self.pk}"
         return f"Claim {ref} ({self.date_of_service}, {self.payer_id and self.payer.key})"
+
+
+class ClaimNote(models.Model):
+    """A note on a claim, with who wrote it and when. An override of a finding or of "ready means validated" is a
+    note too (athenaOne keeps claim overrides as claim notes): its reason is the text, ``rule`` the finding's."""
+
+    class Kind(models.TextChoices):
+        NOTE = "note", "Note"
+        OVERRIDE = "override", "Finding overridden"
+        READY_OVERRIDE = "ready", "Marked ready without a clean check"
+
+    claim = models.ForeignKey(DraftClaim, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.NOTE, db_index=True)
+    rule = models.CharField(max_length=40, blank=True, help_text="The finding overridden (kind override).")
+    check_run = models.ForeignKey(
+        "ClaimCheck", null=True, blank=True, on_delete=models.SET_NULL, related_name="notes"
+    )  # the check whose finding was overridden
+    text = models.TextField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["claim", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.claim_id} by {self.author}"
 
 
 class ClaimLine(models.Model):
@@ -116,8 +158,11 @@ class ClaimCheck(models.Model):
 
     practice = models.ForeignKey("practice.Practice", on_delete=models.CASCADE, related_name="checks")
     claim = models.ForeignKey(DraftClaim, null=True, blank=True, on_delete=models.CASCADE, related_name="checks")
+    reference = models.CharField(
+        max_length=40, blank=True, help_text="The claim's name: its draft's reference or the file's claim_ref."
+    )
     payer_key = models.CharField(max_length=50, db_index=True)
-    date_of_service = models.DateField()
+    date_of_service = models.DateField(null=True, blank=True, help_text="Empty when the claim's date was unreadable.")
     status = models.CharField(max_length=8, db_index=True)
     result = models.JSONField(help_text="The contract's result object.")
     coding = models.JSONField(default=list, help_text="The releases in force that answered.")
@@ -142,7 +187,11 @@ class ClaimCheck(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Check {self.pk}: {self.status} ({self.checked_at:%Y-%m-%d %H:%M})"
+        from django.utils import timezone
+
+        name = self.reference or (f"claim #{self.claim_id}" if self.claim_id else f"check #{self.pk}")
+        when = timezone.localtime(self.checked_at).strftime("%Y-%m-%d %H:%M %Z") if self.checked_at else ""
+        return f"{name}: {self.status} ({when})"
 
 
 class Finding(models.Model):

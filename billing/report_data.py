@@ -88,7 +88,7 @@ def check_records(practice_ids: Iterable[int], period: Period, *, chunk_size: in
     checks = (
         checks_in(practice_ids, period)
         .order_by("id")
-        .values_list("id", "claim_id", "claim__reference", "practice_id", "payer_key", "checked_at", "status")
+        .values_list("id", "claim_id", "reference", "practice_id", "payer_key", "checked_at", "status")
         .iterator(chunk_size=chunk_size)
     )
     findings = _findings(practice_ids, period, chunk_size)
@@ -126,6 +126,22 @@ def _findings(practice_ids: list[int], period: Period, chunk_size: int) -> Itera
     if end is not None:
         qs = qs.filter(check_run__checked_at__lt=end)
     return qs.order_by("check_run_id", "id").values_list("check_run_id", "rule").iterator(chunk_size=chunk_size * 2)
+
+
+def overrides_in(practice_ids: Iterable[int], period: Period) -> list[tuple[str, int]]:
+    """Findings overridden with a reason (claim notes) in the period, per rule, most first."""
+    from django.db.models import Count
+
+    from billing.models import ClaimNote
+
+    qs = ClaimNote.objects.filter(claim__practice_id__in=list(practice_ids), kind=ClaimNote.Kind.OVERRIDE)
+    start, end = period.bounds()
+    if start is not None:
+        qs = qs.filter(created_at__gte=start)
+    if end is not None:
+        qs = qs.filter(created_at__lt=end)
+    rows = qs.values("rule").annotate(n=Count("id")).order_by("-n", "rule")
+    return [(row["rule"], row["n"]) for row in rows]
 
 
 def rule_titles() -> dict[str, str]:

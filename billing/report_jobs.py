@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import zoneinfo
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -75,6 +76,12 @@ def run_check_report(report_id: int) -> dict:
         report.status, report.progress, report.error = JobStatus.RUNNING, 0, ""
         report.heartbeat_at, report.worker = timezone.now(), worker_id()
         report.save(update_fields=["status", "progress", "error", "heartbeat_at", "worker"])
+    # months and the "generated" stamp in the practice's own time zone, as on the report page (practice.middleware)
+    with timezone.override(zoneinfo.ZoneInfo(report.practice.time_zone)):
+        return _build(report_id, report)
+
+
+def _build(report_id: int, report: ReportFile) -> dict:
     try:
         if report.kind != REPORT:
             raise ValueError(f"report file {report_id} is a {report.kind!r}, not a check report")

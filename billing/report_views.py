@@ -25,7 +25,7 @@ from django.utils.http import urlencode
 from billing.guide import write_billing_guide
 from billing.guide_data import GuideError, build_guide, guide_filename, practice_locality
 from billing.models import ReportFile
-from billing.report_data import Period, check_records, rule_titles
+from billing.report_data import Period, check_records, overrides_in, rule_titles
 from billing.report_jobs import GUIDE, start_check_report
 from billing.reports import aggregate_checks
 from practice.models import Practice, ProcedureProfile
@@ -185,6 +185,7 @@ def report_page(request):
             top_n=TOP_N,
             files=files,
             can_generate=request.user.has_perm("billing.add_reportfile"),
+            overrides=overrides_in([practice.pk], period),
         ),
     )
 

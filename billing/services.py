@@ -8,17 +8,18 @@ keeps each check with its findings and the releases that answered, so it can be 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.db import connections, router, transaction
 from django.utils import timezone
 
+from billing import readiness
 from billing.checking.claim import Claim, ClaimInputError, parse_claim
 from billing.checking.engine import check_claim
 from billing.checking.history import PastService, patient_hash, services_of
-from billing.models import ClaimCheck, ClaimStatus, DraftClaim, Finding
+from billing.models import ClaimCheck, ClaimNote, ClaimStatus, DraftClaim, Finding
 from codes.selectors import SnapshotFactory
 from practice.policy import LocationInfo
 from practice.selectors import RuleBook
@@ -44,16 +45,17 @@ class Checker:
         return cls(SnapshotFactory(), RuleBook.load(), today or timezone.localdate())
 
     @classmethod
-    def shared(cls) -> Checker:
+    def shared(cls, stamp: tuple | None = None) -> Checker:
         """A Checker kept by this process for one-claim checks (the API), while nothing it read has changed.
 
         Reading the releases, payers and rules again for every call was half an API call's time. Instead one
         light query per call compares a stamp: today's date, the releases in force (id, dates, status), and the
         highest history id of payers and payer rules (django-simple-history writes one on every save and
-        delete of either, admin or script). Any difference builds a fresh Checker.
+        delete of either, admin or script). Any difference builds a fresh Checker. ``stamp``: those rows when the
+        caller read them already (``stamp_for_token``, the API's one query).
         """
         global _shared
-        stamp = (timezone.localdate(), *_stamp())
+        stamp = (timezone.localdate(), *(_stamp() if stamp is None else stamp))
         with _shared_lock:
             if _shared is not None and _shared[0] == stamp and len(_shared[1].snapshots._snapshots) < 5000:
                 return _shared[1]
@@ -186,27 +188,54 @@ _shared_lock = threading.Lock()
 _shared: tuple[tuple, Checker] | None = None
 
 
-def _stamp() -> tuple:
-    """What a Checker read, in one query: the loaded releases, the latest payer and payer-rule history ids and the
-    practice locations' latest change and count."""
+def _stamp_sql(connection) -> str:
+    """The columns and joins of the Checker's stamp (``{source}`` and ``{where}`` filled in by the caller): the loaded
+    releases, the latest payer and payer-rule history ids and the practice locations' latest change and count."""
     from codes.models import Release
     from practice.models import Location, Payer, PayerRule
 
-    connection = connections[router.db_for_read(Release)]
     quote = connection.ops.quote_name
     payers = quote(Payer.history.model._meta.db_table)
     rules = quote(PayerRule.history.model._meta.db_table)
     releases = quote(Release._meta.db_table)
     locations = quote(Location._meta.db_table)  # locations (keys, ZIPs) decide which scoped rules apply
+    return (
+        f"(SELECT MAX(history_id) FROM {payers}), (SELECT MAX(history_id) FROM {rules}), "  # noqa: S608
+        f"(SELECT MAX(updated_at) FROM {locations}), (SELECT COUNT(*) FROM {locations}), "
+        f"r.id, r.status, r.effective_from, r.effective_to FROM {{source}} "
+        f"LEFT JOIN {releases} AS r ON r.status = %s {{where}} ORDER BY r.id"
+    )
+
+
+def _stamp() -> tuple:
+    """What a Checker read, in one query (``_stamp_sql``)."""
+    from codes.models import Release
+
+    connection = connections[router.db_for_read(Release)]
+    sql = "SELECT " + _stamp_sql(connection).format(source="(SELECT 1 AS one) AS x", where="")
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT MAX(history_id) FROM {payers}), (SELECT MAX(history_id) FROM {rules}), "  # noqa: S608
-            f"(SELECT MAX(updated_at) FROM {locations}), (SELECT COUNT(*) FROM {locations}), "
-            f"r.id, r.status, r.effective_from, r.effective_to FROM (SELECT 1 AS one) AS x "
-            f"LEFT JOIN {releases} AS r ON r.status = %s ORDER BY r.id",
-            [Release.Status.LOADED],
-        )
+        cursor.execute(sql, [Release.Status.LOADED])
         return tuple(cursor.fetchall())
+
+
+def stamp_for_token(key: str) -> tuple[int, int | None, tuple] | None:
+    """An API call's one query: the token's user id, the access generation (``practice.access``) and the Checker's
+    stamp (``_stamp``). None when no token has that key."""
+    from rest_framework.authtoken.models import Token
+
+    from codes.models import Release
+    from practice.models import AccessStamp
+
+    connection = connections[router.db_for_read(Release)]
+    quote = connection.ops.quote_name
+    source = f"{quote(Token._meta.db_table)} AS t LEFT JOIN {quote(AccessStamp._meta.db_table)} AS g ON g.id = 1"
+    sql = "SELECT t.user_id, g.generation, " + _stamp_sql(connection).format(source=source, where="WHERE t.key = %s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Release.Status.LOADED, key])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    return rows[0][0], rows[0][1], tuple(row[2:] for row in rows)
 
 
 def reset_shared_checker() -> None:
@@ -242,8 +271,9 @@ def store_checks(
         ClaimCheck(
             practice_id=practice_id,
             claim=claim,
+            reference=_reference(claim, result),
             payer_key=_payer_key(claim, result),
-            date_of_service=date.fromisoformat(result["date_of_service"]),
+            date_of_service=date.fromisoformat(result["date_of_service"]) if result.get("date_of_service") else None,
             status=result["status"],
             result=result,
             coding=result.get("coding", []),
@@ -255,10 +285,20 @@ def store_checks(
         )
         for claim, result, (patient, services) in zip(claims, results, history)
     ]
+    connection = connections[router.db_for_write(ClaimCheck)]
+    if len(checks) == 1 and connection.vendor == "postgresql":
+        _insert_one_check(connection, checks[0])  # one statement: no transaction to open and commit
+        return checks
     with transaction.atomic():
         _insert_checks(checks)
-        _insert_findings(
-            (
+        _insert_findings(_finding_rows(checks))
+    return checks
+
+
+def _finding_rows(checks: Iterable[ClaimCheck]) -> Iterator[tuple]:
+    for check in checks:
+        for f in check.result.get("findings", []):
+            yield (
                 check.pk,
                 f["rule"],
                 f["severity"],
@@ -268,10 +308,35 @@ def store_checks(
                 f.get("reference", ""),
                 f.get("suggestion", ""),
             )
-            for check in checks
-            for f in check.result.get("findings", [])
+
+
+def _insert_one_check(connection, check: ClaimCheck) -> None:
+    """One check and its findings in one statement (PostgreSQL: a data-modifying WITH), atomic by itself: the API's
+    path, which would otherwise open a transaction for two INSERTs (four round trips with BEGIN and COMMIT)."""
+    quote = connection.ops.quote_name
+    fields = [f for f in ClaimCheck._meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(check, True), connection) for f in fields]
+    sql = (
+        f"WITH c AS (INSERT INTO {quote(ClaimCheck._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608 (names from the models; values bound)
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(ClaimCheck._meta.pk.column)} AS id)"
+    )
+    findings = list(_finding_rows([check]))
+    if findings:
+        columns = [Finding._meta.get_field(name) for name in FINDING_COLUMNS]
+        codes_field = columns[FINDING_COLUMNS.index("codes")]
+        casts = ["varchar", "varchar", "smallint", "jsonb", "text", "text", "text"]
+        row = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
+        names = ", ".join(quote(f.column) for f in columns)
+        sql += (
+            f", f AS (INSERT INTO {quote(Finding._meta.db_table)} ({names}) "  # noqa: S608 (names from the models; values bound)
+            f"SELECT c.id, v.* FROM c, (VALUES {', '.join([row] * len(findings))}) AS v)"
         )
-    return checks
+        for _check_id, rule, severity, line, codes, *texts in findings:
+            values += [rule, severity, line, codes_field.get_db_prep_save(codes, connection), *texts]
+    with _server_binding_cursor(connection) as cursor:
+        cursor.execute(sql + " SELECT id FROM c", values)  # noqa: S608 (built above from model names only)
+        check.pk = cursor.fetchone()[0]
+    check._state.adding, check._state.db = False, connection.alias
 
 
 def _history_fields(practice_id: int, payloads: Sequence[dict | None]) -> list[tuple[str, list]]:
@@ -360,15 +425,25 @@ def _server_binding_cursor(connection):
     return connection._prepare_cursor(psycopg.Cursor(connection.connection))
 
 
+def _reference(claim, result) -> str:
+    """The claim's name: its draft's reference, else the upload's claim_ref or the payload's reference."""
+    if claim is not None and claim.reference:
+        return claim.reference
+    name = result.get("claim_ref") or result.get("reference") or ""
+    return name[:40] if isinstance(name, str) else ""
+
+
 def _payer_key(claim, result) -> str:
     if claim is not None:
         return claim.payer.key
     return result.get("payer", "")
 
 
-def check_payload(payload: dict, practice_id: int, *, user=None, source: str = "api") -> tuple[dict, ClaimCheck]:
-    """Check one claim payload (API, CLI) and keep the check."""
-    checker = Checker.shared()
+def check_payload(
+    payload: dict, practice_id: int, *, user=None, source: str = "api", stamp: tuple | None = None
+) -> tuple[dict, ClaimCheck]:
+    """Check one claim payload (API, CLI) and keep the check. ``stamp``: see ``Checker.shared``."""
+    checker = Checker.shared(stamp)
     result = checker.check(payload, practice_id)
     result_to_store = {**result, "payer": payload.get("payer", "")}
     check = store_checks(practice_id, [result_to_store], user=user, source=source, payloads=[payload])[0]
@@ -425,16 +500,20 @@ def check_drafts(claims: Iterable[DraftClaim], *, user=None, checker: Checker | 
             store_checks(practice_id, [r for _, r in pairs], claims=[c for c, _ in pairs], user=user, source="admin")
         )
         for claim, result in pairs:
-            DraftClaim.objects.filter(pk=claim.pk).update(status=result["status"], last_checked_at=now)
+            # a new check replaces the verdict: a claim that was ready is ready no more until marked again
+            DraftClaim.objects.filter(pk=claim.pk).update(
+                status=result["status"], last_checked_at=now, ready_at=None, ready_by=None
+            )
             claim.status, claim.last_checked_at = result["status"], now
     return out
 
 
-def input_error_result(date_of_service: date, exc: ClaimInputError) -> dict:
-    """A stored draft that cannot be read as a claim (e.g. 13 diagnoses typed in) checks as errors, by field."""
+def input_error_result(date_of_service: date | None, exc: ClaimInputError) -> dict:
+    """A stored draft that cannot be read as a claim (e.g. 13 diagnoses typed in) checks as errors, by field.
+    ``date_of_service`` None: the claim's date could not be read (never replaced by another day)."""
     return {
         "status": ClaimStatus.ERROR.value,
-        "date_of_service": date_of_service.isoformat(),
+        "date_of_service": date_of_service.isoformat() if date_of_service else None,
         "coding": [],
         "findings": [
             {
@@ -448,3 +527,123 @@ def input_error_result(date_of_service: date, exc: ClaimInputError) -> dict:
             for field, message in exc.errors.items()
         ],
     }
+
+
+# ---- ready to send, notes and overrides (billing.readiness has the rule) ----------------------------------
+
+
+def latest_checks(claim_ids: Iterable[int]) -> dict[int, ClaimCheck]:
+    """Each claim's latest check, in one query."""
+    from django.db.models import Max
+
+    claim_ids = list(claim_ids)
+    last = (
+        ClaimCheck.objects.filter(claim_id__in=claim_ids)
+        .values("claim_id")
+        .annotate(last=Max("id"))
+        .values_list("last", flat=True)
+    )
+    return {c.claim_id: c for c in ClaimCheck.objects.filter(id__in=list(last))}
+
+
+def overridden_rules(claims: Sequence[DraftClaim]) -> dict[int, set[str]]:
+    """The findings overridden on each claim since its last edit (an edit asks for a new look)."""
+    out: dict[int, set[str]] = {c.pk: set() for c in claims}
+    edited = {c.pk: c.edited_at for c in claims}
+    notes = ClaimNote.objects.filter(claim_id__in=list(out), kind=ClaimNote.Kind.OVERRIDE)
+    for claim_id, rule, created_at in notes.values_list("claim_id", "rule", "created_at"):
+        if edited[claim_id] is None or created_at >= edited[claim_id]:
+            out[claim_id].add(rule)
+    return out
+
+
+def not_ready(claims: Sequence[DraftClaim]) -> dict[int, list[str]]:
+    """claim id -> why it is not validated (empty list: it may be marked ready)."""
+    checks = latest_checks(c.pk for c in claims)
+    overrides = overridden_rules(claims)
+    out = {}
+    for claim in claims:
+        check = checks.get(claim.pk)
+        latest = readiness.LatestCheck(check.checked_at, tuple(check.result.get("findings", []))) if check else None
+        out[claim.pk] = readiness.not_ready_reasons(latest, claim.edited_at, overrides[claim.pk])
+    return out
+
+
+@dataclass
+class ReadyOutcome:
+    marked: int = 0
+    already: int = 0  # were ready before
+    overridden: int = 0  # marked ready with the user's override reason
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> claims left as they were
+
+    def message(self) -> str:
+        text = f"{self.marked} claim(s) marked ready"
+        if self.overridden:
+            text += f" ({self.overridden} with your override reason, kept as a claim note)"
+        if self.already:
+            text += f"; {self.already} already ready"
+        skipped = sum(self.skipped.values())
+        if skipped:
+            why = ", ".join(f"{n} {reason}" for reason, n in self.skipped.items())
+            text += f"; {skipped} not marked ({why}): give an override reason to mark them anyway"
+        return text + "."
+
+
+def mark_ready(claims: Sequence[DraftClaim], *, user, reason: str = "") -> ReadyOutcome:
+    """Mark validated claims ready; with a ``reason``, the others too, each keeping the reason as a claim note.
+    Counts come from the claims as read, before any update (never a negative "skipped")."""
+    reason = reason.strip()
+    outcome = ReadyOutcome(skipped={})
+    todo = [c for c in claims if c.status != ClaimStatus.READY]
+    outcome.already = len(claims) - len(todo)
+    problems = not_ready(todo)
+    ok, forced = [], []
+    for claim in todo:
+        why = problems[claim.pk]
+        if not why:
+            ok.append(claim)
+        elif reason:
+            forced.append((claim, why))
+        else:
+            for r in why[:1]:
+                outcome.skipped[r] = outcome.skipped.get(r, 0) + 1
+    now = timezone.now()
+    with transaction.atomic():
+        ids = [c.pk for c in ok] + [c.pk for c, _ in forced]
+        DraftClaim.objects.filter(pk__in=ids).update(status=ClaimStatus.READY, ready_at=now, ready_by=user)
+        ClaimNote.objects.bulk_create(
+            ClaimNote(
+                claim=claim,
+                kind=ClaimNote.Kind.READY_OVERRIDE,
+                text=f"{reason} (not validated: {', '.join(why)})",
+                author=user,
+            )
+            for claim, why in forced
+        )
+    outcome.marked, outcome.overridden = len(ids), len(forced)
+    return outcome
+
+
+def override_finding(claim: DraftClaim, rule: str, reason: str, *, user) -> ClaimNote:
+    """Override one finding of the claim's latest check, with the reason kept as a claim note."""
+    check = latest_checks([claim.pk]).get(claim.pk)
+    return ClaimNote.objects.create(
+        claim=claim, kind=ClaimNote.Kind.OVERRIDE, rule=rule, check_run=check, text=reason.strip(), author=user
+    )
+
+
+def overrides_of(claim: DraftClaim) -> dict[str, ClaimNote]:
+    """rule -> the latest override note of that finding on the claim since its last edit."""
+    notes = claim.notes.filter(kind=ClaimNote.Kind.OVERRIDE).select_related("author").order_by("created_at", "id")
+    if claim.edited_at is not None:
+        notes = notes.filter(created_at__gte=claim.edited_at)
+    return {note.rule: note for note in notes}
+
+
+def latest_notes(claim_ids: Sequence[int]) -> dict[int, ClaimNote]:
+    """Each claim's latest note (two queries, whatever the number of claims)."""
+    from django.db.models import Max
+
+    last = ClaimNote.objects.filter(claim_id__in=list(claim_ids)).values("claim_id").annotate(last=Max("id"))
+    ids = [row["last"] for row in last]
+    return {n.claim_id: n for n in ClaimNote.objects.filter(id__in=ids).select_related("author")}

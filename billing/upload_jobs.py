@@ -15,6 +15,7 @@ import os
 import socket
 import tempfile
 import time
+import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -56,7 +57,8 @@ def limits() -> uploads.Limits:
 
 def upload_day(upload: BatchUpload) -> date:
     """The day the upload's claims are checked as of (the filing limit of a claim without ``submitted_on``)."""
-    return timezone.localdate(upload.created_at) if upload.created_at else timezone.localdate()
+    zone = zoneinfo.ZoneInfo(upload.practice.time_zone)  # the practice's day, not the server's
+    return timezone.localdate(upload.created_at, zone) if upload.created_at else timezone.localdate(timezone=zone)
 
 
 # ---- plan ----------------------------------------------------------------------------------------------------
@@ -118,9 +120,19 @@ class ChunkOutcome:
     finished: bool = False  # this call stored the upload's last chunk: ``finish`` is due
 
 
-def check_claims(checker: Checker, practice_id: int, claims: Iterable[uploads.UploadClaim], today: date) -> list[dict]:
+def check_claims(
+    checker: Checker,
+    practice_id: int,
+    claims: Iterable[uploads.UploadClaim],
+    today: date,
+    payloads: list[dict | None] | None = None,
+) -> list[dict]:
     """The result of each claim of an upload, with ``claim_ref``, ``row`` (its first row), ``payer`` and
-    ``ordinal`` added. A claim that cannot be read is a ``CLAIM_INPUT_INVALID`` result naming row and column."""
+    ``ordinal`` added. A claim that cannot be read is a ``CLAIM_INPUT_INVALID`` result naming row and column, and
+    keeps no date when its date is unreadable (``today``, the upload's day, is no longer put in its place; the
+    parameter stays for the callers, the checker was built for that day). ``payloads``, when given, gets each
+    checked claim's payload (None for one that could not be read), in the results' order: ``store_checks`` keeps
+    the patient's hash and services from it (``patient_account``)."""
     prepared = [(claim, *uploads.claim_payload(claim)) for claim in claims]
     checker.prefetch(payload for _, payload, errors in prepared if not errors)
     out = []
@@ -134,7 +146,7 @@ def check_claims(checker: Checker, practice_id: int, claims: Iterable[uploads.Up
                 problems = uploads.input_errors(exc.errors, claim)
         if result is None:
             result = input_error_result(
-                _date_or(payload.get("date_of_service"), today),
+                _date_or(payload.get("date_of_service")),
                 ClaimInputError({column: message for column, message, _ in problems}),
             )
             for finding, (_, _, line) in zip(result["findings"], problems):
@@ -142,10 +154,14 @@ def check_claims(checker: Checker, practice_id: int, claims: Iterable[uploads.Up
                     finding["line"] = line
         result.update(claim_ref=claim.ref, row=claim.first_row, payer=payload.get("payer") or "", ordinal=claim.ordinal)
         out.append(result)
+        if payloads is not None:
+            payloads.append(None if problems else payload)
     return out
 
 
-def _date_or(text: str | None, default: date) -> date:
+def _date_or(text: str | None, default: date | None = None) -> date | None:
+    """The claim's date if it is one; otherwise ``default`` (None: the check keeps no date rather than another
+    day's, and its finding names the row and column)."""
     try:
         return date.fromisoformat(text or "")
     except ValueError:
@@ -164,13 +180,16 @@ def check_chunk(upload_id: int, index: int, *, checker: Checker | None = None) -
         claims = uploads.read_chunk(work, chunk)
     today = upload_day(upload)
     checker = checker or Checker.create(today=today)
-    results = check_claims(checker, upload.practice_id, claims, today)
+    payloads: list[dict | None] = []
+    results = check_claims(checker, upload.practice_id, claims, today, payloads)
     checked = time.perf_counter()
     with transaction.atomic():
         locked = BatchUpload.objects.select_for_update().get(pk=upload_id)
         if locked.status != JobStatus.RUNNING or key in locked.chunk_runs:
             return ChunkOutcome()  # a second delivery of this chunk got here first
-        store_checks(upload.practice_id, results, user=upload.created_by, source="upload", upload=locked)
+        store_checks(
+            upload.practice_id, results, user=upload.created_by, source="upload", upload=locked, payloads=payloads
+        )
         counts = dict(locked.counts or {})
         for result in results:
             counts[result["status"]] = counts.get(result["status"], 0) + 1

@@ -6,7 +6,7 @@ The file: a header row, then one row per service line. Header names are case-ins
 and "CLAIM_REF" are one column); unknown columns are ignored.
 
     claim_ref, payer, claim_type, place_of_service, date_of_service, submitted_on, rendering_npi, diagnoses,
-    clinical_trial_number, prior_authorization_number, condition_codes,
+    clinical_trial_number, prior_authorization_number, condition_codes, location, patient_account,
     line_date_of_service, code, modifiers, units, diagnosis_pointers, charge
 
 ``claim_ref``, ``payer``, ``place_of_service``, ``date_of_service`` and ``code`` are required columns; the others
@@ -60,6 +60,8 @@ CLAIM_COLUMNS = (
     "clinical_trial_number",
     "prior_authorization_number",
     "condition_codes",
+    "location",  # the key of one of the practice's locations (tx-asc); blank: the main location
+    "patient_account",  # the practice's own patient account number (frequency limits); hashed, never shown
 )
 LINE_COLUMNS = ("line_date_of_service", "code", "modifiers", "units", "diagnosis_pointers", "charge")
 COLUMNS = ("claim_ref", *CLAIM_COLUMNS, *LINE_COLUMNS)
@@ -482,8 +484,9 @@ def _pointer(text: str) -> int | str:
 
 
 def _charge(text: str) -> str | None:
-    text = text.strip().replace("$", "").replace(",", "").strip()
-    return text or None
+    """The cell as it is written: the claim check applies the API's rule (a decimal with up to two places), so
+    "6,500.00" or "$95" get a finding naming row and column instead of being read as something else."""
+    return text.strip() or None
 
 
 _SAME = {
@@ -497,6 +500,8 @@ _SAME = {
     "clinical_trial_number": str.upper,
     "prior_authorization_number": str.upper,
     "condition_codes": lambda v: tuple(x.upper() for x in split_list(v)),
+    "location": str.lower,
+    "patient_account": lambda v: v.strip().upper(),
 }
 
 
@@ -521,8 +526,13 @@ def claim_payload(claim: UploadClaim) -> tuple[dict, dict[str, str]]:
                 first_text, first_row = chosen[column]
                 same = _SAME[column]
                 if same(first_text) != same(text):
+                    shown = (  # a patient's account number is never echoed
+                        ("another account", "a different one")
+                        if column == "patient_account"
+                        else (repr(text), repr(first_text))
+                    )
                     errors[column] = (
-                        f"Row {row.number} has {text!r} but row {first_row} has {first_text!r}: every row of claim "
+                        f"Row {row.number} has {shown[0]} but row {first_row} has {shown[1]}: every row of claim "
                         f"{claim.ref} must give the same {column} (or leave it blank)."
                     )
 
@@ -543,6 +553,10 @@ def claim_payload(claim: UploadClaim) -> tuple[dict, dict[str, str]]:
     }
     if value("claim_type"):
         payload["claim_type"] = value("claim_type").lower()
+    if value("location"):
+        payload["location"] = value("location")
+    if value("patient_account"):
+        payload["patient"] = {"account": value("patient_account")}
     for row in claim.rows:
         v = row.values
         line: dict[str, Any] = {
@@ -558,6 +572,14 @@ def claim_payload(claim: UploadClaim) -> tuple[dict, dict[str, str]]:
             line["date_of_service"] = date_text(v["line_date_of_service"])
         payload["lines"].append(line)
     return payload, errors
+
+
+def _row_of(claim: UploadClaim, column: str) -> str:
+    """ "row 7, " for the first row of the claim that fills a claim-level column (else its first row)."""
+    for row in claim.rows:
+        if row.values.get(column):
+            return f"row {row.number}, "
+    return f"row {claim.first_row}, " if claim.rows else ""
 
 
 _LINE_PATH = re.compile(r"lines\[(\d+)\](?:\.([a-z_]+))?(?:\[(\d+)\])?")
@@ -579,7 +601,11 @@ def input_errors(errors: Mapping[str, str], claim: UploadClaim) -> list[tuple[st
             if item is not None:
                 label += f" (item {int(item) + 1})"
         elif match := _LIST_PATH.fullmatch(path):
-            label = f"{match.group(1)} (item {int(match.group(2)) + 1})"
+            label = f"{_row_of(claim, match.group(1))}{match.group(1)} (item {int(match.group(2)) + 1})"
+        elif path.startswith("patient"):
+            label = f"{_row_of(claim, 'patient_account')}patient_account"  # the claim's "patient": {"account"}
+        elif path in CLAIM_COLUMNS:
+            label = f"{_row_of(claim, path)}{path}"
         else:
             label = path or "claim"
         if label in out:
@@ -740,6 +766,8 @@ def template_csv() -> str:
         "NCT03072927",
         "",
         "",
+        "",  # location: blank is the practice's main location
+        "",  # patient_account: the practice's own number, when the frequency limits should count
     ]
     writer.writerow([*claim, "", "0275T", "Q0", "1", "1; 2", "9500.00"])
     writer.writerow([*claim, "", "77003", "", "1", "1", "250.00"])

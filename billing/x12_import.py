@@ -19,12 +19,12 @@ from typing import TextIO
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from billing.checking.claim import Claim, ClaimInputError
+from billing.checking.claim import ClaimInputError
 from billing.models import ClaimLine, ClaimPayment, ClaimX12, DraftClaim, X12PayerId
 from billing.models import Remittance as RemittanceRow
 from billing.rule_proposals import refresh_proposals
 from billing.services import Checker, store_checks
-from billing.x12.claims837 import ClaimRecord, read_837
+from billing.x12.claims837 import ClaimRecord, Place, claim_location, read_837
 from billing.x12.envelope import Envelope, EnvelopeError
 from billing.x12.remit835 import Payment, read_835
 from billing.x12.remit835 import Remittance as Remittance835
@@ -32,10 +32,6 @@ from billing.x12.segments import NotX12Error, X12SyntaxError, iter_segments
 
 BATCH = 500
 log = logging.getLogger(__name__)
-# The claim's optional "location" (contract) comes with issue 16. Until the claim parser has the field, the
-# service facility (2310C) stays in ClaimX12.data only; once it has, the facility's name picks the practice's
-# location with that name (case and spacing aside) and the claim names it.
-MAP_LOCATION = "location" in getattr(Claim, "__dataclass_fields__", {})
 
 
 class X12FileError(ValueError):
@@ -72,20 +68,12 @@ def payer_keys(practice) -> dict[str, str]:
     }
 
 
-def location_keys(practice) -> dict[str, str]:
-    """The practice's locations by name, normalised, to their keys (locations without a key are left out)."""
-    return {
-        " ".join(location.name.upper().split()): location.key
-        for location in practice.locations.all()
-        if getattr(location, "key", "")
-    }
-
-
-def facility_location(record: ClaimRecord, locations: dict[str, str]) -> None:
-    """Name the claim's location after its service facility (2310C NM103), when a location has that name."""
-    name = " ".join(((record.x12.get("service_facility") or {}).get("name") or "").upper().split())
-    if name in locations:
-        record.payload["location"] = locations[name]
+def practice_places(practice) -> list[Place]:
+    """The practice's locations as the 837P import matches them (ZIP+4 read as its first 5 digits)."""
+    return [
+        Place(location.key, location.name, (location.zip_code or "").strip()[:5], location.is_main)
+        for location in practice.locations.order_by("id")
+    ]
 
 
 def import_837(stream: TextIO, practice, *, source_name: str = "", user=None) -> list[dict]:
@@ -96,13 +84,12 @@ def import_837(stream: TextIO, practice, *, source_name: str = "", user=None) ->
     """
     checker = Checker.create()
     payers = {pp.payer.key: pp.payer for pp in practice.practice_payers.select_related("payer")}
-    locations = location_keys(practice) if MAP_LOCATION else {}
+    places = practice_places(practice)
     out: list[dict] = []
     with transaction.atomic():
         batch: list[ClaimRecord] = []
         for record in read_837(checked_segments(stream), payer_keys(practice)):
-            if locations:
-                facility_location(record, locations)
+            claim_location(record, places)
             batch.append(record)
             if len(batch) >= BATCH:
                 out.extend(_store_batch(batch, practice, payers, checker, source_name, user))
@@ -154,7 +141,14 @@ def _store_batch(records, practice, payers, checker: Checker, source_name: str, 
                 for (record, _, _), claim in zip(to_store, claims)
             ),
         )  # fmt: skip
-        store_checks(practice.id, [result for _, result, _ in to_store], claims=claims, user=user, source="x12")
+        store_checks(
+            practice.id,
+            [result for _, result, _ in to_store],
+            claims=claims,
+            user=user,
+            source="x12",
+            payloads=[record.payload for record, _, _ in to_store],  # the patient's hash and services, if named
+        )
         by_ref = iter(claims)
         for outcome in outcomes:
             if "status" in outcome and "draft_claim" not in outcome:
@@ -199,6 +193,7 @@ def _draft(record: ClaimRecord, practice, payer, status: str, now, user) -> Draf
         clinical_trial_number=p["clinical_trial_number"] or "",
         prior_authorization_number=p["prior_authorization_number"] or "",
         condition_codes=p["condition_codes"],
+        location=p.get("location") or "",
         status=status,
         last_checked_at=now,
         created_by=user if getattr(user, "pk", None) else None,

@@ -197,6 +197,34 @@ def period_icd10(text: str) -> date | None:
     return None
 
 
+def _day(year: str, month: str, day: str) -> date | None:
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def period_posted(text: str) -> date | None:
+    """``zip-code-carrier-locality-file-revised-02-18-2026.zip`` or ``Revised 08/14/2025`` -> the day posted.
+
+    CMS keeps one ZIP code to carrier locality file on its page and names it by the day it was posted (the file
+    for a quarter is posted weeks before the quarter); the records inside say which quarter they are for."""
+    m = re.search(r"(?<!\d)(\d{1,2})[-/_.](\d{1,2})[-/_.](20\d\d)(?!\d)", text)
+    return _day(m[3], m[1], m[2]) if m else None
+
+
+def period_addon(text: str) -> date | None:
+    """``Add-On Code Edits for Medicare Effective 07012026`` -> 2026-07-01; ``...-2026q3-...``,
+    ``AOC_V2026Q3`` and ``Effective July 1, 2026`` too."""
+    m = re.search(r"effective[-_ ]+(\d\d)[-/_]?(\d\d)[-/_]?(20\d\d)(?!\d)", text, re.I)
+    if m:
+        return _day(m[3], m[1], m[2])
+    m = re.search(r"aoc[-_]?v(20\d\d)q([1-4])", text, re.I)
+    if m:
+        return _quarter(int(m[1]), int(m[2]))
+    return period_ncci(text) or period_month(text)
+
+
 def icd10_dates(start: date) -> tuple[date, date, str]:
     """An ICD-10-CM release runs to the end of its fiscal year (September 30)."""
     fiscal_year = start.year + 1 if start.month >= 10 else start.year
@@ -217,6 +245,7 @@ class PageRule:
     exclude: str = r"quarterly-additions|additions-deletions|change[-_ ]?report"  # CMS's change logs are not tables
     parts: bool = False  # an NCCI PTP table: every part -f1..-f4 of the newest version
     dates: object = None  # start -> (effective_from, effective_to, label) when the file cannot tell (ICD-10-CM)
+    in_path: bool = False  # also match and date the link by its address's path (a date written with slashes)
     describe: str = ""  # how the file is found, in words (the source's notes, --list)
 
 
@@ -280,6 +309,25 @@ RULES: dict[str, PageRule] = {
         "Code and Payment Rates), a zip or a page holding it, often behind the AMA licence page; the newest "
         "quarter begun",
     ),
+    k.NCCI_ADDON: PageRule(
+        link=r"add[-_ ]?on[-_ ]code|\baoc\b|aoc[-_]v",
+        period=period_addon,
+        exclude=r"quarterly-additions|additions-deletions|change[-_ ]?report|medicaid|file[-_ ]?(format|structure)",
+        in_path=True,
+        describe='the add-on code edits page links the Medicare file as "Add-On Code Edits for Medicare Effective '
+        'MMDDYYYY" (a zip holding AOC_VYYYYQN-F-MCR.txt and an Excel copy; the licence page followed if there '
+        "is one); the newest date begun. The file is cumulative: every edit carries its own dates",
+    ),
+    k.ZIP5: PageRule(
+        link=r"carrier[-_ ]locality",
+        period=period_posted,
+        exclude=r"end[-_ ]?(of[-_ ])?year",
+        in_path=True,
+        describe='the fee schedules general information page links the newest "Zip Code to Carrier Locality '
+        'File" zip, named by the day it was posted (zip-code-carrier-locality-file-revised-MM-DD-YYYY.zip, '
+        "sometimes with slashes in the date); the newest posted by the day of the run is taken and its "
+        "ZIP5_MONYYYY.txt loaded, in force from the quarter its records name",
+    ),
     k.ICD10CM: PageRule(
         link=r"code[-_ ]descriptions",
         period=period_icd10,
@@ -319,13 +367,17 @@ def records_stated(link: Link) -> int | None:
 def choose(links: list[Link], rule: PageRule, on: date, page: str, *, pattern: str | None = None) -> Choice:
     """The link(s) of the newest period begun by ``on``; PageError naming page and pattern when there is none."""
     pattern = pattern or rule.link
+
+    def said(link: Link) -> list[str]:
+        return [link.name, link.text] + ([unquote(urlsplit(link.target).path)] if rule.in_path else [])
+
     matching = [
         link
         for link in links
-        if (re.search(pattern, link.name, re.I) or re.search(pattern, link.text, re.I))
-        and not re.search(rule.exclude, link.name, re.I)
+        if any(re.search(pattern, text, re.I) for text in said(link))
+        and not any(re.search(rule.exclude, text, re.I) for text in said(link)[:1] + said(link)[2:])
     ]
-    dated = [(rule.period(f"{link.name} {link.text}"), link) for link in matching]
+    dated = [(rule.period(" ".join(said(link))), link) for link in matching]
     dated = [(start, link) for start, link in dated if start is not None]
     begun = [(start, link) for start, link in dated if start <= on]
     if not begun:

@@ -89,6 +89,8 @@ DEFAULT_SCHEDULES = {
     k.MUE_HOSPITAL: Source.Schedule.QUARTERLY,
     k.OPPS: Source.Schedule.QUARTERLY,
     k.ASC: Source.Schedule.QUARTERLY,
+    k.NCCI_ADDON: Source.Schedule.QUARTERLY,
+    k.ZIP5: Source.Schedule.QUARTERLY,
 }
 PERIODIC_TASK = "codes.refresh_source"
 
@@ -183,6 +185,8 @@ KIND_NAMES = [
     (re.compile(r"locco", re.I), k.LOCALITY),
     (re.compile(r"addendum[-_ ]?aa|asc[-_ ]addend", re.I), k.ASC),
     (re.compile(r"addendum[-_ ]?b|opps[-_ ]addend", re.I), k.OPPS),
+    (re.compile(r"^aoc[-_]|add[-_ ]?on[-_ ]code", re.I), k.NCCI_ADDON),
+    (re.compile(r"^zip5[-_]|carrier[-_ ]locality", re.I), k.ZIP5),
 ]
 
 # The member(s) to take from a CMS zip when the source names none: the first pattern that matches wins.
@@ -198,6 +202,10 @@ DEFAULT_MEMBERS = {
     k.MUE_HOSPITAL: ["*MUE*Outpatient*.csv", "*MUE*Hospital*.csv"],
     k.OPPS: ["*addendum?b*.csv", "*addendum?b*.txt"],
     k.ASC: ["*addendum?aa*.csv"],
+    # AOC_V2026Q3-F-MCR.txt is the fixed-width text; the Excel copy beside it (AOC_V2026Q3-MCR.xlsx) is not read.
+    k.NCCI_ADDON: ["AOC*-F-MCR*.txt", "AOC*MCR*.txt"],
+    # ZIP5_OCT2025.txt; not its layout (ZIP5lyout.txt), its Excel copy or the ZIP9 (ZIP+4) file beside it.
+    k.ZIP5: ["ZIP5_*.txt"],
 }
 
 

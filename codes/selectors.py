@@ -174,6 +174,7 @@ def _rows_of(release: models.Release) -> dict:
 
 
 PREFETCH_MAX_CODES = 2000  # a batch with more distinct codes than this asks per claim instead
+PTP_ASKED_MAX = 4096  # code sets whose PTP pairs a release keeps once asked
 
 
 class DbPtpRelease(ReleaseData):
@@ -184,6 +185,9 @@ class DbPtpRelease(ReleaseData):
         self.ref = ref
         self._prefetched: frozenset[str] = frozenset()
         self._by_pair: dict[tuple[str, str], list] = {}
+        # The pairs of code sets already asked (a release's rows never change): the API's claims repeat the same
+        # few combinations of codes, so most one-claim checks need no PTP query. Bounded, oldest dropped first.
+        self._asked: OrderedDict[frozenset[str], list] = OrderedDict()
 
     def get(self, code):
         return None
@@ -212,7 +216,12 @@ class DbPtpRelease(ReleaseData):
         if codes <= self._prefetched:
             by_pair = self._by_pair
             return [row for c1 in codes for c2 in codes if c1 != c2 for row in by_pair.get((c1, c2), ())]
-        return self._query(codes)
+        rows = self._asked.get(codes)
+        if rows is None:
+            rows = self._asked[codes] = self._query(codes)
+            if len(self._asked) > PTP_ASKED_MAX:
+                self._asked.popitem(last=False)
+        return rows
 
 
 def release_data(release: models.Release) -> ReleaseData:

@@ -24,6 +24,9 @@ PPS = f"{CMS}/medicare/payment/prospective-payment-systems"
 OPPS_PAGE = f"{PPS}/hospital-outpatient/addendum-a-and-addendum-b-updates"
 ASC_PAGE = f"{PPS}/ambulatory-surgical-center-asc/asc-payment-rates-addenda"
 ICD10_PAGE = f"{CMS}/medicare/coding-billing/icd-10-codes"
+ADDON_PAGE = f"{NCCI}/medicare-ncci-add-code-edits"
+# "Fee Schedules - General Information": the ZIP code to carrier locality zip is posted there (the newest only).
+FEE_SCHEDULES_PAGE = f"{CMS}/medicare/payment/fee-schedules"
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ DEFAULT_SOURCES = [
     # Members named for the fiscal year only (icd10cm_order_2026.txt): not the addenda files beside them.
     DefaultSource(k.ICD10CM, "CMS ICD-10-CM code descriptions (October and April)", ICD10_PAGE,
                   "icd10cm?order?[0-9][0-9][0-9][0-9].txt"),
+    DefaultSource(k.NCCI_ADDON, "CMS NCCI add-on code edits (Medicare, fixed-width text)", ADDON_PAGE),
+    DefaultSource(k.ZIP5, "CMS ZIP code to carrier locality file (ZIP5)", FEE_SCHEDULES_PAGE),
 ]  # fmt: skip
 
 

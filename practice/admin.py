@@ -466,7 +466,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Practice)
 class PracticeAdmin(admin.ModelAdmin):
-    list_display = ("name", "key", "npi", "locations_display", "payers_display")
+    list_display = ("name", "key", "npi", "time_zone", "locations_display", "payers_display")
     search_fields = ("name", "key", "npi")
     inlines = [LocationInline, ProviderInline, PracticePayerInline, MembershipInline]
 

@@ -43,6 +43,17 @@ SEVERITY_WARNING = "warning"
 SEVERITY_CHOICES = [(SEVERITY_ERROR, "Error (reject)"), (SEVERITY_WARNING, "Warning (check by hand)")]
 
 
+def default_time_zone() -> str:
+    return settings.TIME_ZONE
+
+
+def validate_time_zone(value: str) -> None:
+    import zoneinfo
+
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a time zone name such as America/New_York.")
+
+
 class Practice(models.Model):
     key = models.SlugField(max_length=50, unique=True, help_text="Short name used in commands and the API: demo")
     name = models.CharField(max_length=200)
@@ -50,6 +61,12 @@ class Practice(models.Model):
         "NPI", max_length=10, validators=[validate_npi], help_text="The practice's (group, type 2) NPI."
     )
     tax_id = models.CharField("tax id (EIN)", max_length=10, blank=True, validators=[validate_tax_id])
+    time_zone = models.CharField(
+        max_length=64,
+        default=default_time_zone,
+        validators=[validate_time_zone],
+        help_text="Every time in the admin is shown in this zone (IANA name, e.g. America/Chicago).",
+    )
     patient_key = models.CharField(
         max_length=64,
         blank=True,
@@ -708,3 +725,15 @@ class PayerRule(models.Model):
             macs=tuple(self.macs or ()),
             frequency=policy.FrequencyLimit.from_json(self.frequency_limit),
         )
+
+
+class AccessStamp(models.Model):
+    """One row whose ``generation`` goes up whenever who may do what changes: a membership, a practice, a user,
+    a group, a permission, a token (``practice.access`` bumps it from signals). A process caches each API user's
+    permissions and practices under the generation it read, and reads the generation with the request's one
+    query: a change made anywhere (another process, another host) is seen by the next request."""
+
+    generation = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"access generation {self.generation}"

@@ -97,7 +97,7 @@ class FrequencyLimit:
         return cls(
             sessions=int(data["sessions"]),
             window_days=int(data["window_days"]),
-            groups=tuple((name, tuple(codes)) for name, codes in data["groups"].items()),
+            groups=tuple(sorted((name, tuple(codes)) for name, codes in data["groups"].items())),  # jsonb reorders keys
             per_side=bool(data.get("per_side")),
         )
 

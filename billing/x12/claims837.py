@@ -14,7 +14,9 @@ The mapping (docs/x12.md):
   NM1*82 (2310B) -> rendering_npi, else the billing provider's NPI (2010AA) when no rendering provider is
   sent (the guide's rule: 2310B only when it differs); 2010BB NM1*PR NM109 -> the practice's payer by payer
   id; SV101 -> code and modifiers; SV102 -> charge; SV104 -> units; SV107 -> diagnosis_pointers;
-  DTP*472 -> the line's date (the claim's date of service is the earliest); REF*6R -> line control number.
+  DTP*472 -> the line's date (the claim's date of service is the earliest); REF*6R -> line control number;
+  REF*EA (2300, medical record number) -> patient.account; the 2310C (else 2010AA) N4 ZIP and name ->
+  location (``claim_location``, given the practice's locations).
 
 Errors say ``segment N (ID), loop L, element E: what``. Patient names and member ids only go to ``x12`` (kept
 with the claim for the export), never into an error message.
@@ -46,6 +48,7 @@ class ClaimRecord:
     payload: dict
     x12: dict
     errors: list[str] = field(default_factory=list)
+    billing_provider: dict = field(default_factory=dict)  # 2010AA (name, address) for the location; not stored
 
 
 def x12_date(value: str) -> date | None:
@@ -219,6 +222,8 @@ def _address(st: _State, seg: Segment, d: Delimiters) -> None:
     target = _current_party(st)
     if target is not None:
         target.setdefault("address", []).append(seg.elements)
+        if seg.id == "N4":
+            target["n4_segment"] = seg.number  # for an error naming the segment the claim's location comes from
 
 
 def _current_party(st: _State) -> dict | None:
@@ -269,6 +274,12 @@ def _ref(st: _State, seg: Segment, d: Delimiters) -> None:
         claim.payload["prior_authorization_number"] = value.strip() or None
     elif qualifier == "F8":
         claim.x12["payer_claim_number"] = value.strip()
+    elif qualifier == "EA":
+        # the practice's own patient identifier (X222A1 "Medical Record Number"): patient.account for the
+        # frequency limits, hashed by the checker; kept with the claim's REFs too, never in an error
+        claim.x12.setdefault("refs", {})[qualifier] = value
+        if value.strip():
+            claim.payload["patient"] = {"account": value.strip()}
     else:
         claim.x12.setdefault("refs", {})[qualifier] = value
 
@@ -303,6 +314,7 @@ def _clm(st: _State, seg: Segment, d: Delimiters) -> None:
             "patient": st.patient,
         },
         errors=[*st.set_errors, *st.billing_errors, *st.subscriber_errors],
+        billing_provider=st.billing.get("provider") or {},
     )
     st.claim = claim
     if not ref:
@@ -465,3 +477,66 @@ _HANDLERS = {
     "SV1": _sv1,
     "DTP": _dtp,
 }
+
+
+@dataclass(frozen=True)
+class Place:
+    """One location of the practice, as the 837P import matches it: key, name, 5-digit ZIP, main or not."""
+
+    key: str
+    name: str
+    zip5: str
+    is_main: bool
+
+
+def _normal(name: str) -> str:
+    return " ".join(name.upper().replace("&", " AND ").split())
+
+
+def claim_location(record: ClaimRecord, places: list[Place]) -> None:
+    """Set the claim's ``location`` from where the service was done: the 2310C service facility's N4 ZIP, else
+    the 2010AA billing provider's (X222A1: 2310C is sent only when it differs from the billing provider).
+
+    The practice's location with that 5-digit ZIP is the claim's; several with the ZIP: the one whose name is
+    the facility's (NM103, case, spacing and "&"/"AND" aside), else the main one among them. A ZIP that is none
+    of the practice's locations is an error naming the N4: the state and Medicare contractor decide which payer
+    rules apply (WISeR prior authorisation), so a claim is never silently checked as done elsewhere. A practice
+    without keyed locations, or an address without a ZIP, leaves ``location`` empty (the main location).
+    """
+    places = [p for p in places if p.key and p.zip5]
+    if record.errors or not places:
+        return
+    facility = record.x12.get("service_facility") or {}
+    party, loop = (facility, "2310C") if _zip5(facility) else (record.billing_provider, "2010AA")
+    zip5 = _zip5(party)
+    if not zip5:
+        return
+    same = [p for p in places if p.zip5 == zip5]
+    name = _normal(party.get("last") or party.get("name") or "")
+    named = [p for p in same if _normal(p.name) == name]
+    main = [p for p in same if p.is_main]
+    chosen = named[0] if len(named) == 1 else main[0] if len(main) == 1 else same[0] if len(same) == 1 else None
+    if chosen is not None:
+        record.payload["location"] = chosen.key
+        return
+    where = f"segment {party.get('n4_segment', '?')} (N4), loop {loop}, element N403"
+    if same:
+        keys = ", ".join(p.key for p in same)
+        record.errors.append(
+            f"{where}: ZIP {zip5} is several of the practice's locations ({keys}) and the name matches none of "
+            "them: name the facility (NM103) as the location is named"
+        )
+    else:
+        known = ", ".join(f"{p.key} {p.zip5}" for p in places)
+        record.errors.append(
+            f"{where}: ZIP {zip5} is none of the practice's locations ({known}); add the location (its ZIP "
+            "gives the state and Medicare contractor the payer rules depend on)"
+        )
+
+
+def _zip5(party: Mapping) -> str:
+    for elements in reversed(party.get("address") or ()):
+        if elements and elements[0] == "N4" and len(elements) > 3:
+            digits = elements[3].strip()[:5]
+            return digits if len(digits) == 5 and digits.isdigit() else ""
+    return ""

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 
+from config.queues import TASK_ROUTES
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -49,6 +51,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "practice.middleware.PracticeTimeZoneMiddleware",  # times shown in the practice's zone
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -126,6 +129,7 @@ AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
 AXES_RESET_ON_SUCCESS = True
 
 LANGUAGE_CODE = "en-us"
+FORMAT_MODULE_PATH = ["config.formats"]  # ISO dates, 24-hour times with the zone, everywhere in the admin
 TIME_ZONE = "America/New_York"
 USE_I18N = True
 USE_TZ = True
@@ -198,6 +202,9 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-jobs": {"task": "jobs.sweep", "schedule": float(JOB_SWEEP_SECONDS), "options": {"expires": 50}},
 }
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")  # tests give each run its own
+# Uploads, reports and refreshes on their own queues (config/queues.py, docs/deploy.md). CELERY_SEPARATE_QUEUES=false
+# puts every task on the default queue (the worker tests: one queue of their own per run).
+CELERY_TASK_ROUTES = TASK_ROUTES if env.bool("CELERY_SEPARATE_QUEUES", default=True) else {}
 
 # Code-set loads (codes.loading): a release put in force with more than this share fewer rows than the one in
 # force fails as a file cut short, unless allowed (import_codeset --allow-fewer-rows).

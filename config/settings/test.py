@@ -16,3 +16,6 @@ REST_FRAMEWORK = {
     },
 }
 AXES_ENABLED = True
+# Every task on the default queue: the worker tests give each run a queue of its own (tests/conftest_worker.py).
+# The production routes (config.queues) are checked by tests/test_celery_queues.py.
+CELERY_TASK_ROUTES = {}

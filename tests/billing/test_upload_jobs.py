@@ -127,3 +127,34 @@ def test_a_file_that_cannot_be_read_fails_with_the_reason(practice, data, messag
     upload.refresh_from_db()
     assert upload.status == "failed" and message in upload.error
     assert upload.total_claims == 0 and not ClaimCheck.objects.exists()
+
+
+def test_a_row_s_unreadable_date_and_a_grouped_charge_are_findings_and_the_date_is_never_today(practice):
+    """Issue 17: `2026-6-19` was shown as today's date with one vague finding; "6,500.00" got no comment."""
+    from django.utils import timezone
+
+    data = rows(2, lines=1)
+    data[0]["date_of_service"] = "2026-6-19"
+    data[0]["charge"] = "6,500.00"
+    data[1]["charge"] = "6500.00"  # the API's rule: a decimal with up to two places
+    upload = new_upload(practice, csv_bytes(data))
+    assert tasks.start_upload.delay(upload.pk).get() == "done"
+    bad, good = ClaimCheck.objects.filter(upload=upload).order_by("reference")
+    assert (bad.reference, good.reference) == ("R000", "R001")  # uploaded claims keep their names
+    assert bad.date_of_service is None and bad.date_of_service != timezone.localdate()
+    assert bad.result["date_of_service"] is None
+    messages = {f["message"] for f in bad.result["findings"]}
+    assert any(m.startswith("row 2, date_of_service:") for m in messages), messages
+    assert any(m.startswith("row 2, charge:") for m in messages), messages
+    assert str(good.date_of_service) == "2026-05-04"
+    assert not any("charge" in f["message"] for f in good.result["findings"])
+    assert str(bad).startswith("R000: error")
+    from billing.report_data import Period, check_records
+
+    assert sorted(r.claim for r in check_records([practice.pk], Period())) == ["R000", "R001"]  # not "check #12"
+    upload.refresh_from_db()
+    book = load_workbook(io.BytesIO(upload.result_file.read()))
+    results = list(book["Results"].values)
+    header = results[0]
+    first = dict(zip(header, results[1]))
+    assert first["claim_ref"] == "R000" and first["date_of_service"] in (None, "")

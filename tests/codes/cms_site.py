@@ -5,7 +5,9 @@ paths, each listing the files of the quarter of ``on`` and of the quarter before
 (docs/sources.md): NCCI PTP tables in four parts behind the AMA licence page with the record count in the link
 text, MUE tables, the HCPCS quarterly zips, the PFS relative value pages (RVUyyA-D) whose zips hold PPRRVU, GPCI
 and LOCCO files, OPPS Addendum B, ASC Addendum AA behind a release page, and the ICD-10-CM code descriptions of the
-fiscal year and of its April update. Member names and layouts are CMS's (LAYOUTS.md); codes and figures are real
+fiscal year and of its April update, the NCCI add-on code edits (AOC_VyyyyQn-F-MCR.txt, behind the licence page)
+and the ZIP code to carrier locality zip named by the day it was posted (the newest with slashes in its date, as
+CMS wrote ``revised-08/14/2025``). Member names and layouts are CMS's (LAYOUTS.md); codes and figures are real
 ones (CY2025 GPCIs and RVUs of the mild® codes); descriptions are the project's own words (CPT descriptors blank).
 """
 
@@ -224,6 +226,26 @@ def icd10_order(fiscal_year: int, extra: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Real records of the October 2025 ZIP5 file (state, ZIP, carrier, locality; rural, lab locality, plus-four flag,
+# Part B indicator as CMS has them), the year and quarter set to the file's own.
+ZIP5_RECORDS = ["AK995010210201 Z9   0 A", "AL352031011200 Z9   0 A", "TX752010441211 Z9   0 A",
+                "TX752020441211 Z9   0 A"]  # fmt: skip
+
+
+def zip5_text(start: date) -> str:
+    quarter = f"{start.year}{(start.month - 1) // 3 + 1}"
+    return "".join(f"{r.ljust(75)}{quarter}\r\n" for r in ZIP5_RECORDS)
+
+
+# NCCI add-on code edits, fixed width (codes/formats/ncci_addon.py): type, add-on, primary, dates (YYYYDDD).
+AOC_RECORDS = ["164484       64483       2013091", "164492       64490       2013091",
+               "164492       64491       2013091", "2G0001       CCCCC       2015001"]  # fmt: skip
+
+
+def aoc_text() -> str:
+    return "".join(f"{r.ljust(39)}\r\n" for r in AOC_RECORDS)
+
+
 # --- The site -------------------------------------------------------------------------------------------------
 
 
@@ -266,6 +288,8 @@ def build_site(server, on: date) -> Site:
     put_opps(server, site)
     put_asc(server, site)
     put_icd10(server, site)
+    put_addon(server, site)
+    put_zip5(server, site)
     return site
 
 
@@ -416,3 +440,43 @@ def put_icd10(server, site: Site) -> None:
         links.append(("/" + april, f"April 1, {fy} Code Descriptions in Tabular Order (ZIP)"))
     server.put(_path(sources.ICD10_PAGE), page_html("ICD-10", links))
     site.pages[k.ICD10CM] = server.base + "/" + _path(sources.ICD10_PAGE)
+
+
+def put_addon(server, site: Site) -> None:
+    links = []
+    for start in (site.current, site.previous):
+        quarter = f"{start.year}Q{(start.month - 1) // 3 + 1}"
+        day = f"{start.month:02d}01{start.year}"
+        path = f"files/zip/add-code-edits-medicare-effective-{day}.zip"
+        members = {f"AOC_V{quarter}-F-MCR.txt": aoc_text(), f"AOC_V{quarter}-MCR.xlsx": b"PK"}
+        server.put(path, zipped(members), gated=True)
+        links.append((licensed("/" + path), f"Add-On Code Edits for Medicare Effective {day} (ZIP)"))
+    links.append(("/files/document/add-code-edit-file-structure.pdf", "Add-on Code Edit File Structure (PDF)"))
+    server.put(_path(sources.ADDON_PAGE), page_html("Medicare NCCI Add-on Code Edits", links))
+    site.pages[k.NCCI_ADDON] = server.base + "/" + _path(sources.ADDON_PAGE)
+    site.records[k.NCCI_ADDON] = len(AOC_RECORDS)
+
+
+def put_zip5(server, site: Site) -> None:
+    """The current quarter's file posted six weeks before the quarter, its date written with slashes (the link's
+    last part is then ``DD/YYYY.zip``), and the previous quarter's with dashes."""
+    from datetime import timedelta
+
+    links = []
+    for start, sep in ((site.current, "/"), (site.previous, "-")):
+        posted = start - timedelta(days=45)
+        day = f"{posted.month:02d}{sep}{posted.day:02d}{sep}{posted.year}"
+        path = f"files/zip/zip-code-carrier-locality-file-revised-{day}.zip"
+        mon = calendar.month_abbr[start.month].upper()
+        members = {
+            f"ZIP5_{mon}{start.year}.txt": zip5_text(start),
+            "ZIP5lyout.txt": "Zip5 Record Layout\r\n",
+            f"ZIP9_{mon}{start.year}.txt": "",
+            "ZIP9lyout.txt": "Zip9 Record Layout\r\n",
+        }
+        server.put(path, zipped(members))
+        links.append(("/" + path, f"Zip Code to Carrier Locality File - Revised {posted:%m/%d/%Y} (ZIP)"))
+    links.append((f"/files/zip/{site.current.year}-end-year-zip-code-file.zip", "End of Year Zip Code File"))
+    server.put(_path(sources.FEE_SCHEDULES_PAGE), page_html("Fee Schedules - General Information", links))
+    site.pages[k.ZIP5] = server.base + "/" + _path(sources.FEE_SCHEDULES_PAGE)
+    site.records[k.ZIP5] = len(ZIP5_RECORDS)

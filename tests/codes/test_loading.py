@@ -86,6 +86,18 @@ def test_ncci_ptp_pairs_follow_their_own_dates(cms_dir):
     assert ("0001U", "0030U") in pairs and ("0001U", "0029U") not in pairs  # deleted 2026-06-30
 
 
+def test_ncci_ptp_rows_stored_as_parsed(cms_dir):
+    """The bulk path (ISO dates on SQLite, binary COPY on PostgreSQL) stores every field as the parser reads it."""
+    from codes.formats import ncci_ptp
+
+    path = cms_dir / "ccipra-v322r0-f1_excerpt.txt"
+    result = load_files(k.PTP_PRACTITIONER, [path])
+    stored = models.PtpEdit.objects.filter(release_id=result.release_id).order_by("id")
+    fields = ("column1", "column2", "prior_1996", "effective", "deleted", "modifier_indicator", "rationale")
+    assert list(stored.values_list(*fields)) == list(ncci_ptp.parse_tuples(path))
+    assert result.rows == stored.count()
+
+
 def test_mue_dates_come_from_the_file_name(cms_dir):
     result = load_files(k.MUE_PRACTITIONER, [cms_dir / "MCR_MUE_PractitionerServices_Eff_07-01-2026_excerpt.csv"])
     assert result.effective_from == date(2026, 7, 1)

@@ -159,6 +159,9 @@ def test_kind_from_the_file_name():
     assert refresh.infer_kind("https://x/icd10cm-Code%20Descriptions-2026.zip") == k.ICD10CM
     assert refresh.infer_kind("https://x/rvu25d.zip") == k.PFS_RVU
     assert refresh.infer_kind("https://x/January%202025%20Web%20Addendum%20B.12.31.24.csv") == k.OPPS
+    assert refresh.infer_kind("file:///d/AOC_V2026Q3-F-MCR.txt") == k.NCCI_ADDON
+    assert refresh.infer_kind("https://x/ZIP5_OCT2025.txt") == k.ZIP5
+    assert refresh.infer_kind("https://x/zip-code-carrier-locality-file-revised-02-18-2026.zip") == k.ZIP5
     assert refresh.infer_kind("https://x/data.csv") is None
 
 

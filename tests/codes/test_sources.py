@@ -17,15 +17,17 @@ from django.utils import timezone
 
 from codes import cms_pages, refresh, sources
 from codes import snapshot as k
+from codes.loading import IMPORT_KINDS
 from codes.models import RefreshRun, Release, Source
 from codes.selectors import clear_cache
 from tests.codes.cms_site import build_site, page_html, ptp_links
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# The contract's kinds (import_codeset) that CMS publishes: every one but the licensed cpt.
-CMS_KINDS = {"icd10cm", "hcpcs", "pfs-rvu", "gpci", "locality", "ncci-ptp-practitioner", "ncci-ptp-hospital",
-             "mue-practitioner", "mue-hospital", "opps", "asc"}  # fmt: skip
+# Every kind a code set can be imported as, but the licensed cpt and the project's own fixture kinds, is one CMS
+# publishes and has a default source: a kind added to codes.loading without one fails the tests below.
+PROJECT_KINDS = {k.CPT, k.PROCEDURE_SUMMARIES, k.MODIFIERS, k.POS}
+CMS_KINDS = set(IMPORT_KINDS) - PROJECT_KINDS
 
 
 @pytest.fixture(autouse=True)
@@ -74,6 +76,15 @@ def site(cms_server):
 # --- The shipped sources -----------------------------------------------------------------------------------
 
 
+def test_every_cms_kind_has_a_default_source_page_rule_schedule_and_member_names():
+    assert {"zip5", "ncci-addon", "icd10cm", "asc"} <= CMS_KINDS and k.CPT not in CMS_KINDS
+    assert sorted(d.kind for d in sources.DEFAULT_SOURCES) == sorted(CMS_KINDS)  # each once
+    for kind in CMS_KINDS:
+        assert kind in cms_pages.RULES, kind
+        assert kind in refresh.DEFAULT_SCHEDULES, kind
+        assert kind in refresh.DEFAULT_MEMBERS or any(d.member for d in sources.DEFAULT_SOURCES if d.kind == kind)
+
+
 def test_a_default_source_for_every_kind_but_cpt_once_and_listed():
     created = sources.ensure_default_sources()
     kinds = {s.kind for s in created}
@@ -88,6 +99,7 @@ def test_a_default_source_for_every_kind_but_cpt_once_and_listed():
     by_kind = {line["kind"]: line for line in listed}
     assert by_kind[k.PFS_RVU]["schedule"] == "quarterly" and by_kind[k.ICD10CM]["schedule"] == "april-october"
     assert by_kind[k.PTP_PRACTITIONER]["url"] == sources.PTP_PAGE
+    assert by_kind[k.ZIP5]["schedule"] == by_kind[k.NCCI_ADDON]["schedule"] == "quarterly"
     assert command("--list", "--kind", k.GPCI) == [by_kind[k.GPCI]]
     # a kind whose source the administrator replaced keeps the replacement
     Source.objects.filter(kind=k.HCPCS).delete()
@@ -131,8 +143,14 @@ def test_refresh_all_loads_every_kind_from_the_pages_then_says_unchanged(cms_ser
     assert icd.sources == [
         {"name": f"icd10cm_order_{fiscal_year}.txt", **{x: icd.sources[0][x] for x in ("size", "sha256")}}
     ]
-    # the licence page was shown and accepted for each gated file: 8 PTP parts, the RVU zip x3, OPPS, ASC
-    assert cms_server.hits["/license/ama"] == 8 + 3 + 1 + 1
+    addon = releases[k.NCCI_ADDON]  # AOC_V2026Q4-F-MCR.txt, not the Excel copy beside it
+    assert (addon.effective_from, addon.row_count) == (q, site.records[k.NCCI_ADDON])
+    assert addon.sources[0]["name"] == f"AOC_V{q.year}Q{(q.month - 1) // 3 + 1}-F-MCR.txt"
+    zips = releases[k.ZIP5]  # the newest posted (its date written with slashes), not ZIP9 or the layout
+    assert (zips.effective_from, zips.row_count) == (q, site.records[k.ZIP5])
+    assert zips.sources[0]["name"] == f"ZIP5_{q.strftime('%b').upper()}{q.year}.txt"
+    # the licence page was shown and accepted for each gated file: 8 PTP parts, the RVU zip x3, OPPS, ASC, AOC
+    assert cms_server.hits["/license/ama"] == 8 + 3 + 1 + 1 + 1
     run = RefreshRun.objects.filter(kind=k.PTP_PRACTITIONER).get()
     assert "accepted the AMA licence" in run.note and "-f4.zip" in run.note
     again = command("--all", "--wait")
@@ -268,6 +286,37 @@ def test_links_through_the_licence_hop_and_their_periods():
         cms_pages.choose(links[1:2], rule, date(2026, 9, 30), base)
 
 
+def test_the_zip5_and_addon_rules_on_cms_shaped_links():
+    base = "https://www.cms.gov/medicare/payment/fee-schedules"
+    html = page_html(
+        "Fee Schedules - General Information",
+        [
+            ("/files/zip/zip-code-carrier-locality-file-revised-08/14/2025.zip", "Zip Code to Carrier Locality File"),
+            ("/files/zip/zip-code-carrier-locality-file-revised-02-18-2026.zip", "Zip Code to Carrier Locality File"),
+            ("/files/zip/zip-code-carrier-locality-file-end-year-12-01-2025.zip", "End of Year carrier locality"),
+        ],
+    )
+    links = cms_pages.read_page(html, base).links
+    rule = cms_pages.RULES[k.ZIP5]
+    assert links[0].name == "2025.zip"  # the slashes make the date part of the path, not of the name
+    choice = cms_pages.choose(links, rule, date(2026, 1, 10), base)  # the end-of-year file is not taken
+    assert choice.start == date(2025, 8, 14) and choice.links[0].href.endswith("08/14/2025.zip")
+    assert cms_pages.choose(links, rule, date(2026, 2, 18), base).links[0].name.endswith("02-18-2026.zip")
+    addon = cms_pages.read_page(
+        page_html(
+            "Medicare NCCI Add-on Code Edits",
+            [
+                ("/files/zip/aoc-a.zip", "Add-On Code Edits for Medicare Effective 04012026 (ZIP)"),
+                ("/files/zip/aoc-b.zip", "Add-On Code Edits for Medicare Effective 07012026 (ZIP)"),
+                ("/files/document/aoc-file-structure.pdf", "Add-on Code Edit File Structure 01012022 (PDF)"),
+            ],
+        ),
+        "https://www.cms.gov/x",
+    ).links
+    picked = cms_pages.choose(addon, cms_pages.RULES[k.NCCI_ADDON], date(2026, 6, 30), "p")
+    assert [x.name for x in picked.links] == ["aoc-a.zip"] and picked.start == date(2026, 4, 1)
+
+
 @pytest.mark.parametrize(
     ("parse", "text", "start"),
     [
@@ -279,6 +328,16 @@ def test_links_through_the_licence_hop_and_their_periods():
         (cms_pages.period_icd10, "2027-code-descriptions-tabular-order.zip", date(2026, 10, 1)),
         (cms_pages.period_icd10, "april-1-2026-code-descriptions-in-tabular-order.zip", date(2026, 4, 1)),
         (cms_pages.period_ncci, "nothing here", None),
+        (cms_pages.period_addon, "Add-On Code Edits for Medicare Effective 07012026 (ZIP)", date(2026, 7, 1)),
+        (cms_pages.period_addon, "AOC_V2026Q2-F-MCR.txt", date(2026, 4, 1)),
+        (cms_pages.period_addon, "Effective July 1, 2026", date(2026, 7, 1)),
+        (cms_pages.period_posted, "zip-code-carrier-locality-file-revised-02-18-2026.zip", date(2026, 2, 18)),
+        (
+            cms_pages.period_posted,
+            "/files/zip/zip-code-carrier-locality-file-revised-08/14/2025.zip",
+            date(2025, 8, 14),
+        ),
+        (cms_pages.period_posted, "zip-code-carrier-locality-file-revised-13-45-2026.zip", None),
     ],
 )
 def test_periods(parse, text, start):

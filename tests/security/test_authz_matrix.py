@@ -420,6 +420,8 @@ def expected(role: str, ep: Endpoint) -> set | str | None:
                 return {200} if has(role, "codes.view_release") else DENY
             case "release_diff":
                 return {200} if has(role, "codes.view_release") else DENY
+            case "draftclaim_queue":  # the work queue: no object; only the user's practices' claims (see _leak)
+                return {200} if can_view else DENY
             case "batchupload_template":  # the uploads' CSV template: no object, no practice data
                 return {200} if has(role, perm("add")) or can_view else DENY
             case "payerrule_new_version":
@@ -565,6 +567,10 @@ def _leak(ep: Endpoint, response, a_claims: set, a_checks: set, world) -> str | 
             return "practice A's checks listed"
         if ep.model is PayerRule and world.rule_a.pk in ids:
             return "practice A's rule override listed"
+    if ep.action == "draftclaim_queue" and response.context is not None:
+        queued = {item.claim.pk for group in response.context["groups"] for item in group.items}
+        if queued & a_claims:
+            return "practice A's claims in the work queue"
     if ep.kind == "admin-model" and ep.action == "changelist" and response.context is not None:
         shown = {(type(o), o.pk) for o in response.context["cl"].result_list}
         if any(not sees("other_billing", o) for o in response.context["cl"].result_list):

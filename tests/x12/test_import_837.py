@@ -95,22 +95,60 @@ def test_not_x12_exits_2(defaults_db, tmp_path):
     assert exit_info.value.returncode == 2
 
 
-def test_service_facility_names_the_location_when_a_location_has_its_name():
-    from billing.x12.claims837 import read_837
+def test_service_facility_zip_picks_the_location():
+    from billing.x12.claims837 import Place, claim_location, read_837
     from billing.x12.segments import iter_segments
-    from billing.x12_import import facility_location
 
-    with open(ROUND_TRIP_837, encoding="latin-1") as fh:
-        first = next(read_837(iter_segments(fh), {"10112": "medicare"}))
-    assert first.x12["service_facility"] == {
+    def first():
+        with open(ROUND_TRIP_837, encoding="latin-1") as fh:
+            return next(read_837(iter_segments(fh), {"10112": "medicare"}))
+
+    record = first()
+    assert record.x12["service_facility"] == {
         "name": "DEMO SPINE AND PAIN CENTER ASC",
         "npi": "1000000004",
         "address": [["N3", "100 MAIN STREET"], ["N4", "BIRMINGHAM", "AL", "352030000"]],
+        "n4_segment": 28,
     }
-    facility_location(first, {"OTHER ASC": "al-other"})
-    assert "location" not in first.payload
-    facility_location(first, {"DEMO SPINE AND PAIN CENTER ASC": "al-asc"})
-    assert first.payload["location"] == "al-asc"
+    al = Place("al-asc", "Demo Spine & Pain Center ASC", "35203", True)
+    al2 = Place("al-two", "Second Birmingham ASC", "35203", False)
+    tx = Place("tx-asc", "Demo Spine & Pain Center Dallas ASC", "75201", False)
+    claim_location(record, [tx, al])
+    assert record.payload["location"] == "al-asc" and not record.errors
+    # two locations with the ZIP: the one with the facility's name ("&" read as AND), else the main one
+    record = first()
+    claim_location(record, [al2, al, tx])
+    assert record.payload["location"] == "al-asc"
+    record = first()
+    claim_location(record, [al2, Place("al-three", "Third", "35203", False)])
+    assert "location" not in record.payload
+    assert record.errors == [
+        "segment 28 (N4), loop 2310C, element N403: ZIP 35203 is several of the practice's locations (al-two, "
+        "al-three) and the name matches none of them: name the facility (NM103) as the location is named"
+    ]
+    # a ZIP that is none of the practice's locations is refused, naming the segment
+    record = first()
+    claim_location(record, [tx])
+    assert record.errors == [
+        "segment 28 (N4), loop 2310C, element N403: ZIP 35203 is none of the practice's locations "
+        "(tx-asc 75201); add the location (its ZIP gives the state and Medicare contractor the payer rules depend on)"
+    ]
+    # no keyed location with a ZIP at all: the main location, as for a claim that names none
+    record = first()
+    claim_location(record, [Place("", "Unkeyed", "35203", True)])
+    assert "location" not in record.payload and not record.errors
+
+
+def test_without_service_facility_the_billing_provider_address_is_used():
+    from billing.x12.claims837 import Place, claim_location, read_837
+    from billing.x12.segments import iter_segments
+
+    with open(ROUND_TRIP_837, encoding="latin-1") as fh:
+        second = list(read_837(iter_segments(fh), {"10112": "medicare"}))[1]  # MILD-0002 has no 2310C
+    assert "service_facility" not in second.x12
+    claim_location(second, [Place("tx-asc", "Dallas", "75201", False)])
+    assert second.errors[0].startswith("segment 12 (N4), loop 2010AA, element N403: ZIP 35203 is none")
+    assert "service_facility" not in second.x12 and "billing_provider" not in second.x12  # not stored
 
 
 def test_same_837_twice_stores_nothing_twice(defaults_db):

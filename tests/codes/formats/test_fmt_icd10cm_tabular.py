@@ -22,9 +22,13 @@ def by_code(parsed):
     return {row.code: row for row in parsed[0]}
 
 
-def test_full_parse_is_fast_and_complete(parsed, by_code):
-    rows, seconds = parsed
-    assert seconds < 10, f"full parse took {seconds:.1f} s"
+@pytest.mark.bench
+def test_full_parse_is_fast(parsed):
+    assert parsed[1] < 10, f"full parse took {parsed[1]:.1f} s"  # the figure: bench/bench_icd10cm.py
+
+
+def test_full_parse_is_complete(parsed, by_code):
+    rows = parsed[0]
     # Same totals as the FY2026 order file (LAYOUTS 1.1: 98,186 rows, 74,719 billable).
     assert len(rows) == 98186
     assert sum(row.billable for row in rows) == 74719

@@ -102,6 +102,17 @@ def test_parse_wraps_parse_tuples(cms_dir, rows):
     assert [PtpRow(*t) for t in tuples] == rows
 
 
+def test_iso_dates_give_the_same_rows_as_text(cms_dir, rows):
+    """The loader's SQLite path asks for ISO date strings: the same dates, as SQLite stores them."""
+    iso = list(ncci_ptp.parse_tuples(cms_dir / EXCERPT, iso_dates=True))
+    assert [(r.effective.isoformat(), r.deleted.isoformat() if r.deleted else None) for r in rows] == [
+        (t[3], t[4]) for t in iso
+    ]
+    assert [t[:3] + t[5:] for t in iso] == [
+        (r.column1, r.column2, r.prior_1996, r.modifier_indicator, r.rationale) for r in rows
+    ]
+
+
 def test_file_info_and_table(cms_dir):
     info = ncci_ptp.file_info(cms_dir / EXCERPT)
     assert (info.effective_from, info.effective_to, info.label) == (
@@ -335,7 +346,7 @@ def test_generator_command_line(tmp_path):
     assert sum(1 for _ in ncci_ptp.parse(out)) == 500
 
 
-@pytest.mark.slow
+@pytest.mark.bench
 def test_parse_tuples_speed(tmp_path):
     path = tmp_path / "ccipra-v322r0-f1.TXT"
     _gen_module().generate(path, 300_000, seed=1)

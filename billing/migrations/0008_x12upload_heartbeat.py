@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0006_reportfile_heartbeat'),
+        ('billing', '0007_claim_notes_assignee_ready_and_check_names'),
     ]
 
     operations = [
