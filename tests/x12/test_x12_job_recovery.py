@@ -117,3 +117,18 @@ def test_a_run_whose_upload_was_taken_over_meanwhile_rolls_back(defaults_db, set
     upload.refresh_from_db()
     assert (upload.status, upload.counts, upload.result_file.name) == ("running", {}, "")
     assert not drafts(practice)  # rolled back with the upload's done marker
+
+
+def test_a_swept_upload_waiting_in_the_queue_gets_one_copy_per_stale_period(defaults_db, settings, monkeypatch):
+    practice = x12_practice()
+    upload = upload_of(practice, "claims.837")
+    X12Upload.objects.filter(pk=upload.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    sent = []
+    monkeypatch.setattr(tasks.import_x12_upload, "delay", lambda pk: sent.append(pk) or type("R", (), {"id": "t"}))
+    assert job_sweep.sweep()["x12_uploads"] == [upload.pk]
+    assert job_sweep.sweep()["x12_uploads"] == []  # the message is still waiting: not sent again
+    later = timezone.now() + timedelta(seconds=settings.JOB_STALE_SECONDS + 1)
+    assert job_sweep.sweep(now=later)["x12_uploads"] == [upload.pk]
+    assert sent == [upload.pk, upload.pk]
+    upload.refresh_from_db()
+    assert (upload.status, upload.worker) == ("queued", "")
