@@ -39,6 +39,7 @@ from billing.models import (
     JobStatus,
 )
 from config.admin_filters import ScopedListFiltersMixin
+from config.background import in_background
 from config.bad_input import clean_storable_text
 from config.jobs import send
 from practice.models import Payer, PracticePayer
@@ -798,9 +799,14 @@ class BatchUploadAdmin(PracticeScopedAdmin):
         if not change:
             from billing import tasks
 
-            # after the commit, so a worker finds the row; with no Redis it runs right here, in-process. The broker
+            # after the commit, so a worker finds the row. With no Redis it runs in-process in a thread after the
+            # response (config.background), so the progress bar moves on the embedded default too. The broker
             # down: the upload stays queued for the sweeper and the page answers 503 (config.jobs, config.outage).
-            transaction.on_commit(partial(send, tasks.start_upload, obj.pk, what=f"upload {obj.pk}"))
+            transaction.on_commit(
+                partial(
+                    in_background, send, tasks.start_upload, obj.pk, what=f"upload {obj.pk}", label=f"upload {obj.pk}"
+                )
+            )
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(request, "The claims are checked in the background: the progress shows in the list.")

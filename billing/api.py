@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from billing import services
 from billing.checking.claim import ClaimInputError
 from billing.models import CLAIM_FIELDS, ClaimCheck, ClaimLine, DraftClaim
+from billing.schema import CLAIM_FIELD_ERRORS, CheckResultField, CheckResultOutput, ClaimInput, CodingField
 from config.permissions import ModelPermissions, require_perms
 from config.throttling import UserRateThrottle
 from practice import access
@@ -124,20 +125,7 @@ def _pick_practice(practices: list[Practice], key: str | None) -> Practice:
     return practices[0]
 
 
-class ClaimCheckRequest(serializers.Serializer):
-    """The contract's claim (validated by billing.checking.claim.parse_claim; documented here for the schema)."""
-
-    payer = serializers.CharField()
-    claim_type = serializers.ChoiceField(["professional", "institutional"], required=False)
-    place_of_service = serializers.CharField()
-    date_of_service = serializers.DateField()
-    submitted_on = serializers.DateField(required=False, allow_null=True)
-    rendering_npi = serializers.CharField(required=False, allow_null=True)
-    diagnoses = serializers.ListField(child=serializers.CharField(), max_length=12)
-    clinical_trial_number = serializers.CharField(required=False, allow_null=True)
-    prior_authorization_number = serializers.CharField(required=False, allow_null=True)
-    condition_codes = serializers.ListField(child=serializers.CharField(), required=False)
-    lines = serializers.ListField(child=serializers.DictField())
+ClaimCheckRequest = ClaimInput  # the contract's claim; parse_claim validates it (errors by JSON path)
 
 
 class ClaimCheckView(APIView):
@@ -153,8 +141,14 @@ class ClaimCheckView(APIView):
     @extend_schema(
         operation_id="claims_check",
         request=ClaimCheckRequest,
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 429: OpenApiResponse(description="throttled")},
-        parameters=[OpenApiParameter("practice", str, description="practice key, when you work for several")],
+        responses={
+            200: CheckResultOutput,
+            400: OpenApiResponse(CLAIM_FIELD_ERRORS, description="field errors by JSON path, e.g. lines[0].code"),
+            429: OpenApiResponse(description="throttled"),
+        },
+        parameters=[
+            OpenApiParameter("practice", OpenApiTypes.STR, description="practice key, when you work for several")
+        ],
     )
     def post(self, request):
         if not isinstance(request.data, dict):
@@ -310,7 +304,7 @@ class DraftClaimViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer):
         serializer.save(practice=serializer.context["practice"](), created_by=self.request.user)
 
-    @extend_schema(operation_id="claims_draft_check", request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="claims_draft_check", request=None, responses=CheckResultOutput)
     @action(
         detail=True,
         methods=["post"],
@@ -324,6 +318,9 @@ class DraftClaimViewSet(viewsets.ModelViewSet):
 
 
 class ClaimCheckSerializer(serializers.ModelSerializer):
+    result = CheckResultField(read_only=True)
+    coding = CodingField(read_only=True)
+
     class Meta:
         model = ClaimCheck
         fields = ["id", "claim", "payer_key", "date_of_service", "status", "result", "coding", "source", "checked_at"]

@@ -21,6 +21,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from billing.checking.rules.payer import ENROLMENT_DIAGNOSES
+from billing.guide_text import public_text
 from billing.payments import PFS_STATUS, FacilityRate, GpciInput, PfsAmount, RvuLike, pfs_amounts
 from billing.xlsx import (
     BOLD,
@@ -469,6 +470,7 @@ def _overview(ws: Worksheet, guide: GuideData, heading: str, stamp: str) -> None
 
 
 def _paragraph(ws: Worksheet, row: int, text: str) -> None:
+    text = public_text(text)
     cell = ws.cell(row, 2)
     set_value(cell, text)
     cell.alignment = WRAP_TOP
@@ -477,6 +479,7 @@ def _paragraph(ws: Worksheet, row: int, text: str) -> None:
 
 
 Rows = list[list[object]]
+MAX_ROW_HEIGHT = 409  # points: Excel's tallest row
 
 
 def _table(ws: Worksheet, title: str, subtitle: str, columns: Sequence[Column], rows: Rows) -> None:
@@ -514,7 +517,8 @@ def _table(ws: Worksheet, title: str, subtitle: str, columns: Sequence[Column], 
                 cell.alignment = TOP
                 width = 12
             else:
-                text = str(value)
+                text = public_text(str(value))  # no internal references (billing.guide_text)
+                set_value(cell, text)
                 cell.alignment = WRAP_TOP
                 if column.kind == MONEY:
                     cell.font = STATUS_FONT
@@ -525,8 +529,8 @@ def _table(ws: Worksheet, title: str, subtitle: str, columns: Sequence[Column], 
                 width = max(len(part) for part in text.split("\n")) + 2
                 lines = max(lines, *(math.ceil(len(part) / column.width) or 1 for part in text.split("\n")))
             widths[col - 1] = max(widths[col - 1], min(width, column.width))
-        if lines > 1:
-            ws.row_dimensions[r].height = 15 * min(lines, 12)
+        if lines > 1:  # tall enough for the longest text (Excel's limit: 409 points)
+            ws.row_dimensions[r].height = min(15 * lines, MAX_ROW_HEIGHT)
     for col, width in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(col)].width = width
     ws.row_dimensions[HEADER_ROW].height = 30
@@ -559,7 +563,7 @@ def _coverage(guide: GuideData) -> tuple[list[Column], Rows]:
         Column("Reference", 30, WRAP),
         Column("Reference URL", 40, WRAP),
         Column("Certainty", 11, required=True),
-        Column("Notes", 50, WRAP),
+        Column("Notes", 100, WRAP),  # up to ~1,500 characters: wide, so the row stays under Excel's tallest
     ]
     rows = [
         [

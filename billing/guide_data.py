@@ -49,6 +49,7 @@ from billing.guide import (
     SourceRow,
     claim_fields_from,
 )
+from billing.guide_text import for_year
 from billing.payments import (
     CARRIER_PRICED,
     CONVERSION_FACTORS_FILE,
@@ -328,10 +329,10 @@ class _Builder:
                 notes.append(f"valid from {start.isoformat()}")
             rvu = self.cur.get(k.PFS_RVU, (code.code, ""))
             if rvu is not None:
-                notes.append(f"PFS status {rvu.status}, global {rvu.global_days or '-'}")
+                notes.append(f"PFS {self.year} status {rvu.status}, global {rvu.global_days or '-'}")
             elif self.cur.loaded(k.PFS_RVU):
                 notes.append(f"not in the {self.year} PFS file")
-            notes.append(code.notes)
+            notes.append(for_year(code.notes, self.year))  # never another year's PFS figures
             out.append(ProcedureCode(code.code, system, text, source, _join(notes)))
         return tuple(out)
 
@@ -758,8 +759,9 @@ def _strip_marker(text: str) -> str:
     return re.sub(r"\s*\[our summary\]\s*$", "", text or "").strip()
 
 
-def _short(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+def _short(text: str) -> str:
+    """The whole description: the guide's cells wrap, a description never ends in "…" inside its cell."""
+    return text
 
 
 def _dotted(code: str) -> str:

@@ -4,7 +4,10 @@ A claim checked several times in the period counts once, by its latest check in 
 checks are stored in the order they were made); checks made without a draft claim (API, command line) count
 each. Two queries stream the rows, both with ``.iterator()`` and in id order: the checks (with their claim's
 reference) and the rule ids of their findings, merged in Python -- no query per row, no JSON decoding.
-The month of a check is the month of ``checked_at`` in the practice's time zone (settings.TIME_ZONE).
+A check counts in the month of its claim's DATE OF SERVICE (not the day it was checked): the report answers "how
+did March's services fare", and a claim checked again in April still belongs to March. Each rule id carries the
+worst severity it had on the claim, so the report ranks the findings that cost money (errors, then warnings) and
+keeps info notes (e.g. coding not loaded) apart.
 """
 
 from __future__ import annotations
@@ -12,13 +15,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date
 
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from billing.models import ClaimCheck, Finding
-from billing.reports import CheckRecord
+from billing.reports import SEVERITY_RANK, CheckRecord
 from practice.models import Payer, Practice
 
 CHUNK = 5_000
@@ -46,16 +49,15 @@ class Period:
         index = today.year * 12 + today.month - 1 - (n - 1)
         return cls(f"{index // 12:04d}-{index % 12 + 1:02d}", f"{today.year:04d}-{today.month:02d}")
 
-    def bounds(self) -> tuple[datetime | None, datetime | None]:
-        """[first instant, first instant after) in the current time zone."""
-        zone = timezone.get_current_timezone()
+    def bounds(self) -> tuple[date | None, date | None]:
+        """[first day, first day after) of the period's dates of service."""
         start = end = None
         if self.start:
-            start = datetime.combine(date(int(self.start[:4]), int(self.start[5:]), 1), time.min, zone)
+            start = date(int(self.start[:4]), int(self.start[5:]), 1)
         if self.end:
             year, month = int(self.end[:4]), int(self.end[5:])
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-            end = datetime.combine(date(year, month, 1), time.min, zone)
+            end = date(year, month, 1)
         return start, end
 
     def text(self) -> str:
@@ -65,19 +67,23 @@ class Period:
 
 
 def checks_in(practice_ids: Iterable[int], period: Period) -> QuerySet[ClaimCheck]:
-    """The checks the report counts: each draft claim's latest check in the period, and every claim-less check."""
+    """The checks the report counts: each draft claim's latest check with a date of service in the period, and
+    every claim-less check."""
     base = ClaimCheck.objects.filter(practice_id__in=list(practice_ids))
     start, end = period.bounds()
     if start is not None:
-        base = base.filter(checked_at__gte=start)
+        base = base.filter(date_of_service__gte=start)
     if end is not None:
-        base = base.filter(checked_at__lt=end)
+        base = base.filter(date_of_service__lt=end)
     latest = base.filter(claim__isnull=False).values("claim_id").annotate(last=Max("id")).values("last")
     return base.filter(Q(claim__isnull=True) | Q(id__in=latest))
 
 
 def count_checks(practice_ids: Iterable[int], period: Period) -> int:
     return checks_in(practice_ids, period).count()
+
+
+NO_DATE = "no date of service"
 
 
 def check_records(practice_ids: Iterable[int], period: Period, *, chunk_size: int = CHUNK) -> Iterator[CheckRecord]:
@@ -88,20 +94,20 @@ def check_records(practice_ids: Iterable[int], period: Period, *, chunk_size: in
     checks = (
         checks_in(practice_ids, period)
         .order_by("id")
-        .values_list("id", "claim_id", "reference", "practice_id", "payer_key", "checked_at", "status")
+        .values_list("id", "claim_id", "reference", "practice_id", "payer_key", "date_of_service", "status")
         .iterator(chunk_size=chunk_size)
     )
     findings = _findings(practice_ids, period, chunk_size)
     pending = next(findings, None)
-    zone = timezone.get_current_timezone()
-    for check_id, claim_id, reference, practice_id, payer_key, checked_at, status in checks:
-        rules: list[str] = []
+    for check_id, claim_id, reference, practice_id, payer_key, served, status in checks:
+        rules: dict[str, str] = {}  # rule id -> its worst severity on this claim
         while pending is not None and pending[0] < check_id:
             pending = next(findings, None)
         while pending is not None and pending[0] == check_id:
-            rules.append(pending[1])
+            rule, severity = pending[1], pending[2]
+            if SEVERITY_RANK.get(severity, 0) > SEVERITY_RANK.get(rules.get(rule, ""), -1):
+                rules[rule] = severity
             pending = next(findings, None)
-        local = checked_at.astimezone(zone)
         if reference:
             claim = reference
         elif claim_id is not None:
@@ -112,20 +118,22 @@ def check_records(practice_ids: Iterable[int], period: Period, *, chunk_size: in
             claim,
             practices.get(practice_id, ""),
             payers.get(payer_key, payer_key),
-            f"{local.year:04d}-{local.month:02d}",
+            f"{served.year:04d}-{served.month:02d}" if served else NO_DATE,  # an upload row's unreadable date
             status,
-            tuple(dict.fromkeys(rules)),
+            tuple(rules),
+            tuple(rules.values()),
         )
 
 
-def _findings(practice_ids: list[int], period: Period, chunk_size: int) -> Iterator[tuple[int, str]]:
+def _findings(practice_ids: list[int], period: Period, chunk_size: int) -> Iterator[tuple[int, str, str]]:
     qs = Finding.objects.filter(check_run__practice_id__in=practice_ids)
     start, end = period.bounds()
     if start is not None:
-        qs = qs.filter(check_run__checked_at__gte=start)
+        qs = qs.filter(check_run__date_of_service__gte=start)
     if end is not None:
-        qs = qs.filter(check_run__checked_at__lt=end)
-    return qs.order_by("check_run_id", "id").values_list("check_run_id", "rule").iterator(chunk_size=chunk_size * 2)
+        qs = qs.filter(check_run__date_of_service__lt=end)
+    rows = qs.order_by("check_run_id", "id").values_list("check_run_id", "rule", "severity")
+    return rows.iterator(chunk_size=chunk_size * 2)
 
 
 def overrides_in(practice_ids: Iterable[int], period: Period) -> list[tuple[str, int]]:

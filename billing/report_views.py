@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from billing.guide import write_billing_guide
+from billing.guide_availability import missing_amounts
 from billing.guide_data import GuideError, build_guide, guide_filename, practice_locality
 from billing.models import ReportFile
 from billing.report_data import Period, check_records, overrides_in, rule_titles
@@ -126,11 +127,40 @@ def guide_form(request):
             name = guide_filename(data["procedure"], data["year"], guide.locality.code if guide.locality else None)
             return FileResponse(out, as_attachment=True, filename=name, content_type=XLSX)
     localities = [(p.name, practice_locality(p.pk)) for p in practices]
+    missing, asked, problem = _missing_amounts(request, form)
     return TemplateResponse(
         request,
         "admin/billing/guide_form.html",
-        _context(request, "Billing guide", form=form, localities=localities),
+        _context(
+            request,
+            "Billing guide",
+            form=form,
+            localities=localities,
+            missing=missing,
+            asked=asked,
+            missing_problem=problem,
+        ),
     )
+
+
+def _missing_amounts(request, form) -> tuple[list[tuple[str, str]], dict, str]:
+    """Which amounts the guide for the chosen procedure, year and locality will lack: said on the form before the
+    download (the form's script asks again, with ?procedure=&year=&locality=, whenever one of them changes)."""
+    source = request.POST if request.method == "POST" else request.GET
+    fields = form.fields
+
+    def value(name):
+        return (source.get(name) or fields[name].initial or "").__str__().strip()
+
+    asked = {"procedure": value("procedure"), "year": value("year"), "locality": value("locality")}
+    practice = fields["practice"].queryset.filter(pk=source.get("practice") or fields["practice"].initial).first()
+    if not asked["year"].isdigit() or not 1990 <= int(asked["year"]) <= 2100 or practice is None:
+        return [], asked, "Choose a year between 1990 and 2100."
+    try:
+        guide = build_guide(asked["procedure"], int(asked["year"]), asked["locality"] or None, practice.pk)
+    except GuideError as exc:
+        return [], asked, str(exc)
+    return missing_amounts(guide), asked, ""
 
 
 @login_required
@@ -169,6 +199,8 @@ def report_page(request):
         (r, titles.get(r.rule, ""), [(ref, _claim_url(ref.claim, can_claims, can_checks)) for ref in r.examples])
         for r in figures.by_rule
     ]
+    costly = [entry for entry in rules if not entry[0].is_note]
+    notes = [entry for entry in rules if entry[0].is_note]
     files = ReportFile.objects.filter(practice__in=practices, kind="report").select_related("practice")[:5]
     return TemplateResponse(
         request,
@@ -182,6 +214,8 @@ def report_page(request):
             figures=figures,
             months=months,
             rules=rules,
+            costly=costly,
+            notes=notes,
             top_n=TOP_N,
             files=files,
             can_generate=request.user.has_perm("billing.add_reportfile"),

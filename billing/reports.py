@@ -1,10 +1,12 @@
 """The managers' claim-check report: figures aggregated in one pass, and a streamed xlsx workbook.
 
 Input: one ``CheckRecord`` (or a mapping/object with the same fields) per checked claim: the practice,
-the payer, the month of the check (``YYYY-MM``), the outcome (``clean``, ``warnings``: warnings only,
-``errors``: at least one error) and the ids of the rules behind its findings. ``aggregate_checks``
-returns the figures (``ReportFigures``) for an admin page; ``write_check_report`` writes the same
-figures to a workbook (Summary, Trend with a chart, By payer, By rule, Top findings and, optionally,
+the payer, the month of its date of service (``YYYY-MM``), the outcome (``clean``, ``warnings``: warnings only,
+``errors``: at least one error), the ids of the rules behind its findings and, optionally, each one's severity.
+Findings are ranked by what they cost: rules that raised errors first, then warnings; info notes (coding not
+loaded, whatever its severity; fee status) are kept apart in ``ReportFigures.notes`` so they never drown the
+rest. ``aggregate_checks`` returns the figures (``ReportFigures``) for an admin page; ``write_check_report``
+writes the same figures to a workbook (Summary, Trend with a chart, By payer, By rule, Top findings and, optionally,
 every checked claim) in openpyxl write-only mode, reading the input once.
 """
 
@@ -22,6 +24,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.utils import get_column_letter
 
+from billing.checking.findings import ERROR, INFO, SEVERITY_RANK
 from billing.xlsx import (
     BOLD,
     HEADER_ALIGN,
@@ -50,6 +53,12 @@ _STATUS_ALIASES = {
     "error": ERRORS,
 }
 _INDEX = {ERRORS: 1, WARNINGS: 2, CLEAN: 3}  # positions in a [checks, errors, warnings, clean] counter
+ERROR_RANK = SEVERITY_RANK[ERROR]
+# Findings about the check rather than the claim: "no loaded release covers the date" is a warning on the claim (it
+# could not be validated) but costs no money by itself; the report counts it with the notes, apart.
+NOTE_RULES = frozenset({"CODING_NOT_LOADED"})
+_SEVERITY_OF_RANK = {rank: severity for severity, rank in SEVERITY_RANK.items()}
+
 
 EXCEL_MAX_ROWS = 1_048_576
 
@@ -61,9 +70,10 @@ class CheckRecord:
     claim: str  # the claim reference shown to the manager
     practice: str
     payer: str
-    month: str  # "YYYY-MM"
+    month: str  # "YYYY-MM" of the date of service
     status: str  # CLEAN, WARNINGS (warnings only) or ERRORS (at least one error)
     rules: tuple[str, ...] = ()  # ids of the rules behind its findings, any severity
+    severities: tuple[str, ...] = ()  # each rule's worst severity on the claim (same order); empty: unknown (error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +115,11 @@ class RuleFigures:
     share: float  # of all checked claims
     with_errors: int  # of those claims, how many had errors (from any rule)
     examples: tuple[ClaimRef, ...]  # the most recent ``top_n``, newest month first
+    severity: str = ERROR  # the worst severity the rule raised in the period
+
+    @property
+    def is_note(self) -> bool:
+        return self.severity == INFO
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +131,18 @@ class ReportFigures:
     by_payer_month: tuple[PayerMonth, ...]  # by payer, then month
     by_payer: tuple[tuple[str, Counts], ...]  # most checks first
     by_practice: tuple[tuple[str, Counts], ...]  # most checks first
-    by_rule: tuple[RuleFigures, ...]  # most frequent first
+    by_rule: tuple[RuleFigures, ...]  # errors, then warnings, then notes; most frequent first within each
     skipped: int  # records outside the period
+
+    @property
+    def costly(self) -> tuple[RuleFigures, ...]:
+        """The findings that cost money (errors, then warnings): the "most frequent findings"."""
+        return tuple(r for r in self.by_rule if not r.is_note)
+
+    @property
+    def notes(self) -> tuple[RuleFigures, ...]:
+        """Info notes (nothing to fix on the claim), shown apart."""
+        return tuple(r for r in self.by_rule if r.is_note)
 
 
 def _counts(c: list[int]) -> Counts:
@@ -152,12 +177,21 @@ class _Aggregator:
         self.month: dict[str, list[int]] = {}
         self.payer: dict[str, list[int]] = {}
         self.practice: dict[str, list[int]] = {}
-        self.rule: dict[str, list[int]] = {}  # [claims, claims with errors]
+        self.rule: dict[str, list[int]] = {}  # [claims, claims with errors, worst severity rank]
         self.examples: dict[str, list[tuple[str, int, ClaimRef]]] = {}
         self.skipped = 0
         self._seq = count()
 
-    def add(self, claim: str, practice: str, payer: str, month: str, status: str, rules: Iterable[str]) -> bool:
+    def add(
+        self,
+        claim: str,
+        practice: str,
+        payer: str,
+        month: str,
+        status: str,
+        rules: Iterable[str],
+        severities: tuple[str, ...] = (),
+    ) -> bool:
         """Count one record; False when it falls outside the period (and is skipped)."""
         if not _valid_month(month):
             raise ValueError(f"claim {claim!r}: month must be 'YYYY-MM', not {month!r}")
@@ -181,14 +215,22 @@ class _Aggregator:
         if rules:
             ref = None
             is_error = status == ERRORS
-            for rule in set(rules):
+            ranks: dict[str, int] = {}
+            for i, rule in enumerate(rules):
+                rank = SEVERITY_RANK.get(severities[i], ERROR_RANK) if i < len(severities) else ERROR_RANK
+                if rule in NOTE_RULES:
+                    rank = SEVERITY_RANK[INFO]
+                ranks[rule] = max(rank, ranks.get(rule, 0))
+            for rule, rank in ranks.items():
                 c = self.rule.get(rule)
                 if c is None:
-                    c = self.rule[rule] = [0, 0]
+                    c = self.rule[rule] = [0, 0, 0]
                     self.examples[rule] = []
                 c[0] += 1
                 if is_error:
                     c[1] += 1
+                if rank > c[2]:
+                    c[2] = rank
                 heap = self.examples[rule]
                 if len(heap) < self.top_n:
                     ref = ref or ClaimRef(claim, practice, payer, month, status)
@@ -209,7 +251,7 @@ class _Aggregator:
             while month <= last:
                 span.append((month, _counts(self.month.get(month, [0, 0, 0, 0]))))
                 month = _next_month(month)
-        by_rule = sorted(self.rule.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        by_rule = sorted(self.rule.items(), key=lambda kv: (-kv[1][2], -kv[1][0], kv[0]))
         return ReportFigures(
             period_from=self.period_from,
             period_to=self.period_to,
@@ -227,6 +269,7 @@ class _Aggregator:
                     c[0] / total if total else 0.0,
                     c[1],
                     tuple(ref for _, _, ref in sorted(self.examples[rule], reverse=True)),
+                    _SEVERITY_OF_RANK.get(c[2], ERROR),
                 )
                 for rule, c in by_rule
             ),
@@ -234,20 +277,23 @@ class _Aggregator:
         )
 
 
-def _fields(row: Any) -> tuple[str, str, str, str, str, tuple[str, ...]]:
-    """(claim, practice, payer, month, status, rules) from a CheckRecord, a mapping or a like object."""
+def _fields(row: Any) -> tuple[str, str, str, str, str, tuple[str, ...], tuple[str, ...]]:
+    """(claim, practice, payer, month, status, rules, severities) from a CheckRecord, a mapping or a like object."""
     if isinstance(row, Mapping):
         claim, practice, payer, month = row["claim"], row["practice"], row["payer"], row["month"]
-        status, rules = row["status"], row.get("rules") or ()
+        status, rules, severities = row["status"], row.get("rules") or (), row.get("severities") or ()
     else:
         claim, practice, payer, month = row.claim, row.practice, row.payer, row.month
-        status, rules = row.status, row.rules or ()
+        status, rules, severities = row.status, row.rules or (), getattr(row, "severities", ()) or ()
     normal = _STATUS_ALIASES.get(status) or _STATUS_ALIASES.get(str(status).strip().lower())
     if normal is None:
         raise ValueError(f"claim {claim!r}: status must be one of {', '.join(STATUSES)}, not {status!r}")
     if isinstance(rules, str):
         rules = (rules,)
-    return str(claim), str(practice or ""), str(payer or ""), str(month), normal, tuple(str(r) for r in rules)
+    if isinstance(severities, str):
+        severities = (severities,)
+    rules = tuple(str(r) for r in rules)
+    return str(claim), str(practice or ""), str(payer or ""), str(month), normal, rules, tuple(severities)
 
 
 def aggregate_checks(
@@ -426,8 +472,8 @@ def write_check_report(
         )
     truncated = False
     for row in rows:
-        claim, practice, payer, month, status, rules = _fields(row)
-        if agg.add(claim, practice, payer, month, status, rules) and detail is not None:
+        claim, practice, payer, month, status, rules, severities = _fields(row)
+        if agg.add(claim, practice, payer, month, status, rules, severities) and detail is not None:
             if detail.rows < EXCEL_MAX_ROWS:
                 detail.plain([claim, practice, payer, month, STATUS_LABELS[status], ", ".join(rules)])
             else:
@@ -511,12 +557,20 @@ def _summary(ws, figures: ReportFigures, title: str, subtitle: str, titles: Mapp
         for name, c in figures.by_practice:
             line(name or "(none)", *_count_values(c), formats=_shifted(COUNT_FORMATS, 1))
         line()
-    header("Most frequent findings", "Claims", "% of checks", "With errors")
-    for rule in figures.by_rule[:10]:
+    header("Most frequent findings (errors, then warnings)", "Claims", "% of checks", "With errors")
+    for rule in figures.costly[:10]:
         label = f"{rule.rule}: {titles[rule.rule]}" if rule.rule in titles else rule.rule
         line(label, rule.claims, round(rule.share, 4), rule.with_errors, formats={1: INTEGER, 2: PERCENT, 3: INTEGER})
     if not figures.by_rule:
         line("No findings")
+    elif not figures.costly:
+        line("No errors or warnings")
+    if figures.notes:
+        line()
+        header("Notes (nothing to fix on the claim)", "Claims", "% of checks", "")
+        for rule in figures.notes[:10]:
+            label = f"{rule.rule}: {titles[rule.rule]}" if rule.rule in titles else rule.rule
+            line(label, rule.claims, round(rule.share, 4), formats={1: INTEGER, 2: PERCENT})
 
 
 def _trend(ws, figures: ReportFigures, title: str, subtitle: str) -> None:

@@ -19,6 +19,9 @@ STATUS_COLOURS = {
 }
 
 
+ERROR_CELL_STYLE = "white-space:normal;overflow-wrap:anywhere;min-width:16em;max-width:32em"
+
+
 def status_badge(status: str, label: str):
     return format_html('<b style="color:{}">{}</b>', STATUS_COLOURS.get(status, "#555"), label)
 
@@ -32,6 +35,22 @@ def progress_text(run: RefreshRun) -> str:
     if run.progress_note:
         parts.append(f"({run.progress_note})")
     return " ".join(parts)
+
+
+def run_messages(runs: list[RefreshRun]) -> list[tuple[int, str]]:
+    """What "Refresh now" says, read from each run's state after the request queued it (never "queued" about a
+    run that already failed or loaded)."""
+    out = []
+    for run in RefreshRun.objects.filter(pk__in=[r.pk for r in runs]).select_related("source").order_by("pk"):
+        name = run.source.name if run.source else run.kind
+        if run.status in (RefreshRun.Status.QUEUED, RefreshRun.Status.RUNNING):
+            state = "queued" if run.status == RefreshRun.Status.QUEUED else "running"
+            out.append((messages.INFO, f"Refresh of {name} {state} as run #{run.pk}: Refresh runs shows its progress."))
+        elif run.status == RefreshRun.Status.FAILED:
+            out.append((messages.ERROR, f"Refresh of {name} (run #{run.pk}) failed: {run.error[:300]}"))
+        else:
+            out.append((messages.SUCCESS, f"Refresh of {name} (run #{run.pk}): {run.get_status_display()}."))
+    return out
 
 
 @admin.register(Source)
@@ -110,7 +129,8 @@ class SourceAdmin(admin.ModelAdmin):
     @admin.action(description="Refresh now", permissions=["change"])
     def refresh_now(self, request, queryset):
         runs = [refresh.enqueue(source=s, trigger="admin", user=request.user, background=True) for s in queryset]
-        self.message_user(request, f"{len(runs)} refresh run(s) queued: see Refresh runs for their progress.")
+        for level, text in run_messages(runs):
+            self.message_user(request, text, level)
 
 
 @admin.register(RefreshRun)
@@ -206,7 +226,12 @@ class RefreshRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="Error")
     def short_error(self, obj):
-        return (obj.error[:120] + "...") if len(obj.error) > 120 else obj.error
+        """Wrapped in its column (never cut off by the table's width); the first 400 characters, the rest on the
+        run's page."""
+        if not obj.error:
+            return "-"
+        text = obj.error if len(obj.error) <= 400 else obj.error[:400] + " [...]"
+        return format_html('<div class="run-error" style="{}">{}</div>', ERROR_CELL_STYLE, text)
 
     @admin.display(description="Change notice")
     def notice_link(self, obj):

@@ -48,17 +48,20 @@ def finding(rule: str, severity: str = "error") -> dict:
     return {"rule": rule, "severity": severity, "codes": [], "message": f"{rule} (test)", "reference": "test"}
 
 
-def checked(practice, result_status: str, findings: list[dict], when: datetime, claim=None, payer="medicare"):
-    """One stored check (through billing.services.store_checks) dated ``when``."""
+def checked(
+    practice, result_status: str, findings: list[dict], when: datetime, claim=None, payer="medicare", served=None
+):
+    """One stored check (through billing.services.store_checks) made at ``when`` for a service on ``served``
+    (default: the same day)."""
     result = {
         "status": result_status,
-        "date_of_service": "2025-01-15",
+        "date_of_service": (served or when.date()).isoformat(),
         "coding": [],
         "findings": findings,
         "payer": payer,
     }
     check = store_checks(practice.pk, [result], claims=[claim] if claim else None, source="test")[0]
-    ClaimCheck.objects.filter(pk=check.pk).update(checked_at=when)
+    ClaimCheck.objects.filter(pk=check.pk).update(checked_at=when, date_of_service=served or when.date())
     return check
 
 
@@ -98,18 +101,15 @@ def checks(practice):
 
 def expected(practice, start: str, end: str) -> tuple[Counter, Counter, Counter, list[str]]:
     """(outcomes, rules, payer × month, claims) from the ClaimCheck rows and their result JSON, by brute force."""
-    zone = timezone.get_current_timezone()
     latest: dict[object, ClaimCheck] = {}
-    for check in ClaimCheck.objects.filter(practice=practice).select_related("claim").order_by("checked_at", "id"):
-        month = check.checked_at.astimezone(zone).strftime("%Y-%m")
+    for check in ClaimCheck.objects.filter(practice=practice).select_related("claim").order_by("id"):
+        month = check.date_of_service.strftime("%Y-%m")
         if start <= month <= end:
             latest[check.claim_id or f"check-{check.pk}"] = check
     outcomes = Counter(c.status for c in latest.values())
     rules = Counter(rule for c in latest.values() for rule in {f["rule"] for f in c.result["findings"]})
     names = dict(Payer.objects.values_list("key", "name"))
-    payer_month = Counter(
-        (names[c.payer_key], c.checked_at.astimezone(zone).strftime("%Y-%m")) for c in latest.values()
-    )
+    payer_month = Counter((names[c.payer_key], c.date_of_service.strftime("%Y-%m")) for c in latest.values())
     claims = sorted(c.claim.reference if c.claim else f"check #{c.pk}" for c in latest.values())
     return outcomes, rules, payer_month, claims
 
@@ -159,15 +159,56 @@ def test_the_job_writes_the_figures_of_the_checks(checks, eager, media):
     assert ("TIMELY_FILING", "CLM-B") in top and ("PAYER_NOT_COVERED", "CLM-C") in top
 
 
+def test_claims_count_in_the_month_of_their_date_of_service_not_of_the_check(practice):
+    """A March service checked in May is March's; a May check of a 2024 service is not in 2025 at all."""
+    march = claim(practice, "CLM-MARCH")
+    checked(practice, "error", [finding("NPI_INVALID")], on(2025, 5), march, served=date(2025, 3, 10))
+    checked(practice, "clean", [], on(2025, 5), served=date(2024, 12, 30))
+    records = list(check_records([practice.pk], Period("2025-01", "2025-12")))
+    assert [(r.claim, r.month) for r in records] == [("CLM-MARCH", "2025-03")]
+    assert [r.claim for r in check_records([practice.pk], Period("2025-05", "2025-05"))] == []
+    assert len(list(check_records([practice.pk], Period("2024-12", "2024-12")))) == 1
+
+
+def test_notes_never_top_the_most_frequent_findings(practice, client, django_user_model):
+    """Coding-not-loaded findings on every claim (a warning for diagnoses, info for the fee schedule) rank below an
+    error and a warning on one claim each, and are listed apart."""
+    for i in range(5):
+        note = [finding("CODING_NOT_LOADED", "info"), finding("CODING_NOT_LOADED", "warning")]
+        if i == 0:
+            note.append(finding("PAYER_NOT_COVERED"))
+        if i == 1:
+            note.append(finding("TIMELY_FILING", "warning"))
+        checked(practice, "error" if i == 0 else "warning", note, on(2025, 3), claim(practice, f"N-{i}"))
+    records = list(check_records([practice.pk], Period("2025-03", "2025-03")))
+    assert {r.claim: dict(zip(r.rules, r.severities)) for r in records}["N-0"] == {
+        "CODING_NOT_LOADED": "warning",  # the worst of its two
+        "PAYER_NOT_COVERED": "error",
+    }
+    client.force_login(user_in(django_user_model, "mgr", PRACTICE_MANAGERS, practice))
+    page = client.get(reverse("billing-report-page"), {"period_from": "2025-03", "period_to": "2025-03"})
+    figures = page.context["figures"]
+    assert [(r.rule, r.claims) for r in figures.by_rule] == [
+        ("PAYER_NOT_COVERED", 1),
+        ("TIMELY_FILING", 1),
+        ("CODING_NOT_LOADED", 5),
+    ]
+    assert [r.rule for r in figures.costly] == ["PAYER_NOT_COVERED", "TIMELY_FILING"]
+    assert [r.rule for r in figures.notes] == ["CODING_NOT_LOADED"]
+    html = page.content.decode()
+    top = html[html.index('id="report-top"') : html.index('id="report-notes"')]
+    assert "PAYER_NOT_COVERED" in top and "CODING_NOT_LOADED" not in top
+    assert "CODING_NOT_LOADED" in html[html.index('id="report-notes"') :]
+
+
 def test_the_job_streams_without_a_query_per_row(practice, eager, media, django_assert_max_num_queries):
     claims = [claim(practice, f"BULK-{i}") for i in range(300)]
     results = [
         {"status": "error", "date_of_service": "2025-01-15", "coding": [], "findings": [finding("NPI_INVALID")]}
     ] * 300
     store_checks(practice.pk, results, claims=claims, source="test")
-    month = timezone.localdate().strftime("%Y-%m")
     with django_assert_max_num_queries(75):  # at most 50 progress updates, whatever the number of rows
-        report = start_check_report(practice, Period(month, month))
+        report = start_check_report(practice, Period("2025-01", "2025-01"))
     assert report.status == JobStatus.DONE and report.parameters["checks"] == 300
 
 

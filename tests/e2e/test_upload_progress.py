@@ -70,3 +70,44 @@ def test_the_bar_follows_a_running_upload_and_the_page_shows_the_end(page, demo,
     expect(page.locator(".upload-status")).to_have_text("Failed")  # the page reloaded by itself
     expect(text).to_have_text("stopped after 1,000 of 1,000 claims")
     page.screenshot(path=shots / "upload-failed.png")
+
+
+def test_with_in_process_celery_the_upload_runs_after_the_response(page, demo, tmp_path, settings, monkeypatch):
+    """The embedded default (no Redis): the add page answers while the upload has not started, the list shows it
+    waiting, and the bar reaches Done by itself. The upload's start waits for the test's word: started inside the
+    request, the save would never answer."""
+    import threading
+
+    from playwright.sync_api import expect
+
+    from billing import tasks
+
+    settings.EAGER_JOBS_IN_THREADS = True
+    go, done = threading.Event(), threading.Event()
+    real_delay = tasks.start_upload.delay
+
+    def held_delay(upload_id):
+        # one database user at a time while the page loads: SQLite's shared in-memory test database locks tables
+        assert go.wait(30), "the test never let the upload go on"
+        try:
+            return real_delay(upload_id)
+        finally:
+            done.set()
+
+    monkeypatch.setattr(tasks.start_upload, "delay", held_delay)
+    examples = examples_without_requirements()
+    rows = [row for stem, example in examples.items() for row in claim_rows(stem, example["claim"])]
+    export = tmp_path / "later.csv"
+    export.write_bytes(csv_bytes(rows))
+
+    login(page, demo.url, "billing")
+    page.goto(f"{demo.url}/admin/billing/batchupload/add/")
+    page.set_input_files("#id_file", str(export))
+    submit(page, "input[name=_save]")  # answers although the upload has not started
+    expect(page.locator(".upload-status").first).not_to_have_text("Done")
+    upload = BatchUpload.objects.get(original_name="later.csv")
+    assert upload.status == JobStatus.QUEUED and upload.done_claims == 0
+    go.set()
+    assert done.wait(60)
+    expect(page.locator(".upload-status").first).to_have_text("Done", timeout=15_000)
+    expect(page.locator(".upload-progress-text").first).to_have_text(f"{len(examples)} claims checked")
