@@ -7,6 +7,9 @@
   twice); every chunk in but not finished (the finishing message lost): ``finish_upload``.
 - A report file queued for that long, or running without a heartbeat for that long (its worker died):
   ``build_check_report`` again (it takes the file over).
+- An X12 upload queued for that long, or running with its worker gone (no heartbeat for that long, or its
+  process dead): ``import_x12_upload`` again (it takes the upload over; the import and its done marker commit
+  together, so nothing is imported twice).
 - Refresh runs: ``codes.refresh.requeue_stuck`` (queued too long, or running with a dead worker; a redelivered
   run is taken over, or failed after ``MAX_ATTEMPTS``).
 - Work files of uploads that are no longer running are removed.
@@ -27,7 +30,8 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from billing import upload_jobs
-from billing.models import BatchUpload, JobStatus, ReportFile
+from billing.models import BatchUpload, JobStatus, ReportFile, X12Upload
+from config.jobs import JobNotQueued, send
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +55,20 @@ def _last_activity(upload: BatchUpload) -> datetime:
 def sweep(now: datetime | None = None) -> dict:
     """Send again what is stuck; -> what was sent, by kind (ids), and the work files removed."""
     from billing.report_jobs import build_check_report, owner_alive
-    from billing.tasks import check_upload_chunk, finish_upload, start_upload
+    from billing.tasks import check_upload_chunk, finish_upload, import_x12_upload, start_upload
+    from billing.x12_jobs import owner_alive as x12_owner_alive
     from codes import refresh
 
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
-    out: dict = {"uploads_started": [], "chunks": {}, "uploads_finished": [], "reports": [], "refreshes": []}
+    out: dict = {
+        "uploads_started": [],
+        "chunks": {},
+        "uploads_finished": [],
+        "reports": [],
+        "x12_uploads": [],
+        "refreshes": [],
+    }
 
     stamp = now.isoformat()
     for upload in BatchUpload.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING], created_at__lt=cutoff):
@@ -86,9 +98,28 @@ def sweep(now: datetime | None = None) -> dict:
         ReportFile.objects.filter(pk=report.pk, status=report.status).update(heartbeat_at=now, worker="")
         out["reports"].append(report.pk)
 
+    x12_uploads = X12Upload.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING], created_at__lt=cutoff)
+    for x12 in x12_uploads:
+        if x12.heartbeat_at is not None and x12.heartbeat_at >= cutoff and not x12.worker:
+            continue  # sent again by a sweep a moment ago, still waiting in the queue
+        if x12.status == JobStatus.RUNNING and x12.worker and x12_owner_alive(x12):
+            continue
+        # marked before sending: a worker may take the message at once, and its claim must not be undone
+        marked = X12Upload.objects.filter(pk=x12.pk, status=x12.status, worker=x12.worker)
+        if not marked.update(heartbeat_at=now, worker=""):
+            continue  # taken meanwhile
+        try:
+            send(import_x12_upload, x12.pk, what=f"X12 upload {x12.pk}")
+        except JobNotQueued:
+            X12Upload.objects.filter(pk=x12.pk, heartbeat_at=now, worker="").update(heartbeat_at=x12.heartbeat_at)
+            raise  # the next sweep tries again
+        out["x12_uploads"].append(x12.pk)
+
     out["refreshes"] = refresh.requeue_stuck()
     out["work_files_removed"] = clean_work_files()
-    if any(out[key] for key in ("uploads_started", "chunks", "uploads_finished", "reports", "refreshes")):
+    if any(
+        out[key] for key in ("uploads_started", "chunks", "uploads_finished", "reports", "x12_uploads", "refreshes")
+    ):
         log.warning("sweeper sent stuck jobs again: %s", out)
     return out
 

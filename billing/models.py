@@ -522,6 +522,8 @@ class X12Upload(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of the job importing it.")
+    worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the process importing it.")
 
     class Meta:
         ordering = ["-created_at"]

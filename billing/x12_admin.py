@@ -33,6 +33,7 @@ from billing.x12.claims837 import x12_date
 from billing.x12.segments import ISA_LENGTH, NotX12Error, read_delimiters
 from billing.x12_export import mark_corrected
 from billing.x12_jobs import progress
+from config.jobs import send
 from practice.selectors import practices_for
 
 
@@ -339,7 +340,7 @@ class X12UploadAdmin(PracticeScopedAdmin):
         if not change:
             from billing import tasks
 
-            transaction.on_commit(partial(tasks.import_x12_upload.delay, obj.pk))
+            transaction.on_commit(partial(send, tasks.import_x12_upload, obj.pk, what=f"X12 upload {obj.pk}"))
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(request, "The file is imported in the background: the progress shows in the list.")
