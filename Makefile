@@ -26,7 +26,7 @@ run: install
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest $(PYTEST_ARGS)  # not the exported dev settings
 
 lint: install
 	$(VENV)/bin/ruff check .
