@@ -1,6 +1,6 @@
 """Issue 13 on the shipped default data (load_defaults: fixtures/ code sets, the simple-icd-10-cm release, the payers
 and payer rules of fixtures/practice/): the payer-rule points, the guide agreeing with the checker, check_claims
-on arrays and the look-up's note. Nothing here reads ../shared.
+on arrays and the look-up's note. Nothing here reads files from outside the project.
 """
 
 from __future__ import annotations

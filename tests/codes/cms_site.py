@@ -1,4 +1,4 @@
-"""A small copy of CMS's download pages for the refresh tests, written here (nothing read from ../shared).
+"""A small copy of CMS's download pages for the refresh tests, written here (nothing read from outside the project).
 
 ``build_site(server, on)`` puts on a ``tests.cms_server.CmsServer`` the pages of ``codes.sources`` at their real
 paths, each listing the files of the quarter of ``on`` and of the quarter before, shaped as CMS shapes them
