@@ -39,6 +39,7 @@ from billing.models import (
     JobStatus,
 )
 from config.admin_filters import ScopedListFiltersMixin
+from config.admin_site import ReadOnlyInline
 from config.background import in_background
 from config.bad_input import clean_storable_text
 from config.jobs import send
@@ -522,15 +523,9 @@ def _count(result: dict) -> str:
     return ", ".join(f"{n} {s}" for s, n in counts.items()) or "no findings"
 
 
-class FindingInline(admin.TabularInline):
+class FindingInline(ReadOnlyInline):
     model = Finding
     fields = ["severity", "rule", "line", "message", "suggestion", "reference"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ClaimCheck)

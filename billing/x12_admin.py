@@ -33,6 +33,7 @@ from billing.x12.claims837 import x12_date
 from billing.x12.segments import ISA_LENGTH, NotX12Error, read_delimiters
 from billing.x12_export import mark_corrected
 from billing.x12_jobs import progress
+from config.admin_site import ReadOnlyInline
 from config.jobs import send
 from practice.selectors import practices_for
 
@@ -152,16 +153,10 @@ class ClaimX12Admin(PracticeScopedAdmin):
                 self.message_user(request, f"{extra.claim}: frequency {frequency}, REF*F8 {extra.payer_claim_number}.")
 
 
-class ClaimPaymentInline(admin.TabularInline):
+class ClaimPaymentInline(ReadOnlyInline):
     model = ClaimPayment
     fields = ("claim_ref", "claim", "status", "charge", "paid", "adjustments", "remarks", "payer_claim_number")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Remittance)
@@ -224,15 +219,9 @@ class ClaimPaymentAdmin(PracticeScopedAdmin):
         return False
 
 
-class AdjustmentCodeInline(admin.TabularInline):
+class AdjustmentCodeInline(ReadOnlyInline):
     model = AdjustmentCode
     fields = ("code", "summary", "start", "stop", "certainty")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AdjustmentCodeList)

@@ -23,3 +23,16 @@ class SiteAdmin(admin.AdminSite):
                 {"__module__": admin_class.__module__, "__doc__": admin_class.__doc__},
             )
         return super().register(model_or_iterable, admin_class, **options)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown under their parent for reading only: every field read-only, none added or deleted here."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False

@@ -28,6 +28,7 @@ from django.utils.safestring import mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 
 from config.admin_filters import ScopedListFiltersMixin
+from config.admin_site import ReadOnlyInline
 from config.bad_input import clean_storable_text
 from practice import policy, services
 from practice.models import (
@@ -397,17 +398,11 @@ class PayerRuleAdmin(ScopedListFiltersMixin, SimpleHistoryAdmin):
 # -- payers -----------------------------------------------------------------------------------------------
 
 
-class PayerRuleInline(admin.TabularInline):
+class PayerRuleInline(ReadOnlyInline):
     model = PayerRule
     fields = ("name", "codes_display", "coverage", "version", "effective_from", "effective_to", "certainty", "practice")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
     verbose_name_plural = "rules (edit each in Payer rules, with a reason)"
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="codes")
     def codes_display(self, obj):
