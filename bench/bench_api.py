@@ -46,7 +46,7 @@ def payloads(count: int) -> list[bytes]:
     """Realistic claims in the contract's JSON (the ones a practice-management system would post)."""
     from gen_claims import claims
 
-    from billing import uploads
+    from billing.uploads import reading as uploads
     from codes import models as code_models
 
     codes = list(code_models.IcdCode.objects.filter(billable=True).values_list("code", flat=True)[::7])
@@ -70,7 +70,7 @@ def in_process(bodies: list[bytes], token: str, count: int = 300) -> tuple[int, 
     from django.test.utils import CaptureQueriesContext
     from rest_framework.test import APIClient
 
-    from billing.services import reset_shared_checker
+    from billing.claims.services import reset_shared_checker
     from practice import access
 
     client = APIClient()

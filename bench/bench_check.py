@@ -9,7 +9,7 @@ mild® codes (so the PTP rule has pairs to find).
 
 Then ``--claims`` claims (bench/gen_claims.py, diagnoses drawn from the loaded ICD-10-CM) go through a batch
 upload exactly as the Celery jobs run them, but in this one process: plan (read the CSV once, write the work
-file), every chunk (``billing.upload_jobs.check_chunk``: read its slice, check, store checks and findings,
+file), every chunk (``billing.uploads.jobs.check_chunk``: read its slice, check, store checks and findings,
 progress), finish (the results workbook). Reported: claims/second for the chunks (check + store) and for the
 check alone, the queries per chunk and per check (constant: they do not grow with the claim or chunk size).
 Target: at least 2,000 claims/s on one core.
@@ -153,9 +153,10 @@ def main() -> None:
     from django.db import connection
     from gen_claims import generate
 
-    from billing import upload_jobs, uploads
+    from billing.claims.services import Checker
     from billing.models import BatchUpload, ClaimCheck, Finding
-    from billing.services import Checker
+    from billing.uploads import jobs as upload_jobs
+    from billing.uploads import reading as uploads
     from codes import models as code_models
     from practice.models import Practice
 

@@ -36,10 +36,10 @@ RULES = (
 
 
 def load_guide_data(shared: Path) -> str:
-    from billing.roles import sync_groups
     from codes import snapshot as k
     from codes.defaults import DEFAULT_SETS, FIXTURES
     from codes.loading import load_files
+    from config.roles import sync_groups
     from practice.defaults import load_defaults
 
     with Timer() as t:
@@ -166,9 +166,9 @@ def bench_report(claims: int) -> None:
     from django.test.utils import CaptureQueriesContext
 
     from billing.models import ClaimCheck
-    from billing.report_data import Period, check_records
-    from billing.report_jobs import start_check_report
-    from billing.reports import aggregate_checks
+    from billing.reports.data import Period, check_records
+    from billing.reports.jobs import start_check_report
+    from billing.reports.workbook import aggregate_checks
     from practice.models import Practice
 
     with Timer() as t:

@@ -33,10 +33,10 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("load_defaults", "--demo", stdout=StringIO())
+    from billing.claims.services import Checker
     from billing.models import X12Partner, X12PayerId
-    from billing.services import Checker
     from billing.x12.claims837 import read_837
-    from billing.x12_import import checked_segments, import_835, import_837
+    from billing.x12.importing import checked_segments, import_835, import_837
     from codes import snapshot as k
     from codes.loading import load_files
     from practice.models import Payer, Practice

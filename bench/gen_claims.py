@@ -1,4 +1,4 @@
-"""Write realistic mild® claims as a batch-upload CSV (one row per service line, billing.uploads.COLUMNS).
+"""Write realistic mild® claims as a batch-upload CSV (one row per service line, billing.uploads.reading.COLUMNS).
 
 Each claim has 1 to 4 lines: the mild® procedure (0275T with Q0 for Medicare's CED study, or G0276 for the
 Medicare PILD/placebo study), with some of 64483 (transforaminal epidural) and 62323 (interlaminar epidural),

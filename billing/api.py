@@ -15,10 +15,10 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from billing import services
 from billing.checking.claim import ClaimInputError
+from billing.claims import services
+from billing.claims.schema import CLAIM_FIELD_ERRORS, CheckResultField, CheckResultOutput, ClaimInput, CodingField
 from billing.models import CLAIM_FIELDS, ClaimCheck, ClaimLine, DraftClaim
-from billing.schema import CLAIM_FIELD_ERRORS, CheckResultField, CheckResultOutput, ClaimInput, CodingField
 from config.permissions import ModelPermissions, require_perms
 from config.throttling import UserRateThrottle
 from practice import access

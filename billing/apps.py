@@ -7,13 +7,7 @@ class BillingConfig(AppConfig):
     verbose_name = "Claims, checks, guides and reports"
 
     def ready(self):
-        from billing.roles import sync_after_migrate
+        from config.roles import sync_after_migrate
 
         # After every migrate (auth has created the permissions by then): the groups and their permissions.
         post_migrate.connect(sync_after_migrate, sender=self, dispatch_uid="billing.sync_groups")
-
-        # The admin modules are imported by now (admin's autodiscover ran first): the uploads' audit list, unless
-        # another module registered its own BatchUpload admin.
-        from billing.audit_admin import register
-
-        register()

@@ -1,4 +1,4 @@
-"""Celery tasks of the billing app. They take ids and call plain functions (billing.upload_jobs); all the work
+"""Celery tasks of the billing app. They take ids and call plain functions (billing.uploads.jobs); all the work
 is there.
 
 A batch upload: ``start_upload`` plans it (one read of the file) and sends a group of ``check_upload_chunk``
@@ -24,8 +24,8 @@ DB_RETRIES = 3  # a chunk that meets a database hiccup tries again this many tim
 @shared_task(name="billing.start_upload", acks_late=True, reject_on_worker_lost=True)
 def start_upload(upload_id: int) -> str:
     """Plan an upload and send its chunks. Redelivered: sends the chunks not yet done (they are idempotent)."""
-    from billing import upload_jobs
     from billing.models import JobStatus
+    from billing.uploads import jobs as upload_jobs
 
     try:
         upload = upload_jobs.plan(upload_id)
@@ -61,7 +61,7 @@ def start_upload(upload_id: int) -> str:
 def check_upload_chunk(self, upload_id: int, index: int) -> int:
     """Check one chunk of an upload; the number of claims it stored (0: it was done already). A database that
     stays down past the retries leaves the chunk without its done marker: the sweeper sends it again later."""
-    from billing import upload_jobs
+    from billing.uploads import jobs as upload_jobs
 
     try:
         outcome = upload_jobs.check_chunk(upload_id, index)
@@ -83,7 +83,7 @@ def check_upload_chunk(self, upload_id: int, index: int) -> int:
 @shared_task(name="billing.finish_upload", acks_late=True, reject_on_worker_lost=True)
 def finish_upload(upload_id: int) -> str:
     """Write the results workbook and mark the upload done."""
-    from billing import upload_jobs
+    from billing.uploads import jobs as upload_jobs
 
     try:
         return upload_jobs.finish(upload_id).status
@@ -99,14 +99,14 @@ def finish_upload(upload_id: int) -> str:
 
 # ---- Report and guide jobs -----------------------------------------------------------------------------------
 # Imported here so a worker (autodiscovery reads billing.tasks) knows the report task too.
-from billing.report_jobs import build_check_report  # noqa: E402, F401
+from billing.reports.jobs import build_check_report  # noqa: E402, F401
 
 
 @shared_task(name="billing.import_x12_upload", acks_late=True, reject_on_worker_lost=True)
 def import_x12_upload(upload_id: int) -> str:
-    """Import an uploaded 837P or 835 (billing.x12_jobs): one transaction; a redelivery after a killed worker
+    """Import an uploaded 837P or 835 (billing.x12.jobs): one transaction; a redelivery after a killed worker
     starts again, a finished upload is not imported twice."""
-    from billing.x12_jobs import run_upload
+    from billing.x12.jobs import run_upload
 
     return run_upload(upload_id)
 
@@ -115,6 +115,6 @@ def import_x12_upload(upload_id: int) -> str:
 def sweep_jobs() -> dict:
     """The periodic sweeper (beat schedule ``CELERY_BEAT_SCHEDULE``): sends again every job left queued or running
     with nobody on it (uploads, report files, refreshes) and removes leftover work files."""
-    from billing import job_sweep
+    from billing import sweep as job_sweep
 
     return job_sweep.sweep()

@@ -3,9 +3,9 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from billing import views
-from billing.denial_views import denial_report
-from billing.report_views import guide_form, report_download, report_page
+from billing.denials.views import denial_report
+from billing.reports.views import guide_form, report_download, report_page
+from billing.uploads import views
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -38,7 +38,6 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from billing.roles import BILLING_STAFF
 from codes import snapshot as k
 from codes.diff import Change, ReleaseDiff, diff_releases, previous_release
 from codes.fetch import (  # noqa: F401  (the download half of a refresh; refresh.download etc. stay importable)
@@ -55,6 +54,7 @@ from codes.fetch import (  # noqa: F401  (the download half of a refresh; refres
 from codes.formats.base import normalise_code
 from codes.loading import LoadError, LoadResult, activate, file_sha256, load_files, set_checksum
 from codes.models import ChangeNotice, RefreshRun, Release, Source
+from config.roles import BILLING_STAFF
 
 log = logging.getLogger(__name__)
 

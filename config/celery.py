@@ -28,7 +28,7 @@ def _clean_leftovers(**kwargs):
     import logging
 
     try:
-        from billing.job_sweep import clean_work_files
+        from billing.sweep import clean_work_files
         from codes.refresh import clean_temp
 
         clean_temp()

@@ -197,7 +197,7 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# The sweeper (billing.job_sweep) sends again jobs left queued, or running with nobody on them, this long.
+# The sweeper (billing.sweep) sends again jobs left queued, or running with nobody on them, this long.
 JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=600)
 JOB_SWEEP_SECONDS = env.int("JOB_SWEEP_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
@@ -227,7 +227,7 @@ REFRESH_STALE_SECONDS = env.int("REFRESH_STALE_SECONDS", default=600)
 REFRESH_LOCK_WAIT_SECONDS = env.int("REFRESH_LOCK_WAIT_SECONDS", default=3 * 3600)
 WATCHED_CODES = env.list("WATCHED_CODES", default=[])  # extra codes whose changes send a notice
 
-# What one batch upload may cost (billing.uploads.Limits) and how many uploads a user may add per hour.
+# What one batch upload may cost (billing.uploads.reading.Limits) and how many uploads a user may add per hour.
 UPLOAD_MAX_ROWS = env.int("UPLOAD_MAX_ROWS", default=200_000)
 UPLOAD_MAX_CLAIMS = env.int("UPLOAD_MAX_CLAIMS", default=50_000)
 UPLOAD_MAX_XLSX_BYTES = env.int("UPLOAD_MAX_XLSX_BYTES", default=256 * 1024 * 1024)

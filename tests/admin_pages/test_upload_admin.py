@@ -10,9 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
-from billing import uploads
+from billing.claims.services import Checker
 from billing.models import BatchUpload, ClaimCheck, Finding
-from billing.services import Checker
+from billing.uploads import reading as uploads
 from practice.models import Practice
 from practice.selectors import practices_for
 from tests.billing.upload_data import claim_rows, csv_bytes, eager_celery, examples_without_requirements  # noqa: F401

@@ -14,10 +14,10 @@ from pathlib import Path
 import openpyxl
 from django.contrib.auth.models import Group
 
-from billing.roles import sync_groups
 from codes import snapshot as k
 from codes.defaults import DEFAULT_SETS, FIXTURES
 from codes.loading import load_files
+from config.roles import sync_groups
 from practice.defaults import load_defaults
 from practice.models import Location, Practice, PracticeMembership, ProcedureProfile, ProfileCode
 

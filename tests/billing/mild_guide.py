@@ -1,6 +1,6 @@
 """A full mild® billing guide for 2025 built from the real CMS rows, for the workbook tests and the benchmark.
 
-Physician amounts come from PPRRVU2025_Oct and GPCI2025 through ``billing.payments``. No real OPPS
+Physician amounts come from PPRRVU2025_Oct and GPCI2025 through ``billing.guide.fees``. No real OPPS
 Addendum B or ASC Addendum AA row for these codes is at hand (the project has no real file of either): the OPPS/ASC rows
 below are marked as test data, and every other code shows "not loaded". The 2024 "before" amounts on
 the Changes sheet are test data too.
@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from billing.guide import (
+from billing.guide.fees import asc_rate, conversion_factor, opps_rate, uses_facility_rate
+from billing.guide.workbook import (
     CHANGE_AMOUNT,
     CHANGE_CODE,
     CHANGE_RULE,
@@ -32,7 +33,6 @@ from billing.guide import (
     SourceRow,
     claim_fields_from,
 )
-from billing.payments import asc_rate, conversion_factor, opps_rate, uses_facility_rate
 from codes.formats.rows import AscRow, OppsRow
 from codes.snapshot import GPCI, PFS_RVU, ReleaseRef
 from practice.policy import (

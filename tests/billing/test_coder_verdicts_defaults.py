@@ -11,8 +11,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from billing.guide import CoverageRow
-from billing.services import Checker
+from billing.claims.services import Checker
+from billing.guide.workbook import CoverageRow
 from practice.selectors import RuleBook
 from tests.billing.mild_guide import MILD_CLAIM_FIELDS  # mild®'s claim items, from its profile fixture
 

@@ -1,4 +1,4 @@
-"""The billing guide built from the database (billing.guide_data), exported by the command and downloaded by a
+"""The billing guide built from the database (billing.guide.build), exported by the command and downloaded by a
 manager from the admin, read back with openpyxl. Amounts come from the real PFS 2025 (PPRRVU2025_Oct.csv) and GPCI
 2025 files loaded through codes.loading.load_files."""
 
@@ -14,13 +14,13 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from billing.guide import write_billing_guide
-from billing.guide_data import GuideError, build_guide, parse_locality
-from billing.payments import CONVERSION_FACTORS, read_conversion_factors, table_conversion_factor
-from billing.roles import BILLING_STAFF, PRACTICE_MANAGERS
+from billing.guide.build import GuideError, build_guide, parse_locality
+from billing.guide.fees import CONVERSION_FACTORS, read_conversion_factors, table_conversion_factor
+from billing.guide.workbook import write_billing_guide
 from codes import snapshot as k
 from codes.loading import load_files
 from codes.selectors import clear_cache
+from config.roles import BILLING_STAFF, PRACTICE_MANAGERS
 from practice import services
 from practice.models import PayerRule
 from tests.billing.downloads_data import (

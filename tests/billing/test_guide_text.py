@@ -10,9 +10,9 @@ import math
 import pytest
 from openpyxl import load_workbook
 
-from billing.guide import MAX_ROW_HEIGHT, write_billing_guide
-from billing.guide_data import build_guide
-from billing.guide_text import PROJECT_RESEARCH, for_year, public_text
+from billing.guide.build import build_guide
+from billing.guide.text import PROJECT_RESEARCH, for_year, public_text
+from billing.guide.workbook import MAX_ROW_HEIGHT, write_billing_guide
 from codes.selectors import clear_cache
 from tests.billing.downloads_data import load_cms_2025, load_fixture_codesets, load_practice_defaults
 

@@ -11,14 +11,14 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from billing.guide import (
+from billing.guide.workbook import (
     DEFAULT_DISCLAIMER,
     CoverageRow,
     GuideData,
     PaymentRow,
     write_billing_guide,
 )
-from billing.xlsx import CURRENCY
+from billing.spreadsheets import CURRENCY
 from tests.billing.mild_guide import MILD_CLAIM_FIELDS, build_mild_guide, payers_and_rules
 
 SHEETS = ["Overview", "Coverage", "Coding", "Claim fields", "Payment", "Changes", "Sources"]

@@ -21,12 +21,15 @@ from django.test import Client
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from billing import job_sweep, report_jobs, tasks, upload_jobs
+from billing import sweep as job_sweep
+from billing import tasks
 from billing.models import BatchUpload, ClaimCheck, JobStatus, ReportFile
-from billing.report_data import Period
-from billing.roles import BILLING_STAFF
+from billing.reports import jobs as report_jobs
+from billing.reports.data import Period
+from billing.uploads import jobs as upload_jobs
 from codes import snapshot as k
 from codes.models import RefreshRun
+from config.roles import BILLING_STAFF
 from practice.models import Practice, PracticeMembership
 from tests.billing.upload_data import csv_bytes, eager_celery  # noqa: F401
 
@@ -172,7 +175,7 @@ def test_reports_stuck_queued_or_with_a_dead_worker_are_built_again(practice, se
 def test_a_report_queued_while_the_broker_is_down_is_503_on_the_page(practice, monkeypatch):
     from django.urls import reverse
 
-    from billing.roles import PRACTICE_MANAGERS
+    from config.roles import PRACTICE_MANAGERS
 
     user = User.objects.create_user("m", password="x", is_staff=True)
     user.groups.add(Group.objects.get(name=PRACTICE_MANAGERS))

@@ -300,8 +300,8 @@ def test_queueing_with_the_broker_down_is_503_and_the_row_waits(workers, own_red
     from django.contrib.auth.models import Group
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from billing.roles import BILLING_STAFF
     from config.celery import app
+    from config.roles import BILLING_STAFF
     from practice.models import PracticeMembership
 
     workers.start()

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing import payments
-from billing.payments import (
+from billing.guide import fees as payments
+from billing.guide.fees import (
     CARRIER_PRICED,
     FACILITY,
     NA_IN_SETTING,

@@ -1,8 +1,8 @@
-"""Ready means validated (billing.readiness, pure): each reason, and overrides lifting exactly what they name."""
+"""Ready means validated (billing.claims.readiness, pure): each reason, and overrides lifting exactly what they name."""
 
 from datetime import UTC, datetime, timedelta
 
-from billing.readiness import (
+from billing.claims.readiness import (
     EDITED_SINCE_CHECK,
     HAS_ERRORS,
     NOT_CHECKED,

@@ -11,13 +11,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import report_jobs
+from billing.claims.services import store_checks
 from billing.models import ClaimCheck, DraftClaim, JobStatus, ReportFile
-from billing.report_data import Period, check_records
-from billing.report_jobs import run_check_report, start_check_report
-from billing.roles import BILLING_STAFF, PRACTICE_MANAGERS
-from billing.services import store_checks
+from billing.reports import jobs as report_jobs
+from billing.reports.data import Period, check_records
+from billing.reports.jobs import run_check_report, start_check_report
 from config.celery import app as celery_app
+from config.roles import BILLING_STAFF, PRACTICE_MANAGERS
 from practice.models import Payer, Practice
 from tests.billing.downloads_data import load_practice_defaults, other_practice, user_in, workbook
 
@@ -51,7 +51,7 @@ def finding(rule: str, severity: str = "error") -> dict:
 def checked(
     practice, result_status: str, findings: list[dict], when: datetime, claim=None, payer="medicare", served=None
 ):
-    """One stored check (through billing.services.store_checks) made at ``when`` for a service on ``served``
+    """One stored check (through billing.claims.services.store_checks) made at ``when`` for a service on ``served``
     (default: the same day)."""
     result = {
         "status": result_status,
@@ -224,7 +224,7 @@ def test_a_failed_job_records_the_error(practice, media):
 def test_a_job_that_cannot_be_queued_stays_queued_for_the_sweeper(practice, monkeypatch, eager, media, settings):
     from kombu.exceptions import OperationalError
 
-    from billing.job_sweep import sweep
+    from billing.sweep import sweep
     from config.jobs import JobNotQueued
 
     def broker_down(*args, **kwargs):

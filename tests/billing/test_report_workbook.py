@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 from openpyxl.chart import BarChart
 
-from billing import reports
-from billing.reports import (
+from billing.reports import workbook as reports
+from billing.reports.workbook import (
     CLEAN,
     ERRORS,
     WARNINGS,
@@ -21,7 +21,7 @@ from billing.reports import (
     aggregate_checks,
     write_check_report,
 )
-from billing.xlsx import INTEGER, PERCENT
+from billing.spreadsheets import INTEGER, PERCENT
 from tests.billing.synthetic_checks import RULE_TITLES, synthetic_checks
 
 N = 100_000

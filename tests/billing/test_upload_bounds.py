@@ -13,8 +13,9 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from billing import tasks, uploads
+from billing import tasks
 from billing.models import BatchUpload, ClaimCheck
+from billing.uploads import reading as uploads
 from practice.models import Practice
 from practice.selectors import practices_for
 from tests.billing.upload_data import eager_celery  # noqa: F401

@@ -1,5 +1,5 @@
-"""Reading batch uploads (billing.uploads, pure): CSV and xlsx, header names, grouping rows into claims, rows that
-disagree, missing columns, bad units, the work file's chunks and the results workbook."""
+"""Reading batch uploads (billing.uploads.reading, pure): CSV and xlsx, header names, grouping rows into claims, rows
+that disagree, missing columns, bad units, the work file's chunks and the results workbook."""
 
 import io
 from datetime import date, datetime
@@ -7,9 +7,9 @@ from datetime import date, datetime
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from billing import uploads
 from billing.checking.claim import ClaimInputError, parse_claim
-from billing.uploads import UploadError
+from billing.uploads import reading as uploads
+from billing.uploads.reading import UploadError
 
 HEADER = ",".join(uploads.COLUMNS)
 

@@ -1,4 +1,4 @@
-"""Batch-upload jobs (billing.upload_jobs and billing.tasks, eager Celery): chunks, file order, done markers that
+"""Batch-upload jobs (billing.uploads.jobs and billing.tasks, eager Celery): chunks, file order, done markers that
 make a redelivered chunk harmless, and failures recorded in plain words."""
 
 import io
@@ -7,9 +7,10 @@ import pytest
 from django.core.files.base import ContentFile
 from openpyxl import load_workbook
 
-from billing import tasks, upload_jobs
+from billing import tasks
+from billing.claims.services import Checker
 from billing.models import BatchUpload, ClaimCheck
-from billing.services import Checker
+from billing.uploads import jobs as upload_jobs
 from practice.models import Practice
 from tests.billing.upload_data import csv_bytes, eager_celery  # noqa: F401
 
@@ -149,7 +150,7 @@ def test_a_row_s_unreadable_date_and_a_grouped_charge_are_findings_and_the_date_
     assert str(good.date_of_service) == "2026-05-04"
     assert not any("charge" in f["message"] for f in good.result["findings"])
     assert str(bad).startswith("R000: error")
-    from billing.report_data import Period, check_records
+    from billing.reports.data import Period, check_records
 
     assert sorted(r.claim for r in check_records([practice.pk], Period())) == ["R000", "R001"]  # not "check #12"
     upload.refresh_from_db()

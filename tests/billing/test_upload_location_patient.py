@@ -10,8 +10,9 @@ import pytest
 from django.core.files.base import ContentFile
 from openpyxl import load_workbook
 
-from billing import tasks, uploads
+from billing import tasks
 from billing.models import BatchUpload, ClaimCheck
+from billing.uploads import reading as uploads
 from practice.models import Practice
 from tests.billing.upload_data import csv_bytes, eager_celery  # noqa: F401
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from billing import uploads
+from billing.uploads import reading as uploads
 from tests.testdata import EXAMPLES
 
 EXAMPLES_DIR = EXAMPLES

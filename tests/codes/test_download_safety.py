@@ -11,10 +11,10 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
-from billing.roles import BILLING_STAFF, CODESET_ADMINS, PRACTICE_MANAGERS
 from codes import fetch, refresh
 from codes import snapshot as k
 from codes.models import RefreshRun, Source
+from config.roles import BILLING_STAFF, CODESET_ADMINS, PRACTICE_MANAGERS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -547,7 +547,7 @@ def test_a_new_ncci_pair_with_a_profile_code_makes_a_notice(cms_server):
 def test_a_broker_that_does_not_answer_keeps_the_run_queued_for_the_sweeper(monkeypatch, cms_server):
     from kombu.exceptions import OperationalError
 
-    from billing.job_sweep import sweep
+    from billing.sweep import sweep
     from codes.tasks import refresh_run
     from config.jobs import JobNotQueued
 

@@ -16,8 +16,8 @@ from decimal import Decimal
 
 import pytest
 
-from billing import payments
-from billing.payments import FACILITY, NONFACILITY, pfs_amount
+from billing.guide import fees as payments
+from billing.guide.fees import FACILITY, NONFACILITY, pfs_amount
 from codes.formats import hcpcs, icd10cm_order, pfs_rvu
 from codes.formats.fixtures_csv import parse_modifiers
 from codes.formats.icd10cm_tabular import parse as parse_tabular

@@ -4,8 +4,8 @@ progress bar move as the chunks are stored, and downloads the results workbook."
 import pytest
 from openpyxl import load_workbook
 
-from billing import uploads
 from billing.models import BatchUpload, JobStatus
+from billing.uploads import reading as uploads
 from practice.models import Practice
 from tests.billing.upload_data import claim_rows, csv_bytes, eager_celery, examples_without_requirements  # noqa: F401
 from tests.e2e.pages import login, submit

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
-from billing.roles import BILLING_STAFF
+from config.roles import BILLING_STAFF
 from practice.defaults import load_defaults
 from practice.models import PayerRule, Practice, PracticeMembership
 

@@ -15,8 +15,8 @@ from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from rest_framework.authtoken.models import Token
 
-from billing import services
-from billing.demo import create_demo_claims
+from billing.claims import services
+from billing.claims.demo import create_demo_claims
 from billing.models import BatchUpload, ReportFile
 from codes import selectors as code_selectors
 from practice import services as practice_services

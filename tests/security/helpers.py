@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from billing.roles import BILLING_STAFF, CODESET_ADMINS, PRACTICE_MANAGERS
+from config.roles import BILLING_STAFF, CODESET_ADMINS, PRACTICE_MANAGERS
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 

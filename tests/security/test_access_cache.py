@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
 from billing.models import ClaimCheck
-from billing.roles import BILLING_STAFF
+from config.roles import BILLING_STAFF
 from practice.models import Practice, PracticeMembership
 from tests.testdata import EXAMPLES
 

@@ -2,7 +2,7 @@
 
 URLs come from the URL resolver, so an endpoint added later is tried too. Each one is filled in with an object of
 practice A (the demo practice) and requested by every role, with the method(s) it answers. What each role should
-get is derived from the roles' specification (``billing.roles.ROLES``, not from the database) and from practice
+get is derived from the roles' specification (``config.roles.ROLES``, not from the database) and from practice
 scoping:
 
 - anonymous: the login page (admin, login-required pages, the API docs) or 401 (API, its schema); only the public
@@ -35,8 +35,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
 
 from billing.models import BatchUpload, ClaimCheck, DraftClaim, ReportFile
-from billing.roles import EXCEPT, EXTRA, ROLES
 from codes import models as code_models
+from config.roles import EXCEPT, EXTRA, ROLES
 from practice.models import Payer, PayerRule, Practice
 from tests.security.helpers import ROLES as TEST_ROLES
 from tests.security.helpers import claim_body, contract_claim, record_figures
@@ -52,7 +52,7 @@ PRACTICE_MODELS = (DraftClaim, ClaimCheck, BatchUpload, ReportFile)
 
 
 def spec_perms(role: str) -> set[str] | None:
-    """The permissions a role has according to billing.roles (None: every permission)."""
+    """The permissions a role has according to config.roles (None: every permission)."""
     group, _, superuser = TEST_ROLES[role]
     if superuser:
         return None

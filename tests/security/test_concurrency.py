@@ -16,9 +16,9 @@ from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
-from billing.admin import DraftClaimForm
+from billing.admin.claims import DraftClaimForm
 from billing.models import ClaimLine, DraftClaim
-from billing.roles import BILLING_STAFF
+from config.roles import BILLING_STAFF
 from practice.models import PracticeMembership
 from tests.security.forms import form_data
 from tests.security.helpers import MODEL_BACKEND, claim_body, record_figures

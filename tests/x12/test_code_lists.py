@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from billing.adjustment_codes import FIXTURES, load_code_lists, summaries
+from billing.denials.adjustment_codes import FIXTURES, load_code_lists, summaries
 from billing.models import AdjustmentCodeList
 from billing.x12.codelists import CodeListError, read_code_list
 

@@ -9,8 +9,8 @@ import json
 import pytest
 from django.core.management import call_command
 
-from billing.x12.denials import PaymentFacts, rule_for, summarise
-from billing.x12_import import import_835, import_837
+from billing.denials.summary import PaymentFacts, rule_for, summarise
+from billing.x12.importing import import_835, import_837
 from tests.x12.x12_data import DATA, ROUND_TRIP_837, load_ptp, x12_practice
 
 pytestmark = pytest.mark.django_db
@@ -90,7 +90,7 @@ def test_denial_report_page_and_workbook(defaults_db, client, tmp_path):
     load_ptp(tmp_path)
     import_837(open(ROUND_TRIP_837, encoding="latin-1"), practice)  # noqa: SIM115
     import_835(open(REMIT_835, encoding="latin-1"), practice)  # noqa: SIM115
-    from billing.adjustment_codes import load_code_lists
+    from billing.denials.adjustment_codes import load_code_lists
 
     load_code_lists()
     users = get_user_model().objects
@@ -137,9 +137,9 @@ IEA*1*000000888~
 
 
 def test_unforeseen_denial_becomes_a_proposal_accepted_as_an_audited_rule(defaults_db):
+    from billing.claims.services import Checker
+    from billing.denials.rule_proposals import accept
     from billing.models import DraftClaim, ProposedPayerRule
-    from billing.rule_proposals import accept
-    from billing.services import Checker
     from practice.models import PayerRule
 
     practice = x12_practice()

@@ -9,10 +9,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from billing.models import ClaimStatus, DraftClaim, X12Export
+from billing.x12.exporting import export_837
+from billing.x12.importing import import_837
 from billing.x12.segments import iter_segments
 from billing.x12.writer837 import ExportError
-from billing.x12_export import export_837
-from billing.x12_import import import_837
 from tests.x12.x12_data import ROUND_TRIP_837, load_ptp, x12_practice, x12valid
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from billing.models import ClaimCheck, DraftClaim
-from billing.x12_import import import_837
+from billing.x12.importing import import_837
 from tests.x12.x12_data import x12_practice
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from billing.models import ClaimPayment, Remittance
-from billing.x12_import import X12FileError, import_835, import_837
+from billing.x12.importing import X12FileError, import_835, import_837
 from tests.x12.x12_data import DATA, ROUND_TRIP_837, x12_practice
 
 pytestmark = pytest.mark.django_db
@@ -89,8 +89,8 @@ def test_cut_835_posts_nothing(defaults_db):
 
 def test_payer_claim_number_from_the_835_makes_a_valid_replacement(defaults_db, tmp_path):
     from billing.models import ClaimX12
+    from billing.x12.exporting import export_837, mark_corrected
     from billing.x12.segments import iter_segments
-    from billing.x12_export import export_837, mark_corrected
     from tests.x12.x12_data import x12valid
 
     practice = x12_practice()

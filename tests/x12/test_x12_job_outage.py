@@ -13,7 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 
-from billing import job_sweep, tasks
+from billing import sweep as job_sweep
+from billing import tasks
 from billing.models import JobStatus, X12Upload
 from config.jobs import JobNotQueued
 from tests.billing.upload_data import eager_celery  # noqa: F401
@@ -69,7 +70,7 @@ def test_on_postgresql_a_long_import_shows_its_heartbeat_while_its_transaction_i
     connection, outside the import's transaction. SQLite has one writer: only the claim's heartbeat."""
     from django.db import connection, connections
 
-    from billing import x12_jobs
+    from billing.x12 import jobs as x12_jobs
 
     if connection.vendor != "postgresql":
         pytest.skip("the heartbeat of an open import transaction needs PostgreSQL (DATABASE_URL)")

@@ -16,8 +16,10 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from billing import job_sweep, tasks, x12_jobs
+from billing import sweep as job_sweep
+from billing import tasks
 from billing.models import DraftClaim, X12Upload
+from billing.x12 import jobs as x12_jobs
 from tests.billing.upload_data import eager_celery  # noqa: F401
 from tests.x12.x12_data import ROUND_TRIP_837, load_ptp, x12_practice
 

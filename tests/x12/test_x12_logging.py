@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from billing.models import X12Upload
-from billing.x12_jobs import run_upload
+from billing.x12.jobs import run_upload
 from tests.billing.upload_data import eager_celery  # noqa: F401
 from tests.x12.x12_data import DATA, ROUND_TRIP_837, load_ptp, x12_practice
 

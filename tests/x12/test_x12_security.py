@@ -8,9 +8,9 @@ from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from billing.models import X12Upload
-from billing.roles import BILLING_STAFF, PRACTICE_MANAGERS
-from billing.x12_import import import_835, import_837
-from billing.x12_jobs import run_upload
+from billing.x12.importing import import_835, import_837
+from billing.x12.jobs import run_upload
+from config.roles import BILLING_STAFF, PRACTICE_MANAGERS
 from practice.models import Practice, PracticeMembership
 from tests.billing.upload_data import eager_celery  # noqa: F401
 from tests.x12.x12_data import DATA, ROUND_TRIP_837, x12_practice

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from billing.models import DraftClaim, X12Upload
-from billing.x12_jobs import run_upload
+from billing.x12.jobs import run_upload
 from tests.billing.upload_data import eager_celery  # noqa: F401
 from tests.x12.x12_data import ROUND_TRIP_837, load_ptp, x12_practice
 

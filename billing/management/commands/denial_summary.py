@@ -16,8 +16,8 @@ class Command(BaseCommand):
         parser.add_argument("--since", help="dates of service from this day (YYYY-MM-DD)")
 
     def handle(self, *args, **opts):
-        from billing.denial_data import payment_facts
-        from billing.x12.denials import summarise
+        from billing.denials.data import payment_facts
+        from billing.denials.summary import summarise
         from practice.models import Practice
 
         practice = Practice.objects.filter(key=opts["practice"]).first()

@@ -15,8 +15,8 @@ class Command(BaseCommand):
         parser.add_argument("--output", required=True)
 
     def handle(self, *args, **opts):
+        from billing.x12.exporting import export_837
         from billing.x12.writer837 import ExportError
-        from billing.x12_export import export_837
         from practice.models import Practice
 
         practice = Practice.objects.filter(key=opts["practice"]).first()

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from billing.guide import write_billing_guide
-from billing.guide_data import GuideError, build_guide
+from billing.guide.build import GuideError, build_guide
+from billing.guide.workbook import write_billing_guide
 
 
 class Command(BaseCommand):

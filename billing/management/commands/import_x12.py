@@ -24,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--practice", help="practice key (default: the only practice)")
 
     def handle(self, *args, **opts):
-        from billing.x12_import import NotX12Error, X12FileError, import_835, import_837, transaction_type
+        from billing.x12.importing import NotX12Error, X12FileError, import_835, import_837, transaction_type
         from practice.models import Practice
 
         practice = _practice(opts["practice"], Practice)

@@ -24,14 +24,14 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         if opts["demo"] and _settings_module().endswith("production"):
             raise CommandError("--demo is refused under production settings (it creates users with a known password)")
-        from billing.roles import sync_groups
         from codes.defaults import load_default_codesets
+        from config.roles import sync_groups
         from practice.defaults import load_defaults
 
         for result in load_default_codesets():
             self.stdout.write(json.dumps(result.as_json()))
         load_defaults(demo=opts["demo"])
-        from billing.adjustment_codes import load_code_lists
+        from billing.denials.adjustment_codes import load_code_lists
 
         for result in load_code_lists():
             self.stdout.write(json.dumps(result))
@@ -49,8 +49,8 @@ class Command(BaseCommand):
         from django.contrib.auth import get_user_model
         from django.contrib.auth.models import Group
 
-        from billing.demo import create_demo_claims
-        from billing.roles import BILLING_STAFF, PRACTICE_MANAGERS
+        from billing.claims.demo import create_demo_claims
+        from config.roles import BILLING_STAFF, PRACTICE_MANAGERS
         from practice.defaults import demo_practice
         from practice.models import PracticeMembership
 

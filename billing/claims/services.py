@@ -15,10 +15,10 @@ from datetime import date, timedelta
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from billing import readiness
 from billing.checking.claim import Claim, ClaimInputError, parse_claim
 from billing.checking.engine import check_claim
 from billing.checking.history import PastService, patient_hash, services_of
+from billing.claims import readiness
 from billing.models import ClaimCheck, ClaimNote, ClaimStatus, DraftClaim, Finding
 from codes.selectors import SnapshotFactory
 from practice.policy import LocationInfo
@@ -529,7 +529,7 @@ def input_error_result(date_of_service: date | None, exc: ClaimInputError) -> di
     }
 
 
-# ---- ready to send, notes and overrides (billing.readiness has the rule) ----------------------------------
+# ---- ready to send, notes and overrides (billing.claims.readiness has the rule) ----------------------------------
 
 
 def latest_checks(claim_ids: Iterable[int]) -> dict[int, ClaimCheck]:

@@ -1,8 +1,8 @@
 """An X12 upload imported as a job (the Celery task ``billing.import_x12_upload`` takes its id).
 
-The import of a file is one transaction (billing.x12_import), and the upload is marked done in that same
+The import of a file is one transaction (billing.x12.importing), and the upload is marked done in that same
 transaction: a worker killed half-way leaves nothing stored and the upload ``running``; the redelivered task
-(acks_late, reject_on_worker_lost) or the periodic sweeper (billing.job_sweep) takes it over once its worker is
+(acks_late, reject_on_worker_lost) or the periodic sweeper (billing.sweep) takes it over once its worker is
 gone (``worker``, ``heartbeat_at``) and imports it again from the start; a run whose upload was taken over rolls
 back, and a finished upload is never imported twice. Queued through ``config.jobs.send`` on commit: the broker
 down answers 503 and the upload stays queued for the sweeper. Progress while it
@@ -25,7 +25,7 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from billing.models import JobStatus, X12Upload
-from billing.x12_import import NotX12Error, X12FileError, import_835, import_837, transaction_type
+from billing.x12.importing import NotX12Error, X12FileError, import_835, import_837, transaction_type
 from config.jobs import process_gone, worker_id
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""The denial report workbook (pure openpyxl over the rows of ``billing.x12.denials.summarise``).
+"""The denial report workbook (pure openpyxl over the rows of ``billing.denials.summary.summarise``).
 
 One sheet, Denials: payer, group, CARC and its meaning, RARC and their meanings, procedure, month, count,
 amount, rate, the checker rule that catches it and whether the claim's check had said so; a second sheet,
@@ -11,7 +11,16 @@ from decimal import Decimal
 
 from openpyxl import Workbook
 
-from billing.xlsx import CURRENCY, HEADER_BORDER, HEADER_FILL, HEADER_FONT, PERCENT, TITLE_FONT, Output, set_value
+from billing.spreadsheets import (
+    CURRENCY,
+    HEADER_BORDER,
+    HEADER_FILL,
+    HEADER_FONT,
+    PERCENT,
+    TITLE_FONT,
+    Output,
+    set_value,
+)
 
 COLUMNS = [
     ("Payer", 18), ("Group", 7), ("CARC", 7), ("CARC meaning (our words)", 40), ("RARC", 12),

@@ -30,7 +30,19 @@ from functools import cache
 
 from django.utils import timezone
 
-from billing.guide import (
+from billing.guide.fees import (
+    CARRIER_PRICED,
+    CONVERSION_FACTORS_FILE,
+    NOT_LOADED,
+    FacilityRate,
+    asc_rate,
+    conversion_factor,
+    conversion_factor_source,
+    opps_rate,
+    uses_facility_rate,
+)
+from billing.guide.text import for_year
+from billing.guide.workbook import (
     CHANGE_AMOUNT,
     CHANGE_CODE,
     CHANGE_RULE,
@@ -48,18 +60,6 @@ from billing.guide import (
     ProcedureCode,
     SourceRow,
     claim_fields_from,
-)
-from billing.guide_text import for_year
-from billing.payments import (
-    CARRIER_PRICED,
-    CONVERSION_FACTORS_FILE,
-    NOT_LOADED,
-    FacilityRate,
-    asc_rate,
-    conversion_factor,
-    conversion_factor_source,
-    opps_rate,
-    uses_facility_rate,
 )
 from codes import models as code_models
 from codes import snapshot as k

@@ -13,11 +13,11 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import FileResponse
 from django.template.response import TemplateResponse
 
-from billing.adjustment_codes import summaries
-from billing.denial_data import payment_facts
-from billing.denial_report import write_denial_report
-from billing.report_views import XLSX, _context, _PracticeForm, _practices
-from billing.x12.denials import summarise
+from billing.denials.adjustment_codes import summaries
+from billing.denials.data import payment_facts
+from billing.denials.summary import summarise
+from billing.denials.workbook import write_denial_report
+from billing.reports.views import XLSX, _context, _PracticeForm, _practices
 
 
 class DenialForm(_PracticeForm):

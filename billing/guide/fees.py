@@ -68,7 +68,7 @@ PAYABLE_STATUSES = frozenset("ART")
 # Conversion factors by date (LAYOUTS 4.5): (first day, last day, non-QPP CF, QPP CF), read from the project's one
 # table, fixtures/codesets/conversion_factors.csv (a blank QPP factor means the same as the non-QPP one).
 # A file's own CF (RVU file column CONV FACTOR) is preferred over this table when present.
-CONVERSION_FACTORS_FILE = Path(__file__).resolve().parent.parent / "fixtures" / "codesets" / "conversion_factors.csv"
+CONVERSION_FACTORS_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "codesets" / "conversion_factors.csv"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html
 
-from billing import uploads
-from billing.admin import PracticeScopedAdmin
+from billing.admin.claims import PracticeScopedAdmin
+from billing.denials.rule_proposals import accept, reject
 from billing.models import (
     AdjustmentCode,
     AdjustmentCodeList,
@@ -28,11 +28,11 @@ from billing.models import (
     X12PayerId,
     X12Upload,
 )
-from billing.rule_proposals import accept, reject
+from billing.uploads import reading as uploads
 from billing.x12.claims837 import x12_date
+from billing.x12.exporting import mark_corrected
+from billing.x12.jobs import progress
 from billing.x12.segments import ISA_LENGTH, NotX12Error, read_delimiters
-from billing.x12_export import mark_corrected
-from billing.x12_jobs import progress
 from config.admin_site import ReadOnlyInline
 from config.jobs import send
 from practice.selectors import practices_for

@@ -22,13 +22,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from billing.guide import write_billing_guide
-from billing.guide_availability import missing_amounts
-from billing.guide_data import GuideError, build_guide, guide_filename, practice_locality
+from billing.guide.availability import missing_amounts
+from billing.guide.build import GuideError, build_guide, guide_filename, practice_locality
+from billing.guide.workbook import write_billing_guide
 from billing.models import ReportFile
-from billing.report_data import Period, check_records, overrides_in, rule_titles
-from billing.report_jobs import GUIDE, start_check_report
-from billing.reports import aggregate_checks
+from billing.reports.data import Period, check_records, overrides_in, rule_titles
+from billing.reports.jobs import GUIDE, start_check_report
+from billing.reports.workbook import aggregate_checks
 from practice.models import Practice, ProcedureProfile
 from practice.selectors import practices_for
 

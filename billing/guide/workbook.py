@@ -1,7 +1,7 @@
 """The procedure billing guide workbook (Overview, Coverage, Coding, Claim fields, Payment, Changes, Sources).
 
 Pure: ``GuideData`` is plain frozen data, filled by the caller from the coding snapshot, the payer rules
-and the payment arithmetic (``billing.payments``); ``write_billing_guide`` turns it into an xlsx file.
+and the payment arithmetic (``billing.guide.fees``); ``write_billing_guide`` turns it into an xlsx file.
 Amount cells hold a ``Decimal`` (written as a number in currency format) or a short text saying why
 there is no amount ("carrier priced", "not loaded"): a cell never holds a formula or a false $0.
 """
@@ -21,9 +21,9 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from billing.checking.rules.payer import ENROLMENT_DIAGNOSES
-from billing.guide_text import public_text
-from billing.payments import PFS_STATUS, FacilityRate, GpciInput, PfsAmount, RvuLike, pfs_amounts
-from billing.xlsx import (
+from billing.guide.fees import PFS_STATUS, FacilityRate, GpciInput, PfsAmount, RvuLike, pfs_amounts
+from billing.guide.text import public_text
+from billing.spreadsheets import (
     BOLD,
     CF_FORMAT,
     CURRENCY,
@@ -240,7 +240,7 @@ class PaymentRow:
         asc: FacilityRate | None = None,
         notes: str = "",
     ) -> PaymentRow:
-        """A row priced with ``billing.payments``: national always, the locality when ``gpci`` is given."""
+        """A row priced with ``billing.guide.fees``: national always, the locality when ``gpci`` is given."""
         national_nf, national_f = pfs_amounts(rvu, None, cf)
         local: tuple[PfsAmount, PfsAmount] | tuple[None, None] = (
             pfs_amounts(rvu, gpci, cf) if gpci is not None else (None, None)
@@ -517,7 +517,7 @@ def _table(ws: Worksheet, title: str, subtitle: str, columns: Sequence[Column], 
                 cell.alignment = TOP
                 width = 12
             else:
-                text = public_text(str(value))  # no internal references (billing.guide_text)
+                text = public_text(str(value))  # no internal references (billing.guide.text)
                 set_value(cell, text)
                 cell.alignment = WRAP_TOP
                 if column.kind == MONEY:

@@ -26,7 +26,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from billing import models as billing_models
-from billing import services, upload_jobs, uploads
+from billing.claims import services
 from billing.models import (
     CLAIM_FIELDS,
     BatchUpload,
@@ -38,6 +38,8 @@ from billing.models import (
     Finding,
     JobStatus,
 )
+from billing.uploads import jobs as upload_jobs
+from billing.uploads import reading as uploads
 from config.admin_filters import ScopedListFiltersMixin
 from config.admin_site import ReadOnlyInline
 from config.background import in_background
@@ -474,7 +476,7 @@ class DraftClaimAdmin(PracticeScopedAdmin):
         assignee, oldest first, with their latest note."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        from billing import queue
+        from billing.claims import queue
 
         claims = list(
             self.get_queryset(request)
@@ -873,6 +875,3 @@ def progress_text(status: str, percent: int, done: int, total: int) -> str:
 def counts_text(counts: dict | None) -> str:
     order = [("error", "with errors"), ("warning", "with warnings"), ("clean", "clean")]
     return ", ".join(f"{counts[key]:,} {label}" for key, label in order if (counts or {}).get(key))
-
-
-from billing import x12_admin  # noqa: E402, F401 (registers the X12 admin pages)

@@ -8,8 +8,8 @@ from datetime import date
 
 from django.db.models import Max
 
+from billing.denials.summary import PaymentFacts
 from billing.models import ClaimCheck, ClaimLine, ClaimPayment, Finding
-from billing.x12.denials import PaymentFacts
 
 CHUNK = 2000
 

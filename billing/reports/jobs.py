@@ -1,7 +1,7 @@
 """Report files as Celery jobs: a ``ReportFile`` id in, the workbook saved to ``ReportFile.file`` out.
 
-``build_check_report`` streams the practice's checked claims for the period (``billing.report_data``: two
-streamed queries, no query per row) into ``billing.reports.write_check_report``, updates ``progress`` about every
+``build_check_report`` streams the practice's checked claims for the period (``billing.reports.data``: two
+streamed queries, no query per row) into ``reports.workbook.write_check_report``, updates ``progress`` about every
 2% of the rows, and saves the file. A failure is recorded on the ReportFile (status failed, the error) and the
 job itself never raises, so a worker does not retry a report that cannot be built.
 """
@@ -21,8 +21,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import JobStatus, ReportFile
-from billing.report_data import Period, check_records, count_checks, rule_titles
-from billing.reports import CheckRecord, write_check_report
+from billing.reports.data import Period, check_records, count_checks, rule_titles
+from billing.reports.workbook import CheckRecord, write_check_report
 from config.jobs import process_gone, send, worker_id
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from billing.x12.denials import Denial
+from billing.denials.summary import Denial
 
 # (CARC, RARC or None) -> (kind, the rule fields it sets, what it means in words)
 PROPOSALS: tuple[tuple[str, str | None, str, dict, str], ...] = (

@@ -2,7 +2,7 @@
 as Celery tasks, the benchmark in-process.
 
 ``plan`` reads the uploaded file once and writes the normalised work file that the chunks read, each only its own
-byte range (billing.uploads). ``check_chunk`` checks one chunk with one ``Checker`` and stores its checks, the
+byte range (billing.uploads.reading). ``check_chunk`` checks one chunk with one ``Checker`` and stores its checks, the
 progress and the chunk's done marker (``chunk_runs``) in one transaction under a lock of the upload's row, so a
 redelivered chunk changes nothing and the chunk that completes the upload is known exactly: it asks for
 ``finish``, which writes the results workbook from the stored checks.
@@ -29,10 +29,10 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from billing import uploads
 from billing.checking.claim import ClaimInputError
+from billing.claims.services import Checker, input_error_result, store_checks
 from billing.models import BatchUpload, ClaimCheck, JobStatus
-from billing.services import Checker, input_error_result, store_checks
+from billing.uploads import reading as uploads
 
 log = logging.getLogger(__name__)
 

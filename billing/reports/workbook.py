@@ -25,7 +25,7 @@ from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.utils import get_column_letter
 
 from billing.checking.findings import ERROR, INFO, SEVERITY_RANK
-from billing.xlsx import (
+from billing.spreadsheets import (
     BOLD,
     HEADER_ALIGN,
     HEADER_FILL,

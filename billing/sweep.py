@@ -29,8 +29,8 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from billing import upload_jobs
 from billing.models import BatchUpload, JobStatus, ReportFile, X12Upload
+from billing.uploads import jobs as upload_jobs
 from config.jobs import JobNotQueued, send
 
 log = logging.getLogger(__name__)
@@ -54,9 +54,9 @@ def _last_activity(upload: BatchUpload) -> datetime:
 
 def sweep(now: datetime | None = None) -> dict:
     """Send again what is stuck; -> what was sent, by kind (ids), and the work files removed."""
-    from billing.report_jobs import build_check_report, owner_alive
+    from billing.reports.jobs import build_check_report, owner_alive
     from billing.tasks import check_upload_chunk, finish_upload, import_x12_upload, start_upload
-    from billing.x12_jobs import owner_alive as x12_owner_alive
+    from billing.x12.jobs import owner_alive as x12_owner_alive
     from codes import refresh
 
     now = now or timezone.now()

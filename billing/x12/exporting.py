@@ -15,8 +15,8 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from billing.claims.services import draft_payload
 from billing.models import ClaimPayment, ClaimStatus, ClaimX12, DraftClaim, X12Export, X12Partner, X12PayerId
-from billing.services import draft_payload
 from billing.x12.writer837 import BillingProvider, ExportClaim, ExportError, Partner, write_837
 
 SEGMENT_END = "~\n"

@@ -12,10 +12,10 @@ from datetime import date
 from django.db import transaction
 from django.utils import timezone
 
-from billing.denial_data import payment_facts
+from billing.denials.data import payment_facts
+from billing.denials.proposals import propose
+from billing.denials.summary import denials_of
 from billing.models import ProposedPayerRule
-from billing.x12.denials import denials_of
-from billing.x12.proposals import propose
 from practice import policy
 from practice.models import Payer, PayerRule
 from practice.services import new_version_from, save_rule

@@ -21,7 +21,7 @@ from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from billing.models import ClaimCheck, Finding
-from billing.reports import SEVERITY_RANK, CheckRecord
+from billing.reports.workbook import SEVERITY_RANK, CheckRecord
 from practice.models import Payer, Practice
 
 CHUNK = 5_000

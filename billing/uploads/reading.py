@@ -1,6 +1,6 @@
 """Batch uploads, the pure part: a CSV or xlsx of claims (one row per service line) read into the contract's claim
 objects, split into chunks, and the results workbook. No Django here (csv and openpyxl only); the jobs around it
-are in billing.upload_jobs and billing.tasks.
+are in billing.uploads.jobs and billing.tasks.
 
 The file: a header row, then one row per service line. Header names are case-insensitive ("Claim Ref", "claim-ref"
 and "CLAIM_REF" are one column); unknown columns are ignored.

@@ -46,7 +46,7 @@ def _x12_upload(request, pk: int) -> X12Upload:
 @login_required
 @permission_required("billing.view_x12upload", raise_exception=True)
 def x12_upload_progress(request, pk: int):
-    from billing.x12_jobs import progress
+    from billing.x12.jobs import progress
 
     return JsonResponse(progress(_x12_upload(request, pk)))
 

@@ -1,6 +1,6 @@
 """The work queue (pure): claims needing attention grouped by who works them, oldest first.
 
-A claim needs attention when it is not ready to send; why comes from billing.readiness (not checked, changed
+A claim needs attention when it is not ready to send; why comes from billing.claims.readiness (not checked, changed
 since its check, errors, codes not validated) or is "warnings to review" when only warnings stand.
 """
 
