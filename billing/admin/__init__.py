@@ -1,4 +1,4 @@
-"""The billing admin, one module per feature: claims and checks, uploads, reports, X12. Importing the package
+"""The billing admin, one module per feature: claims, checks, uploads, reports, X12. Importing the package
 registers every page (Django's autodiscover imports ``billing.admin``)."""
 
-from billing.admin import claims, x12  # noqa: F401
+from billing.admin import checks, claims, reports, uploads, x12  # noqa: F401

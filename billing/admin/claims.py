@@ -6,17 +6,13 @@ Every queryset is limited to the practices the user works for (practice.selector
 from __future__ import annotations
 
 import re
-from datetime import timedelta
-from functools import partial
-from pathlib import PurePath
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -25,27 +21,18 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from billing import models as billing_models
+from billing.admin.base import PracticeScopedAdmin
+from billing.admin.checks import SEVERITY_COLOURS, LatestRuleFilter, _count, findings_html
 from billing.claims import services
 from billing.models import (
     CLAIM_FIELDS,
-    BatchUpload,
-    ClaimCheck,
     ClaimLine,
     ClaimNote,
     ClaimStatus,
     DraftClaim,
-    Finding,
-    JobStatus,
 )
-from billing.uploads import jobs as upload_jobs
-from billing.uploads import reading as uploads
-from config.admin_filters import ScopedListFiltersMixin
-from config.admin_site import ReadOnlyInline
-from config.background import in_background
 from config.bad_input import clean_storable_text
-from config.jobs import send
-from practice.models import Payer, PracticePayer
+from practice.models import PracticePayer
 from practice.selectors import practices_for
 
 STALE_VERSION = (
@@ -56,16 +43,6 @@ STALE_VERSION = (
 
 class ConcurrentEditError(Exception):
     """A save lost the race between the form's version check and the write (non-locking databases only)."""
-
-
-SEVERITY_COLOURS = {
-    "error": "#c62828",
-    "warning": "#ef6c00",
-    "info": "#1565c0",
-    "clean": "#2e7d32",
-    "ready": "#2e7d32",
-    "draft": "#555",
-}
 
 
 def _split_codes(value: str) -> list[str]:
@@ -198,49 +175,6 @@ class DraftClaimForm(forms.ModelForm):
     class Meta:
         model = DraftClaim
         fields = ["practice", *CLAIM_FIELDS, "assigned_to"]
-
-
-class LatestRuleFilter(admin.SimpleListFilter):
-    title = "finding (latest check)"
-    parameter_name = "rule"
-
-    def lookups(self, request, model_admin):
-        rules = (
-            Finding.objects.filter(check_run__practice__in=practices_for(request.user))
-            .values_list("rule", flat=True)
-            .distinct()
-            .order_by("rule")
-        )
-        return [(r, r) for r in rules]
-
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(checks__findings__rule=self.value()).distinct()
-        return queryset
-
-
-class PracticeScopedAdmin(ScopedListFiltersMixin, admin.ModelAdmin):
-    """Only the practices the user works for: lists, objects, the practice choices on forms, and the choices of
-    the list's filters (a rule id or payer found only in another practice's rows is never listed)."""
-
-    practice_field = "practice"
-
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        return qs.filter(**{f"{self.practice_field}__in": practices_for(request.user)})
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "practice":
-            kwargs["queryset"] = practices_for(request.user)
-            first = kwargs["queryset"].first()
-            if first is not None and kwargs["queryset"].count() == 1:
-                kwargs["initial"] = first.pk
-        elif db_field.name == "payer" and db_field.related_model is Payer:
-            # Only payers the user's practices bill (the form's clean() checks the claim's own practice).
-            kwargs["queryset"] = Payer.objects.filter(
-                practice_payers__practice__in=practices_for(request.user)
-            ).distinct()
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(DraftClaim)
@@ -501,377 +435,3 @@ class DraftClaimAdmin(PracticeScopedAdmin):
 
     def has_check_permission(self, request):
         return request.user.has_perm("billing.check_claim")
-
-
-def findings_html(check, overrides: dict | None = None) -> str:
-    """The findings of a check as the billing office reads them (worst first, with overrides), never raw JSON."""
-    order = {"error": 0, "warning": 1, "info": 2}
-    overrides = overrides or {}
-    findings = [
-        {**f, "override": overrides.get(f.get("rule"))}
-        for f in sorted(check.result.get("findings", []), key=lambda f: order.get(f["severity"], 3))
-    ]
-    return mark_safe(  # noqa: S308 (the template escapes every value)
-        render_to_string(
-            "admin/billing/findings.html", {"check": check, "findings": findings, "colours": SEVERITY_COLOURS}
-        )
-    )
-
-
-def _count(result: dict) -> str:
-    counts: dict[str, int] = {}
-    for f in result.get("findings", []):
-        counts[f["severity"]] = counts.get(f["severity"], 0) + 1
-    return ", ".join(f"{n} {s}" for s, n in counts.items()) or "no findings"
-
-
-class FindingInline(ReadOnlyInline):
-    model = Finding
-    fields = ["severity", "rule", "line", "message", "suggestion", "reference"]
-
-
-@admin.register(ClaimCheck)
-class ClaimCheckAdmin(PracticeScopedAdmin):
-    list_display = [
-        "__str__",
-        "claim_name",
-        "payer_key",
-        "date_of_service",
-        "status",
-        "source",
-        "checked_by",
-        "checked_at",
-    ]
-    list_filter = ["status", "payer_key", "source", "findings__rule", "checked_at"]
-    date_hierarchy = "checked_at"
-    search_fields = ["reference"]
-    fields = readonly_fields = [
-        "practice",
-        "claim_name",
-        "draft_claim",
-        "payer_key",
-        "date_of_service",
-        "status",
-        "source",
-        "checked_at",
-        "checked_by",
-        "upload",
-        "coding_text",
-        "findings_panel",
-    ]
-    inlines = []  # the findings panel shows them (the Finding rows are for filters and the report)
-
-    @admin.display(description="Claim reference", ordering="reference")
-    def claim_name(self, obj):
-        return obj.reference or (f"claim #{obj.claim_id}" if obj.claim_id else "-")
-
-    @admin.display(description="Draft claim")
-    def draft_claim(self, obj):
-        if obj.claim_id is None:
-            return "-" if obj.upload_id is None else "none (checked from a batch upload)"
-        return format_html(
-            '<a href="{}">{}</a>', reverse("admin:billing_draftclaim_change", args=[obj.claim_id]), obj.claim
-        )
-
-    @admin.display(description="Coding used")
-    def coding_text(self, obj):
-        releases = [c.get("release", "") if isinstance(c, dict) else str(c) for c in obj.coding or []]
-        return "; ".join(r for r in releases if r) or "none"
-
-    @admin.display(description="Findings")
-    def findings_panel(self, obj):
-        return findings_html(obj)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-# ---- report files (the practice manager's downloads) ------------------------------------------------------
-
-
-@admin.register(billing_models.ReportFile)
-class ReportFileAdmin(PracticeScopedAdmin):
-    """Generated billing guides and check reports of the user's practices: status, progress, download link.
-    New reports are made on the Check report page (linked above the list); this list only shows them."""
-
-    list_display = [
-        "created_at",
-        "kind",
-        "period",
-        "status_badge",
-        "progress_bar",
-        "download",
-        "practice",
-        "created_by",
-    ]
-    list_filter = ["kind", "status"]
-    date_hierarchy = "created_at"
-    readonly_fields = [
-        "practice",
-        "kind",
-        "parameters",
-        "status",
-        "progress",
-        "download",
-        "error",
-        "created_by",
-        "created_at",
-        "finished_at",
-    ]
-    exclude = ["file"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("practice", "created_by")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        busy_statuses = [billing_models.JobStatus.QUEUED, billing_models.JobStatus.RUNNING]
-        busy = self.get_queryset(request).filter(status__in=busy_statuses).exists()
-        return super().changelist_view(request, {**(extra_context or {}), "refresh": busy})
-
-    @admin.display(description="Period")
-    def period(self, obj):
-        params = obj.parameters or {}
-        if obj.kind == "report":
-            return f"{params.get('period_from') or '…'} to {params.get('period_to') or '…'}"
-        return ", ".join(f"{k}: {v}" for k, v in params.items())
-
-    @admin.display(description="Status", ordering="status")
-    def status_badge(self, obj):
-        colour = {"done": "#2e7d32", "failed": "#c62828", "running": "#1565c0"}.get(obj.status, "#555")
-        text = obj.get_status_display()
-        if obj.status == billing_models.JobStatus.FAILED and obj.error:
-            return format_html('<b style="color:{}" title="{}">{}</b>: {}', colour, obj.error, text, obj.error[:120])
-        return format_html('<b style="color:{}">{}</b>', colour, text)
-
-    @admin.display(description="Progress")
-    def progress_bar(self, obj):
-        return format_html(
-            '<progress max="100" value="{}" style="width:80px"></progress> {}%', obj.progress, obj.progress
-        )
-
-    @admin.display(description="File")
-    def download(self, obj):
-        if not obj.file:
-            return "-"
-        return format_html('<a href="{}">Download</a>', reverse("billing-report-download", args=[obj.pk]))
-
-
-# ---- batch uploads -------------------------------------------------------------------------------------------
-
-JOB_COLOURS = {"queued": "#555", "running": "#1565c0", "done": "#2e7d32", "failed": "#c62828"}
-
-
-class BatchUploadForm(forms.ModelForm):
-    """Practice + file. The file's header is read at once, so a missing column is said before anything runs."""
-
-    class Meta:
-        model = BatchUpload
-        fields = ["practice", "file"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if "file" in self.fields:
-            self.fields["file"].help_text = format_html(
-                "The practice-management export as CSV or Excel (.xlsx), one row per service line; rows with the "
-                'same claim_ref are one claim. <a href="{}">Download the CSV template</a> with every column.',
-                reverse("admin:billing_batchupload_template"),
-            )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > uploads.MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(
-                f"The file is {upload.size / 1048576:.0f} MB; at most {uploads.MAX_UPLOAD_BYTES // 1048576} MB at a "
-                "time: split it into several uploads."
-            )
-        try:
-            uploads.check_header(upload, upload.name, upload_jobs.limits())
-        except uploads.UploadError as exc:
-            raise forms.ValidationError(str(exc)) from exc
-        return upload
-
-    def clean(self):
-        user = getattr(self, "user", None)
-        limit = settings.UPLOADS_PER_HOUR
-        if user is not None and limit:
-            since = timezone.now() - timedelta(hours=1)
-            recent = BatchUpload.objects.filter(created_by=user, created_at__gte=since).order_by("created_at")
-            count = recent.count()
-            if count >= limit:
-                free_at = recent.first().created_at + timedelta(hours=1)
-                wait = max(1, int((free_at - timezone.now()).total_seconds() // 60))
-                raise forms.ValidationError(
-                    f"You added {count} uploads in the last hour, the most one person may (setting UPLOADS_PER_HOUR): "
-                    f"try again in {wait} minute{'s' if wait != 1 else ''}, or put the claims in one file."
-                )
-        return super().clean()
-
-
-@admin.register(BatchUpload)
-class BatchUploadAdmin(PracticeScopedAdmin):
-    """Upload a file of claims; watch its progress live in the list; download the results workbook."""
-
-    form = BatchUploadForm
-    list_display = [
-        "name",
-        "practice",
-        "status_badge",
-        "progress",
-        "counts_text",
-        "results",
-        "created_by",
-        "created_at",
-    ]
-    list_display_links = ["name"]
-    list_filter = ["status", "created_at"]
-    search_fields = ["original_name"]
-    view_fields = [
-        "name",
-        "practice",
-        "status_badge",
-        "progress",
-        "counts_text",
-        "results",
-        "error",
-        "chunks_text",
-        "created_by",
-        "created_at",
-        "started_at",
-        "finished_at",
-    ]
-
-    class Media:
-        js = ["billing/upload_progress.js"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("practice", "created_by")
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        return type(form.__name__, (form,), {"user": request.user})  # the form counts the user's recent uploads
-
-    def get_fields(self, request, obj=None):
-        return ["practice", "file"] if obj is None else self.view_fields
-
-    def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else self.view_fields
-
-    def has_change_permission(self, request, obj=None):
-        return False  # an upload is a record of what was checked: view it, or upload again
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # and part of the audit trail (who uploaded what, when)
-
-    def get_urls(self):
-        return [
-            path(
-                "template.csv",
-                self.admin_site.admin_view(self.template_view),
-                name="billing_batchupload_template",
-            ),
-            *super().get_urls(),
-        ]
-
-    def template_view(self, request):
-        if not (self.has_add_permission(request) or self.has_view_permission(request)):
-            raise PermissionDenied
-        response = HttpResponse(uploads.template_csv(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="claims-upload-template.csv"'
-        return response
-
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.original_name = PurePath(form.cleaned_data["file"].name).name[:255]
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
-        if not change:
-            from billing import tasks
-
-            # after the commit, so a worker finds the row. With no Redis it runs in-process in a thread after the
-            # response (config.background), so the progress bar moves on the embedded default too. The broker
-            # down: the upload stays queued for the sweeper and the page answers 503 (config.jobs, config.outage).
-            transaction.on_commit(
-                partial(
-                    in_background, send, tasks.start_upload, obj.pk, what=f"upload {obj.pk}", label=f"upload {obj.pk}"
-                )
-            )
-
-    def response_add(self, request, obj, post_url_continue=None):
-        self.message_user(request, "The claims are checked in the background: the progress shows in the list.")
-        return super().response_add(request, obj, post_url_continue)
-
-    @admin.display(description="File", ordering="original_name")
-    def name(self, obj):
-        return obj.original_name or PurePath(obj.file.name).name
-
-    @admin.display(description="Status", ordering="status")
-    def status_badge(self, obj):
-        return format_html(
-            '<b class="upload-status" data-upload="{}" style="color:{}">{}</b>',
-            obj.pk,
-            JOB_COLOURS.get(obj.status, "#555"),
-            obj.get_status_display(),
-        )
-
-    @admin.display(description="Progress")
-    def progress(self, obj):
-        return format_html(
-            '<div class="upload-progress" data-url="{}" data-status="{}" data-upload="{}">'
-            '<div style="width:160px;height:12px;background:#e0e0e0;border-radius:3px;overflow:hidden">'
-            '<div class="upload-progress-bar" style="width:{}%;height:100%;background:{}"></div></div>'
-            '<span class="upload-progress-text">{}</span></div>',
-            reverse("billing-upload-progress", args=[obj.pk]),
-            obj.status,
-            obj.pk,
-            obj.percent if obj.status != JobStatus.DONE else 100,
-            JOB_COLOURS.get(obj.status, "#555"),
-            progress_text(obj.status, obj.percent, obj.done_claims, obj.total_claims),
-        )
-
-    @admin.display(description="Claims")
-    def counts_text(self, obj):
-        return counts_text(obj.counts) or "-"
-
-    @admin.display(description="Results")
-    def results(self, obj):
-        if not obj.result_file:
-            return "-"
-        checks = reverse("admin:billing_claimcheck_changelist") + f"?upload__id__exact={obj.pk}"
-        return format_html(
-            '<a href="{}">Download (xlsx)</a> · <a href="{}">checks</a>',
-            reverse("billing-upload-result", args=[obj.pk]),
-            checks,
-        )
-
-    @admin.display(description="Chunks")
-    def chunks_text(self, obj):
-        runs = obj.chunk_runs or {}
-        workers = sorted({run.get("worker", "?") for run in runs.values()})
-        text = f"{obj.chunks_done} of {obj.chunks_total} done"
-        if workers:
-            text += f", by {', '.join(workers)}"
-        return text
-
-
-def progress_text(status: str, percent: int, done: int, total: int) -> str:
-    if status == JobStatus.QUEUED:
-        return "waiting to start"
-    if status == JobStatus.FAILED:
-        return f"stopped after {done:,} of {total:,} claims" if total else "stopped"
-    if status == JobStatus.DONE:
-        return f"{total:,} claims checked"
-    return f"{percent}% ({done:,} of {total:,} claims)"
-
-
-def counts_text(counts: dict | None) -> str:
-    order = [("error", "with errors"), ("warning", "with warnings"), ("clean", "clean")]
-    return ", ".join(f"{counts[key]:,} {label}" for key, label in order if (counts or {}).get(key))

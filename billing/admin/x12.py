@@ -14,7 +14,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html
 
-from billing.admin.claims import PracticeScopedAdmin
+from billing.admin.base import PracticeScopedAdmin
 from billing.denials.rule_proposals import accept, reject
 from billing.models import (
     AdjustmentCode,
