@@ -1,7 +1,7 @@
 """Schemathesis against the OpenAPI schema: every operation, valid and invalid input, as a billing user with a token,
 through the project's WSGI app. No input may give a 500.
 
-Bounded: FUZZ_EXAMPLES examples per operation and mode (default 25), under a two-minute budget, derandomised (the
+Bounded by count, not by the clock: FUZZ_EXAMPLES examples per operation and mode (default 25), derandomised (the
 same cases every run, so a failure replays). The schema is read from /api/schema/ as clients read it. Requests
 reach the app in the test's own thread and database transaction (the request signals that would close its
 connection are held off meanwhile).
@@ -30,7 +30,6 @@ from codes import selectors as code_selectors
 from tests.security.helpers import record_figures
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
-BUDGET_SECONDS = 110
 
 
 def fuzz(operation, mode, auth, statuses: Counter, failures: list) -> None:
@@ -75,9 +74,6 @@ def test_no_input_gives_a_server_error(world):
             operation = result.ok()
             operations.append(f"{operation.method.upper()} {operation.path}")
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-                if time.monotonic() - started > BUDGET_SECONDS:
-                    failures.append("over the time budget")
-                    break
                 fuzz(operation, mode, auth, statuses, failures)
     finally:
         request_started.connect(close_old_connections)
