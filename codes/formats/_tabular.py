@@ -16,17 +16,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TextIO
 
-from .base import FormatError
+from .base import MONTH_ABBR, MONTH_NAME, MONTHS, FormatError  # noqa: F401 (the parsers' names)
 
 PathLike = str | os.PathLike[str]
 
-# Fixed English month names: CMS file names and headers do not follow the locale.
-MONTH_NAME = ("", "January", "February", "March", "April", "May", "June", "July", "August", "September")
-MONTH_NAME += ("October", "November", "December")
-MONTH_ABBR = tuple(name[:3] for name in MONTH_NAME)
-MONTHS: dict[str, int] = {name.lower(): i for i, name in enumerate(MONTH_NAME) if name} | {
-    name[:3].lower(): i for i, name in enumerate(MONTH_NAME) if name
-}  # "october" and "oct" -> 10
 
 _SNIFF_BYTES = 8192
 _UTF8_BOM = b"\xef\xbb\xbf"

@@ -13,6 +13,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+# Fixed English month names: CMS file names and headers do not follow the locale.
+MONTH_NAME = ("", "January", "February", "March", "April", "May", "June", "July", "August", "September")
+MONTH_NAME += ("October", "November", "December")
+MONTH_ABBR = tuple(name[:3] for name in MONTH_NAME)
+MONTHS: dict[str, int] = {name.lower(): i for i, name in enumerate(MONTH_NAME) if name} | {
+    name[:3].lower(): i for i, name in enumerate(MONTH_NAME) if name
+}  # "october" and "oct" -> 10
+
 
 class FormatError(ValueError):
     """A file that cannot be read in full. ``str()`` names the file, the line and (when known) the field."""
