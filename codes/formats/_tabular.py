@@ -17,42 +17,17 @@ from pathlib import Path
 from typing import TextIO
 
 from .base import MONTH_ABBR, MONTH_NAME, MONTHS, FormatError  # noqa: F401 (the parsers' names)
+from .textfile import open_text
 
 PathLike = str | os.PathLike[str]
 
 
-_SNIFF_BYTES = 8192
-_UTF8_BOM = b"\xef\xbb\xbf"
 _WS = re.compile(r"\s+")
 
 
-def sniff_encoding(path: PathLike) -> str:
-    """The encoding to read a CMS text file with, refusing files that are not plain text.
-
-    CMS publishes latin-1 text. A UTF-8 byte order mark means UTF-8. A UTF-16 byte order mark, NUL bytes
-    or a zip signature (an ``.xlsx`` renamed to ``.csv``) are a FormatError: decoding those as latin-1 would
-    yield garbage rather than an error.
-    """
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(_SNIFF_BYTES)
-    except OSError as exc:
-        raise FormatError(f"cannot open the file: {exc.strerror}", file=str(path)) from None
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise FormatError("the file is UTF-16 encoded; CMS files are latin-1 text (save it as CSV/TXT)", file=str(path))
-    if head.startswith(b"PK\x03\x04"):
-        raise FormatError("the file is a zip or Excel workbook, not a text file", file=str(path))
-    if b"\x00" in head:
-        raise FormatError("the file contains NUL bytes: binary or UTF-16 data, not latin-1 text", file=str(path))
-    if head.startswith(_UTF8_BOM):
-        return "utf-8-sig"
-    return "latin-1"
-
-
 def open_checked(path: PathLike, *, newline: str | None = None) -> TextIO:
-    """Open after :func:`sniff_encoding`; ``newline=""`` for the csv module."""
-    encoding = sniff_encoding(path)
-    return open(path, encoding=encoding, newline=newline)  # noqa: SIM115
+    """Open a CMS text file by the parsers' one text policy (``codes.formats.textfile``); ``newline=""`` for csv."""
+    return open_text(path, newline=newline)
 
 
 def clean(value: str | None) -> str:
