@@ -30,6 +30,28 @@ def open_checked(path: PathLike, *, newline: str | None = None) -> TextIO:
     return open_text(path, newline=newline)
 
 
+class FixedWidthTable:
+    """The lines of a fixed-width TXT table after its header line (the first, within ``scan`` lines, holding every
+    word of ``header``, case ignored), as ``(line number, text without its line end)``. Once read: ``header_line``
+    (0 when there was none) and ``last`` (the number of the last line read)."""
+
+    def __init__(self, lines: Iterable[str], header: tuple[str, ...], scan: int):
+        self.lines, self.header, self.scan = lines, header, scan
+        self.header_line = self.last = 0
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        for line_no, raw in enumerate(self.lines, start=1):
+            text = raw.rstrip("\r\n")
+            self.last = line_no
+            if not self.header_line:
+                if all(word in text.upper() for word in self.header):
+                    self.header_line = line_no
+                elif line_no >= self.scan:
+                    return
+                continue
+            yield line_no, text
+
+
 def clean(value: str | None) -> str:
     """Strip and collapse runs of white space (CSV header cells carry stray spaces and line breaks)."""
     return _WS.sub(" ", value or "").strip()

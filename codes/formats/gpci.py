@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
-from ._tabular import PathLike, file_name, find_csv_header, open_checked, to_decimal
+from ._tabular import FixedWidthTable, PathLike, file_name, find_csv_header, open_checked, to_decimal
 from .base import FileInfo, FormatError
 from .rows import GpciRow
 from .textfile import proves_whole
@@ -185,16 +185,9 @@ def parse_txt(path: PathLike) -> Iterator[GpciRow]:
     name = str(path)
     seen: dict[tuple[str, str], int] = {}
     with open_checked(path) as fh:
-        header_line = 0
+        table = FixedWidthTable(fh, ("PW GPCI", "LOCALITY"), _HEADER_SCAN_ROWS)
         ended = False
-        for line_no, raw in enumerate(fh, start=1):
-            text = raw.rstrip("\r\n")
-            if not header_line:
-                if "PW GPCI" in text.upper() and "LOCALITY" in text.upper():
-                    header_line = line_no
-                elif line_no >= _HEADER_SCAN_ROWS:
-                    break
-                continue
+        for line_no, text in table:
             starts_with_mac = text[:5].isdigit()
             if ended or not starts_with_mac:
                 if ended and starts_with_mac:
@@ -221,13 +214,12 @@ def parse_txt(path: PathLike) -> Iterator[GpciRow]:
             )
             _check_unique(record, seen, file=name, line=line_no)
             yield record
-        last = line_no if header_line else 0
-    if not header_line:
+    if not table.header_line:
         raise FormatError("this does not look like a GPCI file: no header with a PW GPCI column", file=name)
     if not seen:
         raise FormatError("no locality rows after the header", file=name)
     if not ended:
-        raise _no_end(name, last)
+        raise _no_end(name, table.last)
 
 
 def file_info(path: PathLike) -> FileInfo:

@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterator
 from datetime import date
 
-from ._tabular import PathLike, clean, file_name, find_csv_header, open_checked
+from ._tabular import FixedWidthTable, PathLike, clean, file_name, find_csv_header, open_checked
 from .base import FileInfo, FormatError
 from .rows import LocalityRow
 from .textfile import proves_whole
@@ -160,16 +160,9 @@ def parse_txt(path: PathLike) -> Iterator[LocalityRow]:
     name = str(path)
     collect = _Collector(name)
     with open_checked(path) as fh:
-        header_line = 0
+        table = FixedWidthTable(fh, ("FEE SCHEDULE AREA", "LOCALITY"), _HEADER_SCAN_ROWS)
         ended = False
-        for line_no, raw in enumerate(fh, start=1):
-            text = raw.rstrip("\r\n")
-            if not header_line:
-                if "FEE SCHEDULE AREA" in text.upper() and "LOCALITY" in text.upper():
-                    header_line = line_no
-                elif line_no >= _HEADER_SCAN_ROWS:
-                    break
-                continue
+        for line_no, text in table:
             if not text.strip():
                 collect.new_group()
                 continue
@@ -184,13 +177,12 @@ def parse_txt(path: PathLike) -> Iterator[LocalityRow]:
             record = collect.row(*(text[a:b] for a, b in _TXT_SLICES.values()), line=line_no)
             if record is not None:
                 yield record
-        last = line_no if header_line else 0
-    if not header_line:
+    if not table.header_line:
         raise FormatError("this does not look like a locality crosswalk (LOCCO): no Fee Schedule Area", file=name)
     if not collect.seen:
         raise FormatError("no locality rows after the header", file=name)
     if not ended:
-        raise _no_end(name, last)
+        raise _no_end(name, table.last)
 
 
 def file_info(path: PathLike) -> FileInfo:
