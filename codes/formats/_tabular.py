@@ -51,6 +51,16 @@ class FixedWidthTable:
                 continue
             yield line_no, text
 
+    def check_end(self, file: str, *, no_header: str, rows: int, ended: bool, no_end: Callable) -> None:
+        """After the last line: a header was found (else ``no_header``), locality rows followed it, and the table
+        ended with the text after it (else ``no_end(file, last line)``, the error of a file cut short)."""
+        if not self.header_line:
+            raise FormatError(no_header, file=file)
+        if not rows:
+            raise FormatError("no locality rows after the header", file=file)
+        if not ended:
+            raise no_end(file, self.last)
+
 
 def clean(value: str | None) -> str:
     """Strip and collapse runs of white space (CSV header cells carry stray spaces and line breaks)."""

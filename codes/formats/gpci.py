@@ -214,12 +214,13 @@ def parse_txt(path: PathLike) -> Iterator[GpciRow]:
             )
             _check_unique(record, seen, file=name, line=line_no)
             yield record
-    if not table.header_line:
-        raise FormatError("this does not look like a GPCI file: no header with a PW GPCI column", file=name)
-    if not seen:
-        raise FormatError("no locality rows after the header", file=name)
-    if not ended:
-        raise _no_end(name, table.last)
+    table.check_end(
+        name,
+        no_header="this does not look like a GPCI file: no header with a PW GPCI column",
+        rows=len(seen),
+        ended=ended,
+        no_end=_no_end,
+    )
 
 
 def file_info(path: PathLike) -> FileInfo:

@@ -177,12 +177,13 @@ def parse_txt(path: PathLike) -> Iterator[LocalityRow]:
             record = collect.row(*(text[a:b] for a, b in _TXT_SLICES.values()), line=line_no)
             if record is not None:
                 yield record
-    if not table.header_line:
-        raise FormatError("this does not look like a locality crosswalk (LOCCO): no Fee Schedule Area", file=name)
-    if not collect.seen:
-        raise FormatError("no locality rows after the header", file=name)
-    if not ended:
-        raise _no_end(name, table.last)
+    table.check_end(
+        name,
+        no_header="this does not look like a locality crosswalk (LOCCO): no Fee Schedule Area",
+        rows=len(collect.seen),
+        ended=ended,
+        no_end=_no_end,
+    )
 
 
 def file_info(path: PathLike) -> FileInfo:
