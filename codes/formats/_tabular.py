@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TextIO
 
-from .base import MONTH_ABBR, MONTH_NAME, MONTHS, FormatError  # noqa: F401 (the parsers' names)
+from .base import MONTH_ABBR, MONTH_NAME, MONTHS, FileInfo, FormatError  # noqa: F401 (the parsers' names)
 from .textfile import open_text
 
 PathLike = str | os.PathLike[str]
@@ -60,6 +60,29 @@ class FixedWidthTable:
             raise FormatError("no locality rows after the header", file=file)
         if not ended:
             raise no_end(file, self.last)
+
+
+def calendar_year(path: PathLike, *, said: Callable[[str], re.Match | None], lines: int, name: re.Pattern,
+                  label: str) -> FileInfo:  # fmt: skip
+    """A file of one calendar year (GPCI, locality crosswalk): the year one of its first ``lines`` lines says
+    (``said``: a match whose group 1 is the year), else the year its name says (two digits: 20yy)."""
+    year = None
+    try:
+        with open_checked(path) as fh:
+            for _ in range(lines):
+                match = said(fh.readline())
+                if match:
+                    year = int(match.group(1))
+                    break
+    except (FormatError, OSError):
+        pass
+    if year is None:
+        match = name.search(file_name(path))
+        if not match:
+            return FileInfo()
+        year = int(match.group(1))
+        year += 2000 if year < 100 else 0
+    return FileInfo(date(year, 1, 1), date(year, 12, 31), f"{label} {year}")
 
 
 def clean(value: str | None) -> str:

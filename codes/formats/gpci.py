@@ -29,10 +29,9 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
-from datetime import date
 from decimal import Decimal
 
-from ._tabular import FixedWidthTable, PathLike, file_name, find_csv_header, open_checked, to_decimal
+from ._tabular import FixedWidthTable, PathLike, calendar_year, find_csv_header, open_checked, to_decimal
 from .base import FileInfo, FormatError
 from .rows import GpciRow
 from .textfile import proves_whole
@@ -225,20 +224,8 @@ def parse_txt(path: PathLike) -> Iterator[GpciRow]:
 
 def file_info(path: PathLike) -> FileInfo:
     """The calendar year of the header (``2025 PW GPCI``), the title (``CY 2025``) or the name (``GPCI2025``)."""
-    year = None
-    try:
-        with open_checked(path) as fh:
-            for _ in range(_HEADER_SCAN_ROWS):
-                line = fh.readline()
-                match = _YEAR_IN_HEADER.search(line) or _YEAR_IN_TITLE.search(line)
-                if match:
-                    year = int(match.group(1))
-                    break
-    except (FormatError, OSError):
-        pass
-    if year is None:
-        match = _YEAR_IN_NAME.search(file_name(path))
-        if not match:
-            return FileInfo()
-        year = int(match.group(1))
-    return FileInfo(date(year, 1, 1), date(year, 12, 31), f"GPCI {year}")
+
+    def said(line: str) -> re.Match | None:
+        return _YEAR_IN_HEADER.search(line) or _YEAR_IN_TITLE.search(line)
+
+    return calendar_year(path, said=said, lines=_HEADER_SCAN_ROWS, name=_YEAR_IN_NAME, label="GPCI")

@@ -27,9 +27,8 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
-from datetime import date
 
-from ._tabular import FixedWidthTable, PathLike, clean, file_name, find_csv_header, open_checked
+from ._tabular import FixedWidthTable, PathLike, calendar_year, clean, find_csv_header, open_checked
 from .base import FileInfo, FormatError
 from .rows import LocalityRow
 from .textfile import proves_whole
@@ -188,17 +187,4 @@ def parse_txt(path: PathLike) -> Iterator[LocalityRow]:
 
 def file_info(path: PathLike) -> FileInfo:
     """The calendar year of the title (``COUNTIES INCLUDED IN 2025 LOCALITIES``) or the name (``25LOCCO``)."""
-    year = None
-    try:
-        with open_checked(path) as fh:
-            match = _YEAR_IN_TITLE.search(fh.readline())
-            if match:
-                year = int(match.group(1))
-    except (FormatError, OSError):
-        pass
-    if year is None:
-        match = _YEAR_IN_NAME.search(file_name(path))
-        if not match:
-            return FileInfo()
-        year = 2000 + int(match.group(1))
-    return FileInfo(date(year, 1, 1), date(year, 12, 31), f"Locality crosswalk {year}")
+    return calendar_year(path, said=_YEAR_IN_TITLE.search, lines=1, name=_YEAR_IN_NAME, label="Locality crosswalk")
