@@ -51,19 +51,7 @@ class CodeLookupView(APIView):
 class ReleaseSerializer(serializers.ModelSerializer):
     class Meta:
         model = models.Release
-        fields = [
-            "id",
-            "kind",
-            "label",
-            "effective_from",
-            "effective_to",
-            "status",
-            "sources",
-            "sha256",
-            "row_count",
-            "loaded_at",
-            "held_reason",
-        ]
+        fields = ["id", *models.RELEASE_FACTS, "held_reason"]
 
 
 class ReleaseViewSet(viewsets.ReadOnlyModelViewSet):

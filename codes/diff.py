@@ -10,8 +10,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 
 from django.db.models import Exists, OuterRef, Q
 
-from codes import models
-from codes import snapshot as k
+from codes import kinds, models
 
 # Fields that matter to billing staff, per kind (others are compared too but reported only if these change).
 IGNORED_FIELDS = {"short_description"}
@@ -108,7 +107,7 @@ def diff_releases(old: models.Release, new: models.Release, limit: int = 5000, c
     """``codes``: only the NCCI PTP pairs with one of these codes (its lists are cut at ``limit`` otherwise)."""
     if old.kind != new.kind:
         raise ValueError(f"cannot compare a {old.kind} release with a {new.kind} release")
-    if new.kind in (k.PTP_PRACTITIONER, k.PTP_HOSPITAL):
+    if kinds.get(new.kind).in_database:
         return _diff_ptp(old, new, limit, codes)
     from codes.selectors import _rows_of
 

@@ -20,9 +20,7 @@ refused by its name and, for MUE, by its header.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import importlib
 import logging
 import math
 import time
@@ -30,13 +28,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from types import SimpleNamespace
 
 from django.conf import settings
 from django.db import connection, transaction
 
-from codes import models
-from codes import snapshot as k
+from codes import kinds, models
 from codes.formats.base import FileInfo, FormatError
 
 log = logging.getLogger(__name__)
@@ -68,289 +64,13 @@ class LoadResult:
         }
 
 
-def _join(values) -> str:
-    return " ".join(v for v in values if v)
+IMPORT_KINDS = kinds.ALL_KINDS
 
 
-@dataclass(frozen=True)
-class KindSpec:
-    """How one kind is read and stored: parser choice, table, columns and row -> tuple."""
-
-    model: type
-    columns: tuple[str, ...]
-    to_tuple: Callable[[object], tuple]
-    parser: Callable[[Path], object]  # path -> parser module (parse, file_info)
-    key: Callable[[object], object] | None = None  # duplicate-key check across files of one set
-    tuples: Callable[[Path], Iterator[tuple]] | None = None  # fast path yielding ready tuples
-    table: str | None = None  # PTP and MUE: the CMS table the kind holds ("practitioner", "hospital")
-
-
-def _module(name: str):
-    return importlib.import_module(f"codes.formats.{name}")
-
-
-def _icd_parser(path: Path):
-    return _module("icd10cm_tabular" if path.suffix.lower() == ".xml" else "icd10cm_order")
-
-
-def _fixed(name: str):
-    return lambda path: _module(name)
-
-
-def _fixture(parse_name: str):
-    """The project's fixture CSVs: one module, a parse function per kind."""
-
-    def pick(path: Path):
-        module = _module("fixtures_csv")
-        return SimpleNamespace(parse=getattr(module, parse_name), file_info=module.file_info)
-
-    return pick
-
-
-def _ptp_tuples(path: Path):
-    # SQLite stores dates as ISO text: giving it strings saves an adapter call per date (bulk_insert's SQLite path).
-    return _module("ncci_ptp").parse_tuples(path, iso_dates=connection.vendor == "sqlite")
-
-
-SPECS: dict[str, KindSpec] = {
-    k.ICD10CM: KindSpec(
-        models.IcdCode,
-        ("code", "billable", "description", "short_description"),
-        lambda r: (r.code, r.billable, r.description, r.short_description),
-        _icd_parser,
-        key=lambda r: r.code,
-    ),
-    k.HCPCS: KindSpec(
-        models.HcpcsCode,
-        (
-            "code",
-            "is_modifier",
-            "long_description",
-            "short_description",
-            "pricing_indicators",
-            "multiple_pricing",
-            "coverage",
-            "asc_group",
-            "asc_date",
-            "proc_note",
-            "betos",
-            "type_of_service",
-            "xrefs",
-            "added",
-            "action_effective",
-            "terminated",
-            "action_code",
-        ),
-        lambda r: (
-            r.code,
-            r.is_modifier,
-            r.long_description,
-            r.short_description,
-            _join(r.pricing_indicators),
-            r.multiple_pricing,
-            r.coverage,
-            r.asc_group,
-            r.asc_date,
-            r.proc_note,
-            r.betos,
-            _join(r.type_of_service),
-            _join(r.xrefs),
-            r.added,
-            r.action_effective,
-            r.terminated,
-            r.action_code,
-        ),
-        _fixed("hcpcs"),
-        key=lambda r: r.code,
-    ),
-    k.CPT: KindSpec(
-        models.CptDescriptor,
-        ("code", "description"),
-        lambda r: (r.code, r.description),
-        _fixed("cpt_descriptors"),
-        key=lambda r: r.code,
-    ),
-    k.PROCEDURE_SUMMARIES: KindSpec(
-        models.ProcedureSummary,
-        ("code", "code_system", "summary", "effective_from", "effective_to", "replacement"),
-        lambda r: (r.code, r.code_system, r.summary, r.effective_from, r.effective_to, r.replacement),
-        _fixture("parse_procedure_summaries"),
-        key=lambda r: r.code,
-    ),
-    k.MODIFIERS: KindSpec(
-        models.ModifierCode,
-        ("code", "code_system", "description", "effective_from", "effective_to", "ncci_associated", "anatomic"),
-        lambda r: (
-            r.code,
-            r.code_system,
-            r.description,
-            r.effective_from,
-            r.effective_to,
-            r.ncci_associated,
-            r.anatomic,
-        ),
-        _fixture("parse_modifiers"),
-        key=lambda r: r.code,
-    ),
-    k.POS: KindSpec(
-        models.PlaceOfService,
-        ("code", "name", "facility", "effective_from", "effective_to"),
-        lambda r: (r.code, r.name, r.facility, r.effective_from, r.effective_to),
-        _fixture("parse_places_of_service"),
-        key=lambda r: r.code,
-    ),
-    k.PFS_RVU: KindSpec(
-        models.RvuValue,
-        (
-            "code",
-            "modifier",
-            "description",
-            "status",
-            "work_rvu",
-            "pe_nonfacility_rvu",
-            "pe_nonfacility_na",
-            "pe_facility_rvu",
-            "pe_facility_na",
-            "mp_rvu",
-            "total_nonfacility",
-            "total_facility",
-            "pctc_indicator",
-            "global_days",
-            "mult_proc",
-            "bilat_surg",
-            "asst_surg",
-            "co_surg",
-            "team_surg",
-            "conversion_factor",
-        ),
-        lambda r: (
-            r.code,
-            r.modifier,
-            r.description,
-            r.status,
-            r.work_rvu,
-            r.pe_nonfacility_rvu,
-            r.pe_nonfacility_na,
-            r.pe_facility_rvu,
-            r.pe_facility_na,
-            r.mp_rvu,
-            r.total_nonfacility,
-            r.total_facility,
-            r.pctc_indicator,
-            r.global_days,
-            r.mult_proc,
-            r.bilat_surg,
-            r.asst_surg,
-            r.co_surg,
-            r.team_surg,
-            r.conversion_factor,
-        ),
-        _fixed("pfs_rvu"),
-        key=lambda r: (r.code, r.modifier),
-    ),
-    k.GPCI: KindSpec(
-        models.Gpci,
-        ("mac", "state", "locality", "name", "work", "pe", "mp"),
-        lambda r: (r.mac, r.state, r.locality, r.name, r.work, r.pe, r.mp),
-        _fixed("gpci"),
-        key=lambda r: (r.mac, r.locality),
-    ),
-    k.LOCALITY: KindSpec(
-        models.Locality,
-        ("mac", "locality", "state", "area", "counties"),
-        lambda r: (r.mac, r.locality, r.state, r.area, r.counties),
-        _fixed("locality"),
-    ),
-    k.MUE_PRACTITIONER: KindSpec(
-        models.MueValue,
-        ("code", "value", "adjudication_indicator", "rationale"),
-        lambda r: (r.code, r.value, r.adjudication_indicator, r.rationale),
-        _fixed("mue"),
-        key=lambda r: r.code,
-    ),
-    k.OPPS: KindSpec(
-        models.OppsRate,
-        (
-            "code",
-            "short_description",
-            "status_indicator",
-            "apc",
-            "relative_weight",
-            "payment_rate",
-            "national_copayment",
-            "minimum_copayment",
-        ),
-        lambda r: (
-            r.code,
-            r.short_description,
-            r.status_indicator,
-            r.apc,
-            r.relative_weight,
-            r.payment_rate,
-            r.national_copayment,
-            r.minimum_copayment,
-        ),
-        _fixed("opps_addendum_b"),
-        key=lambda r: r.code,
-    ),
-    k.ASC: KindSpec(
-        models.AscRate,
-        (
-            "code",
-            "short_description",
-            "multiple_procedure_discount",
-            "comment_indicator",
-            "payment_indicator",
-            "payment_weight",
-            "payment_rate",
-        ),
-        lambda r: (
-            r.code,
-            r.short_description,
-            r.multiple_procedure_discount,
-            r.comment_indicator,
-            r.payment_indicator,
-            r.payment_weight,
-            r.payment_rate,
-        ),
-        _fixed("asc_addendum_aa"),
-        key=lambda r: r.code,
-    ),
-    k.ZIP5: KindSpec(
-        models.ZipLocality,
-        ("zip_code", "state", "carrier", "locality", "rural", "plus_four", "year_quarter"),
-        lambda r: (r.zip_code, r.state, r.carrier, r.locality, r.rural, r.plus_four, r.year_quarter),
-        _fixed("zip5"),
-        key=lambda r: r.zip_code,
-    ),
-    k.NCCI_ADDON: KindSpec(
-        models.AddonEdit,
-        ("addon", "primary", "edit_type", "addon_effective", "addon_deleted", "primary_effective", "primary_deleted"),
-        lambda r: (
-            r.addon,
-            r.primary,
-            r.edit_type,
-            r.addon_effective,
-            r.addon_deleted,
-            r.primary_effective,
-            r.primary_deleted,
-        ),
-        _fixed("ncci_addon"),
-        key=lambda r: (r.addon, r.primary, r.addon_effective),
-    ),
-}
-_PTP = KindSpec(
-    models.PtpEdit,
-    ("column1", "column2", "prior_1996", "effective", "deleted", "modifier_indicator", "rationale"),
-    lambda r: (r.column1, r.column2, r.prior_1996, r.effective, r.deleted, r.modifier_indicator, r.rationale),
-    _fixed("ncci_ptp"),
-    tuples=_ptp_tuples,  # the parser checks duplicate keys itself, per file
-)
-SPECS[k.PTP_PRACTITIONER] = dataclasses.replace(_PTP, table="practitioner")
-SPECS[k.PTP_HOSPITAL] = dataclasses.replace(_PTP, table="hospital")
-SPECS[k.MUE_HOSPITAL] = dataclasses.replace(SPECS[k.MUE_PRACTITIONER], table="hospital")
-SPECS[k.MUE_PRACTITIONER] = dataclasses.replace(SPECS[k.MUE_PRACTITIONER], table="practitioner")
-IMPORT_KINDS = tuple(SPECS)
+def _known(kind: str) -> kinds.Kind:
+    if kind not in kinds.KINDS:
+        raise LoadError(f"unknown kind {kind!r}: one of {', '.join(IMPORT_KINDS)}")
+    return kinds.KINDS[kind]
 
 
 def file_sha256(path: Path) -> str:
@@ -387,7 +107,7 @@ def resolve_dates(
     if effective_to is not None and effective_to < effective_from:
         raise LoadError(f"--effective-to {effective_to} is before --effective-from {effective_from}")
     if not label:
-        label = next((i.label for i in infos if i.label), None) or f"{k.KIND_LABELS[kind]} from {effective_from}"
+        label = next((i.label for i in infos if i.label), None) or f"{kinds.label(kind)} from {effective_from}"
     return effective_from, effective_to, label
 
 
@@ -445,15 +165,16 @@ def bulk_insert(model, columns: tuple[str, ...], release_id: int, rows: Iterable
     return count
 
 
-def _rows(spec: KindSpec, kind: str, paths: list[Path]) -> Iterator[tuple]:
+def _rows(kind: kinds.Kind, paths: list[Path]) -> Iterator[tuple]:
     """Every row of the file set as a tuple, checking duplicate keys across the files."""
+    to_tuple, key = kind.to_tuple, kind.key_of if kind.unique else None
     for path in paths:
-        if spec.tuples is not None:
-            yield from spec.tuples(path)
+        module = kind.parser_for(path)
+        if kind.in_database:  # the fast path: ready tuples (the parser checks duplicate keys itself, per file)
+            # SQLite stores dates as ISO text: giving it strings saves an adapter call per date (bulk_insert).
+            yield from module.parse_tuples(path, iso_dates=connection.vendor == "sqlite")
             continue
-        module = spec.parser(path)
         seen: set = set()
-        to_tuple, key = spec.to_tuple, spec.key
         for n, row in enumerate(module.parse(path), 1):
             if key is not None:
                 kv = key(row)
@@ -463,35 +184,26 @@ def _rows(spec: KindSpec, kind: str, paths: list[Path]) -> Iterator[tuple]:
             yield to_tuple(row)
 
 
-_TABLE_WORDS = {"practitioner": "practitioner", "hospital": "outpatient hospital", "dme": "DME supplier"}
-_TABLE_NAMES = {
-    (k.PTP_PRACTITIONER, "practitioner"): "ccipra-v...-f1..4.txt",
-    (k.PTP_HOSPITAL, "hospital"): "ccioph-v...-f1..4.txt",
-    (k.MUE_PRACTITIONER, "practitioner"): "MCR_MUE_PractitionerServices_Eff_...csv",
-    (k.MUE_HOSPITAL, "hospital"): "MCR_MUE_OutpatientHospitalServices_Eff_...csv",
-}
-
-
 def check_identity(kind: str, path: Path, name: str | None = None) -> None:
     """Refuse a file of another table than ``kind`` holds (issue 14 item 6): a practitioner PTP file given as
     ``ncci-ptp-hospital``, an outpatient hospital or DME MUE file as ``mue-practitioner``... PTP: from the name
     (``ccipra`` / ``ccioph``; both tables share one header, so a name that says neither is accepted). MUE: from
     the name and from the header's second column (``Practitioner Services MUE Values``). Other kinds: each
     parser's header checks refuse files of another kind. ``name`` is the file's name at its source."""
-    spec = SPECS[kind]
-    if spec.table is None:
+    table = kinds.KINDS[kind].table
+    if table is None:
         return
     name = name or path.name
-    if kind in (k.PTP_PRACTITIONER, k.PTP_HOSPITAL):
-        said = {"name": _module("ncci_ptp").table_of(name)}
-    else:
-        mue = _module("mue")
-        said = {"name": mue.name_table(name), "header": mue.header_table(path)}
-    for where, table in said.items():
-        if table is not None and table != spec.table:
+    module = kinds.KINDS[kind].parser_for(path)
+    if hasattr(module, "header_table"):  # MUE: the name and the header's second column say the table
+        said = {"name": module.name_table(name), "header": module.header_table(path)}
+    else:  # PTP: both tables share one header, only the name says
+        said = {"name": module.table_of(name)}
+    for where, other in said.items():
+        if other is not None and other != table:
             raise LoadError(
-                f"{name}: its {where} says this is the {_TABLE_WORDS[table]} table, but {kind} takes the "
-                f"{_TABLE_WORDS[spec.table]} table (a file named like {_TABLE_NAMES[kind, spec.table]}): "
+                f"{name}: its {where} says this is the {kinds.TABLE_WORDS[other]} table, but {kind} takes the "
+                f"{kinds.TABLE_WORDS[table]} table (a file named like {kinds.KINDS[kind].table_file}): "
                 "nothing was loaded"
             )
 
@@ -509,14 +221,13 @@ def read_rows(
     ``kind``, then its rows (its parser proves it whole and checks duplicate keys), then the count: a LoadError
     when it differs from ``expected_rows`` or is below ``min_rows`` (``at_least`` says why). The error comes after
     the last row, so a caller writing the rows must do so in a transaction (``load_files`` does)."""
-    if kind not in SPECS:
-        raise LoadError(f"unknown kind {kind!r}: one of {', '.join(IMPORT_KINDS)}")
+    spec = _known(kind)
     paths = [Path(p) for p in paths]
     names = names or [p.name for p in paths]
     for path, name in zip(paths, names):
         check_identity(kind, path, name)
     count = 0
-    for row in _rows(SPECS[kind], kind, paths):
+    for row in _rows(spec, paths):
         count += 1
         yield row
     files = ", ".join(names)
@@ -590,9 +301,7 @@ def load_files(
     (``release_followed``: in force on its start date), unless allowed. A held load skips this check: the refresh
     reviews held releases itself (``REFRESH_MAX_ROW_DROP`` holds them for review, the release in force staying).
     """
-    if kind not in SPECS:
-        raise LoadError(f"unknown kind {kind!r}: one of {', '.join(IMPORT_KINDS)}")
-    spec = SPECS[kind]
+    spec = _known(kind)
     paths = [Path(p) for p in paths]
     for p in paths:
         if not p.is_file():
@@ -618,7 +327,7 @@ def load_files(
             time.monotonic() - started,
         )
     try:
-        infos = [spec.parser(p).file_info(p) for p in paths]
+        infos = [spec.parser_for(p).file_info(p) for p in paths]
     except FormatError as exc:
         raise LoadError(str(exc)) from exc
     eff_from, eff_to, label = resolve_dates(infos, effective_from, effective_to, label, kind)
@@ -659,7 +368,7 @@ def load_files(
             )
             if progress is not None:
                 rows = _counted(rows, progress)
-            count = bulk_insert(spec.model, spec.columns, release.id, rows)
+            count = bulk_insert(spec.model_class, spec.columns, release.id, rows)
             if count == 0:
                 raise LoadError(f"{', '.join(names)}: no rows found: is this a {kind} file?")
             release.row_count = count

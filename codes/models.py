@@ -8,12 +8,33 @@ by ``codes.loading`` with bulk paths (PostgreSQL COPY, SQLite executemany) and n
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
-from codes import snapshot as kinds
+from codes.kinds import KIND_LABELS
+from codes.snapshot import ReleaseRef
 
-KIND_CHOICES = [(k, label) for k, label in kinds.KIND_LABELS.items()]
+KIND_CHOICES = [(k, label) for k, label in KIND_LABELS.items()]
+
+
+class ReleaseQuerySet(models.QuerySet):
+    def covering(self, on: date):
+        """The releases whose in-force dates include ``on`` (``effective_to`` is the last day; empty: open)."""
+        return self.filter(effective_from__lte=on).exclude(effective_to__lt=on)
+
+    def in_force(self, kind: str, on: date | None = None, *, or_latest: bool = True):
+        """The loaded release of ``kind`` in force on ``on`` (default today): of those covering the day, the one that
+        took effect last (contract, "Dates"). None covering it: the latest loaded one (``or_latest``), else None."""
+        on = on or timezone.localdate()
+        loaded = self.filter(kind=kind, status=Release.Status.LOADED)
+        order = ("-effective_from", "-id")
+        found = loaded.covering(on).order_by(*order).first()
+        if found is None and or_latest:
+            found = loaded.order_by(*order).first()
+        return found
 
 
 class Release(models.Model):
@@ -37,6 +58,8 @@ class Release(models.Model):
     held_reason = models.TextField(blank=True)
     notes = models.TextField(blank=True)
 
+    objects = ReleaseQuerySet.as_manager()
+
     class Meta:
         ordering = ["kind", "-effective_from", "-id"]
         indexes = [models.Index(fields=["kind", "status", "effective_from"])]
@@ -49,8 +72,13 @@ class Release(models.Model):
         end = self.effective_to.isoformat() if self.effective_to else "open"
         return f"{self.effective_from.isoformat()} to {end}"
 
-    def ref(self) -> kinds.ReleaseRef:
-        return kinds.ReleaseRef(self.id, self.kind, self.label, self.effective_from, self.effective_to, self.sha256)
+    def ref(self) -> ReleaseRef:
+        return ReleaseRef(self.id, self.kind, self.label, self.effective_from, self.effective_to, self.sha256)
+
+
+# What the admin and the API show of a release (besides its id, user and links).
+RELEASE_FACTS = ("kind", "label", "effective_from", "effective_to", "status", "sources", "sha256", "row_count",
+                 "loaded_at")  # fmt: skip
 
 
 class _ReleaseRow(models.Model):
@@ -312,7 +340,7 @@ def validate_source_url(value: str) -> None:
     if not value.lower().startswith(("https://", "http://", "file://")):
         raise ValidationError("Give an https://, http:// or file:// address.")
     if value.lower().startswith("file://"):
-        from codes.fetch import Refused, local_path
+        from codes.refresh.download import Refused, local_path
 
         try:
             local_path(value)
@@ -322,7 +350,7 @@ def validate_source_url(value: str) -> None:
 
 class Source(models.Model):
     """Where a kind of code set is fetched from, and when. The address may hold placeholders for the quarter
-    being fetched ({year}, {ncci}, {month_name}...; see ``codes.refresh.expand_url``)."""
+    being fetched ({year}, {ncci}, {month_name}...; see ``codes.refresh.sources.expand_url``)."""
 
     class Dates(models.TextChoices):
         FROM_FILE = "file", "From the file or its name"

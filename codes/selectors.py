@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import date
 
-from codes import models
+from codes import kinds, models
 from codes import snapshot as k
 from codes.formats import rows as r
 from codes.formats.base import normalise_code
@@ -24,153 +24,19 @@ _release_cache: OrderedDict[int, ReleaseData] = OrderedDict()
 _CACHE_SIZE = 24  # releases kept in memory per process
 
 
-def _split(value: str) -> tuple[str, ...]:
-    return tuple(value.split()) if value else ()
-
-
 def _rows_of(release: models.Release) -> dict:
-    """Every row of a (non-PTP) release as the parser's row objects, by key."""
-    rid = release.id
-    kind = release.kind
-    if kind == k.ICD10CM:
-        return {
-            c: r.IcdRow(c, b, d, s)
-            for c, b, d, s in models.IcdCode.objects.filter(release_id=rid).values_list(
-                "code", "billable", "description", "short_description"
-            )
-        }
-    if kind == k.HCPCS:
-        out = {}
-        for h in models.HcpcsCode.objects.filter(release_id=rid).iterator(chunk_size=5000):
-            out[h.code] = r.HcpcsRow(
-                h.code,
-                h.is_modifier,
-                h.long_description,
-                h.short_description,
-                _split(h.pricing_indicators),
-                h.multiple_pricing,
-                h.coverage,
-                h.asc_group,
-                h.asc_date,
-                h.proc_note,
-                h.betos,
-                _split(h.type_of_service),
-                _split(h.xrefs),
-                h.added,
-                h.action_effective,
-                h.terminated,
-                h.action_code,
-            )
-        return out
-    if kind == k.CPT:
-        return {
-            c: r.CptRow(c, d)
-            for c, d in models.CptDescriptor.objects.filter(release_id=rid).values_list("code", "description")
-        }
-    if kind == k.PROCEDURE_SUMMARIES:
-        return {
-            p.code: r.ProcedureSummaryRow(
-                p.code, p.summary, p.code_system, p.effective_from, p.effective_to, p.replacement
-            )
-            for p in models.ProcedureSummary.objects.filter(release_id=rid)
-        }
-    if kind == k.MODIFIERS:
-        return {
-            m.code: r.ModifierRow(
-                m.code, m.description, m.code_system, m.effective_from, m.effective_to, m.ncci_associated, m.anatomic
-            )
-            for m in models.ModifierCode.objects.filter(release_id=rid)
-        }
-    if kind == k.POS:
-        return {
-            p.code: r.PlaceOfServiceRow(p.code, p.name, p.facility, p.effective_from, p.effective_to)
-            for p in models.PlaceOfService.objects.filter(release_id=rid)
-        }
-    if kind == k.PFS_RVU:
-        out = {}
-        for v in models.RvuValue.objects.filter(release_id=rid).iterator(chunk_size=5000):
-            out[(v.code, v.modifier)] = r.RvuRow(
-                v.code,
-                v.modifier,
-                v.description,
-                v.status,
-                v.work_rvu,
-                v.pe_nonfacility_rvu,
-                v.pe_nonfacility_na,
-                v.pe_facility_rvu,
-                v.pe_facility_na,
-                v.mp_rvu,
-                v.total_nonfacility,
-                v.total_facility,
-                v.pctc_indicator,
-                v.global_days,
-                v.mult_proc,
-                v.bilat_surg,
-                v.asst_surg,
-                v.co_surg,
-                v.team_surg,
-                v.conversion_factor,
-            )
-        return out
-    if kind == k.GPCI:
-        return {
-            (g.mac, g.locality): r.GpciRow(g.mac, g.state, g.locality, g.name, g.work, g.pe, g.mp)
-            for g in models.Gpci.objects.filter(release_id=rid)
-        }
-    if kind == k.LOCALITY:
-        return {
-            (x.mac, x.locality): r.LocalityRow(x.mac, x.locality, x.state, x.area, x.counties)
-            for x in models.Locality.objects.filter(release_id=rid)
-        }
-    if kind in (k.MUE_PRACTITIONER, k.MUE_HOSPITAL):
-        return {
-            c: r.MueRow(c, v, a, ra)
-            for c, v, a, ra in models.MueValue.objects.filter(release_id=rid).values_list(
-                "code", "value", "adjudication_indicator", "rationale"
-            )
-        }
-    if kind == k.OPPS:
-        return {
-            o.code: r.OppsRow(
-                o.code,
-                o.short_description,
-                o.status_indicator,
-                o.apc,
-                o.relative_weight,
-                o.payment_rate,
-                o.national_copayment,
-                o.minimum_copayment,
-            )
-            for o in models.OppsRate.objects.filter(release_id=rid)
-        }
-    if kind == k.ASC:
-        return {
-            a.code: r.AscRow(
-                a.code,
-                a.short_description,
-                a.multiple_procedure_discount,
-                a.comment_indicator,
-                a.payment_indicator,
-                a.payment_weight,
-                a.payment_rate,
-            )
-            for a in models.AscRate.objects.filter(release_id=rid)
-        }
-    if kind == k.ZIP5:
-        return {
-            z: r.ZipLocalityRow(state=s, zip_code=z, carrier=c, locality=lo, rural=ru, plus_four=pf, year_quarter=yq)
-            for z, s, c, lo, ru, pf, yq in models.ZipLocality.objects.filter(release_id=rid).values_list(
-                "zip_code", "state", "carrier", "locality", "rural", "plus_four", "year_quarter"
-            )
-        }
-    if kind == k.NCCI_ADDON:
-        by_addon: dict[str, list] = {}
-        for row in models.AddonEdit.objects.filter(release_id=rid).values_list(
-            "addon", "primary", "edit_type", "addon_effective", "addon_deleted", "primary_effective", "primary_deleted"
-        ):
-            by_addon.setdefault(row[0], []).append(r.AddonEditRow(*row))
-        return {addon: tuple(rows) for addon, rows in by_addon.items()}
-    raise ValueError(f"no row reader for kind {kind!r}")
+    """Every row of a (non-PTP) release as the parser's row objects, by key (``codes.kinds``: key, group_by)."""
+    kind = kinds.get(release.kind)
+    if kind.in_database:
+        raise ValueError(f"the rows of {kind.name} are asked in the database, never read whole")
+    values = kind.model_class.objects.filter(release_id=release.id).values_list(*kind.columns)
+    rows = kind.rows_from(values.iterator(chunk_size=5000))
+    if kind.group_by:
+        by_group: dict = {}
+        for row in rows:
+            by_group.setdefault(getattr(row, kind.group_by), []).append(row)
+        return {group: tuple(rows) for group, rows in by_group.items()}
+    return {kind.key_of(row): row for row in rows}
 
 
 PREFETCH_MAX_CODES = 2000  # a batch with more distinct codes than this asks per claim instead
@@ -226,7 +92,7 @@ class DbPtpRelease(ReleaseData):
 
 def release_data(release: models.Release) -> ReleaseData:
     """The in-memory (or, for PTP, query-backed) data of one release, cached per process."""
-    if release.kind in (k.PTP_PRACTITIONER, k.PTP_HOSPITAL):
+    if kinds.get(release.kind).in_database:
         return DbPtpRelease(release.ref())
     with _cache_lock:
         data = _release_cache.get(release.id)
@@ -445,12 +311,13 @@ def _not_covered(out: dict, on: date, kinds) -> None:
 
 
 def freshness(today: date) -> list[dict]:
-    """For each kind: the release covering today (if any), its end date, and whether it is stale."""
+    """For each kind: the release in force today (if any), the last day any loaded release covers, and whether the
+    kind is stale (loaded, but nothing covers today)."""
     out = []
     releases = loaded_releases()
     for kind in k.ALL_KINDS:
         rels = [x for x in releases if x.kind == kind]
-        current = max((x for x in rels if x.ref().covers(today)), key=lambda x: x.effective_from, default=None)
+        current = models.Release.objects.in_force(kind, today, or_latest=False) if rels else None
         latest_end = max((x.effective_to or date.max for x in rels), default=None)
         out.append(
             {
@@ -471,21 +338,10 @@ def zip_locality(zip_code: str, on: date) -> tuple[r.ZipLocalityRow, ReleaseRef]
     take effect; failing that, the latest loaded): one query for the release, one for the row. None when no
     crosswalk is loaded or the ZIP is not in it."""
     zip5 = (zip_code or "").strip()[:5]
-    releases = models.Release.objects.filter(kind=k.ZIP5, status=models.Release.Status.LOADED)
-    covering = releases.filter(effective_from__lte=on).exclude(effective_to__lt=on)
-    release = covering.order_by("-effective_from", "-id").first() or releases.order_by("-effective_from", "-id").first()
+    release = models.Release.objects.in_force(k.ZIP5, on)
     if release is None:
         return None
-    row = models.ZipLocality.objects.filter(release=release, zip_code=zip5).first()
-    if row is None:
-        return None
-    found = r.ZipLocalityRow(
-        state=row.state,
-        zip_code=row.zip_code,
-        carrier=row.carrier,
-        locality=row.locality,
-        rural=row.rural,
-        plus_four=row.plus_four,
-        year_quarter=row.year_quarter,
-    )
-    return found, release.ref()
+    zips = kinds.get(k.ZIP5)
+    values = models.ZipLocality.objects.filter(release=release, zip_code=zip5).values_list(*zips.columns)[:1]
+    found = next(zips.rows_from(values), None)
+    return (found, release.ref()) if found is not None else None

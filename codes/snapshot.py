@@ -23,51 +23,31 @@ from decimal import Decimal
 
 from codes.formats.base import normalise_code
 
-# Release kinds. The contract's import kinds plus the project's own fixture kinds.
-ICD10CM = "icd10cm"
-HCPCS = "hcpcs"
-CPT = "cpt"
-PROCEDURE_SUMMARIES = "procedure-summaries"  # fixtures: our own plain summaries of CPT/HCPCS codes
-MODIFIERS = "modifiers"  # fixtures: CPT and HCPCS modifiers
-POS = "pos"
-PFS_RVU = "pfs-rvu"
-GPCI = "gpci"
-LOCALITY = "locality"
-PTP_PRACTITIONER = "ncci-ptp-practitioner"
-PTP_HOSPITAL = "ncci-ptp-hospital"
-MUE_PRACTITIONER = "mue-practitioner"
-MUE_HOSPITAL = "mue-hospital"
-OPPS = "opps"
-ASC = "asc"
-ZIP5 = "zip5"  # CMS ZIP code to carrier and pricing locality crosswalk (jurisdiction of a practice location)
-NCCI_ADDON = "ncci-addon"  # NCCI add-on code edits
-
-KIND_LABELS = {
-    ICD10CM: "ICD-10-CM diagnoses",
-    HCPCS: "HCPCS Level II",
-    CPT: "CPT descriptors (licensed)",
-    PROCEDURE_SUMMARIES: "Procedure codes (project summaries)",
-    MODIFIERS: "Modifiers",
-    POS: "Places of service",
-    PFS_RVU: "Physician fee schedule RVUs",
-    GPCI: "GPCIs",
-    LOCALITY: "Medicare localities",
-    PTP_PRACTITIONER: "NCCI PTP edits, practitioner",
-    PTP_HOSPITAL: "NCCI PTP edits, outpatient hospital",
-    MUE_PRACTITIONER: "MUEs, practitioner",
-    MUE_HOSPITAL: "MUEs, outpatient hospital",
-    OPPS: "OPPS Addendum B",
-    ASC: "ASC Addendum AA",
-    NCCI_ADDON: "NCCI add-on code edits",
-    ZIP5: "ZIP code to carrier and locality",
-}
-ALL_KINDS = tuple(KIND_LABELS)
-# Sources that list procedure codes (contract: "procedure" look-ups search all of them).
-PROCEDURE_KINDS = (HCPCS, CPT, PROCEDURE_SUMMARIES, PFS_RVU, OPPS, ASC)
-# Kinds whose files are cumulative: rows carry their own dates, so a later release can answer for earlier dates.
-CUMULATIVE_KINDS = (PTP_PRACTITIONER, PTP_HOSPITAL, NCCI_ADDON)
-# Kinds a claim check never asks (the location's jurisdiction is settled when the location is saved).
-NOT_CLAIM_KINDS = (ZIP5,)
+# The kinds (``codes.kinds``), importable from here too: the rules and the guide name them as the snapshot's.
+from codes.kinds import (  # noqa: E402, F401
+    ALL_KINDS,
+    ASC,
+    CPT,
+    CUMULATIVE_KINDS,
+    GPCI,
+    HCPCS,
+    ICD10CM,
+    KIND_LABELS,
+    LOCALITY,
+    MODIFIERS,
+    MUE_HOSPITAL,
+    MUE_PRACTITIONER,
+    NCCI_ADDON,
+    NOT_CLAIM_KINDS,
+    OPPS,
+    PFS_RVU,
+    POS,
+    PROCEDURE_KINDS,
+    PROCEDURE_SUMMARIES,
+    PTP_HOSPITAL,
+    PTP_PRACTITIONER,
+    ZIP5,
+)
 
 
 @dataclass(frozen=True, slots=True)

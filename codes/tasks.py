@@ -6,6 +6,9 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from codes import refresh
+from codes.models import RefreshRun, Source
+
 LOCK_POLL_SECONDS = 3  # how soon a run that found its kind busy tries again
 
 
@@ -19,9 +22,6 @@ LOCK_POLL_SECONDS = 3  # how soon a run that found its kind busy tries again
 )
 def refresh_run(self, run_id: int) -> str:
     """One refresh run. Redelivered for a finished run: does nothing. Kind busy: tries again later."""
-    from codes import refresh
-    from codes.models import RefreshRun
-
     limit = settings.REFRESH_LOCK_WAIT_SECONDS
     outcome = refresh.execute_run(run_id, wait=limit if self.request.is_eager else 0)
     if outcome == refresh.BUSY:
@@ -37,9 +37,6 @@ def refresh_run(self, run_id: int) -> str:
 @shared_task(name="codes.refresh_source", ignore_result=True)  # the run records everything
 def refresh_source(source_id: int, trigger: str = "schedule") -> int | None:
     """The scheduled refresh of one source (django-celery-beat): re-sends stuck runs of its kind, queues a run."""
-    from codes import refresh
-    from codes.models import Source
-
     source = Source.objects.filter(pk=source_id, enabled=True).first()
     if source is None:
         return None

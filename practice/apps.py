@@ -6,6 +6,7 @@ class PracticeConfig(AppConfig):
     verbose_name = "Practice, payers and payer rules"
 
     def ready(self) -> None:
-        from practice import access
+        from practice import access, notices
 
         access.connect()
+        notices.connect()

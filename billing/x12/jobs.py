@@ -68,7 +68,7 @@ def owner_alive(upload: X12Upload) -> bool:
 class _Heartbeat:
     """Writes ``heartbeat_at`` at most every ``HEARTBEAT_SECONDS`` while the import runs. The import is one
     transaction, where an update would stay invisible until its end: PostgreSQL gets the heartbeat through a
-    second connection (as codes.refresh.Progress does); SQLite (one writer at a time) has only the claim's."""
+    second connection (as codes.refresh.runs.Progress does); SQLite (one writer at a time) has only the claim's."""
 
     def __init__(self, upload_id: int):
         self.upload_id, self._last, self._side = upload_id, time.monotonic(), None

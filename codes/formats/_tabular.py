@@ -16,50 +16,73 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TextIO
 
-from .base import FormatError
+from .base import MONTH_ABBR, MONTH_NAME, MONTHS, FileInfo, FormatError  # noqa: F401 (the parsers' names)
+from .textfile import open_text
 
 PathLike = str | os.PathLike[str]
 
-# Fixed English month names: CMS file names and headers do not follow the locale.
-MONTH_NAME = ("", "January", "February", "March", "April", "May", "June", "July", "August", "September")
-MONTH_NAME += ("October", "November", "December")
-MONTH_ABBR = tuple(name[:3] for name in MONTH_NAME)
-MONTHS: dict[str, int] = {name.lower(): i for i, name in enumerate(MONTH_NAME) if name} | {
-    name[:3].lower(): i for i, name in enumerate(MONTH_NAME) if name
-}  # "october" and "oct" -> 10
 
-_SNIFF_BYTES = 8192
-_UTF8_BOM = b"\xef\xbb\xbf"
 _WS = re.compile(r"\s+")
 
 
-def sniff_encoding(path: PathLike) -> str:
-    """The encoding to read a CMS text file with, refusing files that are not plain text.
-
-    CMS publishes latin-1 text. A UTF-8 byte order mark means UTF-8. A UTF-16 byte order mark, NUL bytes
-    or a zip signature (an ``.xlsx`` renamed to ``.csv``) are a FormatError: decoding those as latin-1 would
-    yield garbage rather than an error.
-    """
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(_SNIFF_BYTES)
-    except OSError as exc:
-        raise FormatError(f"cannot open the file: {exc.strerror}", file=str(path)) from None
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise FormatError("the file is UTF-16 encoded; CMS files are latin-1 text (save it as CSV/TXT)", file=str(path))
-    if head.startswith(b"PK\x03\x04"):
-        raise FormatError("the file is a zip or Excel workbook, not a text file", file=str(path))
-    if b"\x00" in head:
-        raise FormatError("the file contains NUL bytes: binary or UTF-16 data, not latin-1 text", file=str(path))
-    if head.startswith(_UTF8_BOM):
-        return "utf-8-sig"
-    return "latin-1"
-
-
 def open_checked(path: PathLike, *, newline: str | None = None) -> TextIO:
-    """Open after :func:`sniff_encoding`; ``newline=""`` for the csv module."""
-    encoding = sniff_encoding(path)
-    return open(path, encoding=encoding, newline=newline)  # noqa: SIM115
+    """Open a CMS text file by the parsers' one text policy (``codes.formats.textfile``); ``newline=""`` for csv."""
+    return open_text(path, newline=newline)
+
+
+class FixedWidthTable:
+    """The lines of a fixed-width TXT table after its header line (the first, within ``scan`` lines, holding every
+    word of ``header``, case ignored), as ``(line number, text without its line end)``. Once read: ``header_line``
+    (0 when there was none) and ``last`` (the number of the last line read)."""
+
+    def __init__(self, lines: Iterable[str], header: tuple[str, ...], scan: int):
+        self.lines, self.header, self.scan = lines, header, scan
+        self.header_line = self.last = 0
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        for line_no, raw in enumerate(self.lines, start=1):
+            text = raw.rstrip("\r\n")
+            self.last = line_no
+            if not self.header_line:
+                if all(word in text.upper() for word in self.header):
+                    self.header_line = line_no
+                elif line_no >= self.scan:
+                    return
+                continue
+            yield line_no, text
+
+    def check_end(self, file: str, *, no_header: str, rows: int, ended: bool, no_end: Callable) -> None:
+        """After the last line: a header was found (else ``no_header``), locality rows followed it, and the table
+        ended with the text after it (else ``no_end(file, last line)``, the error of a file cut short)."""
+        if not self.header_line:
+            raise FormatError(no_header, file=file)
+        if not rows:
+            raise FormatError("no locality rows after the header", file=file)
+        if not ended:
+            raise no_end(file, self.last)
+
+
+def calendar_year(path: PathLike, *, said: Callable[[str], re.Match | None], lines: int, name: re.Pattern,
+                  label: str) -> FileInfo:  # fmt: skip
+    """A file of one calendar year (GPCI, locality crosswalk): the year one of its first ``lines`` lines says
+    (``said``: a match whose group 1 is the year), else the year its name says (two digits: 20yy)."""
+    year = None
+    try:
+        with open_checked(path) as fh:
+            for _ in range(lines):
+                match = said(fh.readline())
+                if match:
+                    year = int(match.group(1))
+                    break
+    except (FormatError, OSError):
+        pass
+    if year is None:
+        match = name.search(file_name(path))
+        if not match:
+            return FileInfo()
+        year = int(match.group(1))
+        year += 2000 if year < 100 else 0
+    return FileInfo(date(year, 1, 1), date(year, 12, 31), f"{label} {year}")
 
 
 def clean(value: str | None) -> str:

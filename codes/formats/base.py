@@ -7,11 +7,18 @@ file and the line, so the loader can refuse the whole file and keep what is stor
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+
+# Fixed English month names: CMS file names and headers do not follow the locale.
+MONTH_NAME = ("", "January", "February", "March", "April", "May", "June", "July", "August", "September")
+MONTH_NAME += ("October", "November", "December")
+MONTH_ABBR = tuple(name[:3] for name in MONTH_NAME)
+MONTHS: dict[str, int] = {name.lower(): i for i, name in enumerate(MONTH_NAME) if name} | {
+    name[:3].lower(): i for i, name in enumerate(MONTH_NAME) if name
+}  # "october" and "oct" -> 10
 
 
 class FormatError(ValueError):
@@ -42,12 +49,6 @@ class FileInfo:
     effective_from: date | None = None
     effective_to: date | None = None
     label: str | None = None
-
-
-def open_text(path: str | Path, encoding: str = "latin-1", newline: str | None = None) -> io.TextIOBase:
-    """Open a CMS text file. CMS publishes latin-1 (Windows-1252-ish) text; utf-8 files decode as latin-1 too
-    without loss of the ASCII we key on."""
-    return open(path, encoding=encoding, newline=newline)  # noqa: SIM115
 
 
 def parse_yyyymmdd(value: str, *, file: str | None = None, line: int | None = None, field: str | None = None):

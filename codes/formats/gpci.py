@@ -29,10 +29,9 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
-from datetime import date
 from decimal import Decimal
 
-from ._tabular import PathLike, file_name, find_csv_header, open_checked, to_decimal
+from ._tabular import FixedWidthTable, PathLike, calendar_year, find_csv_header, open_checked, to_decimal
 from .base import FileInfo, FormatError
 from .rows import GpciRow
 from .textfile import proves_whole
@@ -185,16 +184,9 @@ def parse_txt(path: PathLike) -> Iterator[GpciRow]:
     name = str(path)
     seen: dict[tuple[str, str], int] = {}
     with open_checked(path) as fh:
-        header_line = 0
+        table = FixedWidthTable(fh, ("PW GPCI", "LOCALITY"), _HEADER_SCAN_ROWS)
         ended = False
-        for line_no, raw in enumerate(fh, start=1):
-            text = raw.rstrip("\r\n")
-            if not header_line:
-                if "PW GPCI" in text.upper() and "LOCALITY" in text.upper():
-                    header_line = line_no
-                elif line_no >= _HEADER_SCAN_ROWS:
-                    break
-                continue
+        for line_no, text in table:
             starts_with_mac = text[:5].isdigit()
             if ended or not starts_with_mac:
                 if ended and starts_with_mac:
@@ -221,31 +213,19 @@ def parse_txt(path: PathLike) -> Iterator[GpciRow]:
             )
             _check_unique(record, seen, file=name, line=line_no)
             yield record
-        last = line_no if header_line else 0
-    if not header_line:
-        raise FormatError("this does not look like a GPCI file: no header with a PW GPCI column", file=name)
-    if not seen:
-        raise FormatError("no locality rows after the header", file=name)
-    if not ended:
-        raise _no_end(name, last)
+    table.check_end(
+        name,
+        no_header="this does not look like a GPCI file: no header with a PW GPCI column",
+        rows=len(seen),
+        ended=ended,
+        no_end=_no_end,
+    )
 
 
 def file_info(path: PathLike) -> FileInfo:
     """The calendar year of the header (``2025 PW GPCI``), the title (``CY 2025``) or the name (``GPCI2025``)."""
-    year = None
-    try:
-        with open_checked(path) as fh:
-            for _ in range(_HEADER_SCAN_ROWS):
-                line = fh.readline()
-                match = _YEAR_IN_HEADER.search(line) or _YEAR_IN_TITLE.search(line)
-                if match:
-                    year = int(match.group(1))
-                    break
-    except (FormatError, OSError):
-        pass
-    if year is None:
-        match = _YEAR_IN_NAME.search(file_name(path))
-        if not match:
-            return FileInfo()
-        year = int(match.group(1))
-    return FileInfo(date(year, 1, 1), date(year, 12, 31), f"GPCI {year}")
+
+    def said(line: str) -> re.Match | None:
+        return _YEAR_IN_HEADER.search(line) or _YEAR_IN_TITLE.search(line)
+
+    return calendar_year(path, said=said, lines=_HEADER_SCAN_ROWS, name=_YEAR_IN_NAME, label="GPCI")

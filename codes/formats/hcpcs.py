@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from .base import FileInfo, FormatError, parse_yyyymmdd
+from .base import MONTH_ABBR, FileInfo, FormatError, parse_yyyymmdd
 from .rows import HcpcsRow
 from .textfile import iter_lines, proves_whole
 
@@ -298,7 +298,7 @@ def _row(record: _Record, parts: list[str], file: str) -> HcpcsRow:
 
 
 _NAME = re.compile(r"HCPC(?P<year>(?:19|20)\d\d)(?:_(?P<month>[A-Z]{3})(?=[_.\s-]|$))?", re.IGNORECASE)
-_MONTHS = {name.upper(): number for number, name in enumerate(calendar.month_abbr) if name}
+_MONTHS = {name.upper(): number for number, name in enumerate(MONTH_ABBR) if name}
 
 
 def file_info(path: str | Path) -> FileInfo:
@@ -315,4 +315,4 @@ def file_info(path: str | Path) -> FileInfo:
         return FileInfo(date(year, 1, 1), date(year, 12, 31), f"HCPCS {year}")
     quarter_end = (month - 1) // 3 * 3 + 3
     end = date(year, quarter_end, calendar.monthrange(year, quarter_end)[1])
-    return FileInfo(date(year, month, 1), end, f"HCPCS {year} {calendar.month_abbr[month].upper()}")
+    return FileInfo(date(year, month, 1), end, f"HCPCS {year} {MONTH_ABBR[month].upper()}")

@@ -27,9 +27,8 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
-from datetime import date
 
-from ._tabular import PathLike, clean, file_name, find_csv_header, open_checked
+from ._tabular import FixedWidthTable, PathLike, calendar_year, clean, find_csv_header, open_checked
 from .base import FileInfo, FormatError
 from .rows import LocalityRow
 from .textfile import proves_whole
@@ -160,16 +159,9 @@ def parse_txt(path: PathLike) -> Iterator[LocalityRow]:
     name = str(path)
     collect = _Collector(name)
     with open_checked(path) as fh:
-        header_line = 0
+        table = FixedWidthTable(fh, ("FEE SCHEDULE AREA", "LOCALITY"), _HEADER_SCAN_ROWS)
         ended = False
-        for line_no, raw in enumerate(fh, start=1):
-            text = raw.rstrip("\r\n")
-            if not header_line:
-                if "FEE SCHEDULE AREA" in text.upper() and "LOCALITY" in text.upper():
-                    header_line = line_no
-                elif line_no >= _HEADER_SCAN_ROWS:
-                    break
-                continue
+        for line_no, text in table:
             if not text.strip():
                 collect.new_group()
                 continue
@@ -184,28 +176,15 @@ def parse_txt(path: PathLike) -> Iterator[LocalityRow]:
             record = collect.row(*(text[a:b] for a, b in _TXT_SLICES.values()), line=line_no)
             if record is not None:
                 yield record
-        last = line_no if header_line else 0
-    if not header_line:
-        raise FormatError("this does not look like a locality crosswalk (LOCCO): no Fee Schedule Area", file=name)
-    if not collect.seen:
-        raise FormatError("no locality rows after the header", file=name)
-    if not ended:
-        raise _no_end(name, last)
+    table.check_end(
+        name,
+        no_header="this does not look like a locality crosswalk (LOCCO): no Fee Schedule Area",
+        rows=len(collect.seen),
+        ended=ended,
+        no_end=_no_end,
+    )
 
 
 def file_info(path: PathLike) -> FileInfo:
     """The calendar year of the title (``COUNTIES INCLUDED IN 2025 LOCALITIES``) or the name (``25LOCCO``)."""
-    year = None
-    try:
-        with open_checked(path) as fh:
-            match = _YEAR_IN_TITLE.search(fh.readline())
-            if match:
-                year = int(match.group(1))
-    except (FormatError, OSError):
-        pass
-    if year is None:
-        match = _YEAR_IN_NAME.search(file_name(path))
-        if not match:
-            return FileInfo()
-        year = 2000 + int(match.group(1))
-    return FileInfo(date(year, 1, 1), date(year, 12, 31), f"Locality crosswalk {year}")
+    return calendar_year(path, said=_YEAR_IN_TITLE.search, lines=1, name=_YEAR_IN_NAME, label="Locality crosswalk")

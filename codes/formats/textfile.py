@@ -1,35 +1,86 @@
-"""Reading CMS text files line by line, with the checks every text parser needs.
+"""The one text-encoding policy of the parsers, and the checks every text parser needs.
 
 CMS text files are single-byte text: ASCII in practice, Windows-1252 where a stray character slips in (the
-2020 HCPCS disclaimer has ``CMS\\x92``, a cp1252 apostrophe). Each line is decoded on its own: UTF-8 first (so a
-UTF-8 file keeps its accents), then cp1252, then latin-1, which never fails. Files that are not single-byte text
-are refused up front: UTF-16 (BOM or NUL bytes) and zip containers such as an ``.xlsx`` given a text name.
+2020 HCPCS disclaimer has ``CMS\\x92``, a cp1252 apostrophe); some are UTF-8. Every text file is read the same way,
+whether line by line (``iter_lines``) or as a stream for the csv module (``open_text``): bytes that are UTF-8 are
+read as UTF-8 (so a UTF-8 file keeps its accents; a UTF-8 byte order mark is dropped), any other byte as cp1252, or
+latin-1 where cp1252 has no character (which never fails). Files that are not single-byte text are refused up front
+(``check_head``): UTF-16 (BOM or NUL bytes) and zip containers such as an ``.xlsx`` given a text name.
 """
 
 from __future__ import annotations
 
+import codecs
 import functools
+import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO, TextIO
 
 from .base import FormatError
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _ZIP_MAGIC = b"PK\x03\x04"
+_HEAD_BYTES = 8192
+ENCODING = "utf-8-sig"
+ERRORS = "codes.cms-text"  # the codec error handler below
+
+
+def _single_byte(exc: UnicodeDecodeError) -> tuple[str, int]:
+    """Codec error handler: the bytes that are not UTF-8, each as cp1252, else latin-1."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    out = []
+    for byte in exc.object[exc.start : exc.end]:
+        try:
+            out.append(bytes([byte]).decode("cp1252"))
+        except UnicodeDecodeError:
+            out.append(chr(byte))  # latin-1
+    return "".join(out), exc.end
+
+
+codecs.register_error(ERRORS, _single_byte)
+
+
+def check_head(head: bytes, *, what: str, file: str, line: int | None = None) -> None:
+    """Refuse what is not single-byte text, from its first bytes (or a line): UTF-16, a zip container, NUL bytes."""
+    if line in (None, 1) and head.startswith(_UTF16_BOMS):
+        raise FormatError(f"the file is UTF-16 encoded; expected {what} as plain text", file=file, line=line)
+    if line in (None, 1) and head.startswith(_ZIP_MAGIC):
+        raise FormatError(
+            f"the file is a zip/xlsx container (a zip or Excel workbook), not {what} as plain text",
+            file=file,
+            line=line,
+        )
+    if b"\x00" in head:
+        raise FormatError(f"NUL bytes: the file is binary or UTF-16, not {what} as plain text", file=file, line=line)
 
 
 def decode_line(raw: bytes, *, strict_utf8: bool = False, file: str | None = None, line: int | None = None) -> str:
-    """Decode one line: UTF-8, else cp1252, else latin-1 (or a FormatError when ``strict_utf8``)."""
+    """Decode one line by the policy (or a FormatError when it is not UTF-8 and ``strict_utf8``)."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         if strict_utf8:
             raise FormatError("not UTF-8 text", file=file, line=line) from None
+    return raw.decode("utf-8", errors=ERRORS)
+
+
+def text_stream(binary: BinaryIO, *, newline: str | None = None) -> TextIO:
+    """A binary stream read as text by the policy (``newline=""`` for the csv module)."""
+    return io.TextIOWrapper(binary, encoding=ENCODING, errors=ERRORS, newline=newline)
+
+
+def open_text(path: str | Path, *, what: str = "a CMS text file", newline: str | None = None) -> TextIO:
+    """Open a text file by the policy, after ``check_head`` on its first 8 kB (``newline=""`` for the csv module)."""
     try:
-        return raw.decode("cp1252")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
+        with open(path, "rb") as fh:
+            head = fh.read(_HEAD_BYTES)
+    except OSError as exc:
+        raise FormatError(f"cannot open: {exc.strerror}", file=str(path)) from None
+    check_head(head, what=what, file=str(path))
+    return open(path, encoding=ENCODING, errors=ERRORS, newline=newline)  # noqa: SIM115
 
 
 def iter_lines(
@@ -46,17 +97,9 @@ def iter_lines(
         raise FormatError(f"cannot open: {exc.strerror}", file=file) from None
     with handle:
         for number, raw in enumerate(handle, start=1):
-            if number == 1:
-                if raw.startswith(_UTF16_BOMS):
-                    raise FormatError(f"the file is UTF-16 encoded; expected {what} as plain text", file=file, line=1)
-                if raw.startswith(_ZIP_MAGIC):
-                    raise FormatError(f"the file is a zip/xlsx container, not {what} as plain text", file=file, line=1)
-                if raw.startswith(_UTF8_BOM):
-                    raw = raw[len(_UTF8_BOM) :]
-            if b"\x00" in raw:
-                raise FormatError(
-                    f"NUL bytes: the file is binary or UTF-16, not {what} as plain text", file=file, line=number
-                )
+            check_head(raw, what=what, file=file, line=number)
+            if number == 1 and raw.startswith(_UTF8_BOM):
+                raw = raw[len(_UTF8_BOM) :]
             text = decode_line(raw, strict_utf8=strict_utf8, file=file, line=number)
             if not keepends:
                 text = text.rstrip("\r\n")

@@ -22,6 +22,7 @@ from pathlib import Path
 from ._tabular import PathLike, file_name
 from .base import FileInfo, FormatError
 from .rows import ZipLocalityRow
+from .textfile import open_text, text_stream
 
 __all__ = ["parse", "file_info", "RECORD_LENGTH"]
 
@@ -35,14 +36,15 @@ _MONTHS = {"JAN": 1, "APR": 4, "JUL": 7, "OCT": 10}
 
 
 def _open(path: PathLike) -> io.TextIOBase:
-    """The file as latin-1 text, gunzipped when it is a gzip file (the shipped copy)."""
+    """The file as text (the parsers' one policy: ``codes.formats.textfile``), gunzipped when it is a gzip file (the
+    shipped copy)."""
     with open(path, "rb") as fh:
         magic = fh.read(2)
     if magic == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="latin-1", newline=None)
+        return text_stream(gzip.open(path, "rb"))
     if magic == b"PK":
         raise FormatError("the file is a zip or Excel workbook: give the ZIP5 text file inside it", file=str(path))
-    return open(path, encoding="latin-1", newline=None)  # noqa: SIM115
+    return open_text(path, what="a ZIP5 file")
 
 
 def parse(path: PathLike) -> Iterator[ZipLocalityRow]:

@@ -218,8 +218,8 @@ REFRESH_CONNECT_TIMEOUT = env.float("REFRESH_CONNECT_TIMEOUT", default=20)
 REFRESH_READ_TIMEOUT = env.float("REFRESH_READ_TIMEOUT", default=120)
 REFRESH_DOWNLOAD_ATTEMPTS = env.int("REFRESH_DOWNLOAD_ATTEMPTS", default=4)
 REFRESH_RETRY_BACKOFF = env.float("REFRESH_RETRY_BACKOFF", default=5)  # seconds, doubled after each failure
-# Where downloads may reach (codes.fetch): file:// only under this folder (empty: no local files); no loopback,
-# private, link-local or other non-public address unless in one of these networks (e.g. 10.2.0.0/16).
+# Where downloads may reach (codes.refresh.download): file:// only under this folder (empty: no local files); no
+# loopback, private, link-local or other non-public address unless in one of these networks (e.g. 10.2.0.0/16).
 REFRESH_FILE_ROOT = env.str("REFRESH_FILE_ROOT", default="")
 REFRESH_ALLOWED_NETWORKS = env.list("REFRESH_ALLOWED_NETWORKS", default=[])
 REFRESH_MAX_ROW_DROP = env.float("REFRESH_MAX_ROW_DROP", default=0.20)

@@ -1,6 +1,6 @@
 """A small copy of CMS's download pages for the refresh tests, written here (nothing read from outside the project).
 
-``build_site(server, on)`` puts on a ``tests.cms_server.CmsServer`` the pages of ``codes.sources`` at their real
+``build_site(server, on)`` puts on a ``tests.cms_server.CmsServer`` the pages of ``codes.refresh.sources`` at their real
 paths, each listing the files of the quarter of ``on`` and of the quarter before, shaped as CMS shapes them
 (docs/sources.md): NCCI PTP tables in four parts behind the AMA licence page with the record count in the link
 text, MUE tables, the HCPCS quarterly zips, the PFS relative value pages (RVUyyA-D) whose zips hold PPRRVU, GPCI
@@ -22,7 +22,7 @@ from html import escape
 from urllib.parse import urlsplit
 
 from codes import snapshot as k
-from codes import sources
+from codes.refresh import sources
 
 AMA = "CPT codes and descriptions only are copyright {year} American Medical Association. All rights reserved."
 

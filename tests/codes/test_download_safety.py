@@ -11,9 +11,10 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
-from codes import fetch, refresh
+from codes import refresh
 from codes import snapshot as k
 from codes.models import RefreshRun, Source
+from codes.refresh import download as fetch
 from config.roles import BILLING_STAFF, CODESET_ADMINS, PRACTICE_MANAGERS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -88,10 +89,10 @@ def test_the_local_server_is_refused_without_the_setting_and_fetched_with_it(cms
     url = cms_server.url("HCPC2020_ANWEB_small.txt")
     settings.REFRESH_ALLOWED_NETWORKS = []
     with pytest.raises(fetch.Refused, match=r"^127\.0\.0\.1 is a loopback address: refused"):
-        refresh.download(url, tmp_path)
+        fetch.download(url, tmp_path)
     assert cms_server.hits["/HCPC2020_ANWEB_small.txt"] == 0  # refused before any request was sent
     settings.REFRESH_ALLOWED_NETWORKS = ["127.0.0.1/32"]
-    assert refresh.download(url, tmp_path).path.read_text() == "data"
+    assert fetch.download(url, tmp_path).path.read_text() == "data"
 
 
 def test_the_name_is_checked_on_the_address_actually_connected(cms_server, settings, tmp_path, monkeypatch):
@@ -110,12 +111,12 @@ def test_the_name_is_checked_on_the_address_actually_connected(cms_server, setti
     monkeypatch.setattr(fetch.socket, "getaddrinfo", fake)
     settings.REFRESH_ALLOWED_NETWORKS = []
     with pytest.raises(fetch.Refused, match=r"cms\.example\.test \(127\.0\.0\.1\) is a loopback address"):
-        refresh.download(f"http://cms.example.test:{port}/f.txt", tmp_path)
+        fetch.download(f"http://cms.example.test:{port}/f.txt", tmp_path)
     with pytest.raises(fetch.Refused, match=r"rebind\.example\.test \(127\.0\.0\.1\) is a loopback address"):
-        refresh.download(f"http://rebind.example.test:{port}/f.txt", tmp_path)
+        fetch.download(f"http://rebind.example.test:{port}/f.txt", tmp_path)
     assert cms_server.hits["/f.txt"] == 0
     settings.REFRESH_ALLOWED_NETWORKS = ["127.0.0.1/32"]
-    assert refresh.download(f"http://cms.example.test:{port}/f.txt", tmp_path).path.read_text() == "data"
+    assert fetch.download(f"http://cms.example.test:{port}/f.txt", tmp_path).path.read_text() == "data"
 
 
 def test_a_redirect_to_an_internal_address_or_a_local_file_is_refused(cms_server, settings, tmp_path):
@@ -123,15 +124,15 @@ def test_a_redirect_to_an_internal_address_or_a_local_file_is_refused(cms_server
     port = cms_server.httpd.server_address[1]
     settings.REFRESH_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # the server only, not the rest of loopback
     ok = cms_server.base + "/redirect?to=" + quote(cms_server.url("f.txt"), safe="")
-    assert refresh.download(ok, tmp_path).path.read_text() == "data"
+    assert fetch.download(ok, tmp_path).path.read_text() == "data"
     inside = f"http://127.0.0.2:{port}/f.txt"
     with pytest.raises(fetch.Refused, match=r"^127\.0\.0\.2 is a loopback address: refused"):
-        refresh.download(cms_server.base + "/redirect?to=" + quote(inside, safe=""), tmp_path)
+        fetch.download(cms_server.base + "/redirect?to=" + quote(inside, safe=""), tmp_path)
     secret = tmp_path / "secret.txt"
     secret.write_text(SECRET)
     settings.REFRESH_FILE_ROOT = str(tmp_path)  # even where local files are allowed, a redirect cannot reach one
     with pytest.raises(fetch.Refused, match="a redirect may only lead to another https:// or http:// address"):
-        refresh.download(cms_server.base + "/redirect?to=" + quote(secret.as_uri(), safe=""), tmp_path / "x")
+        fetch.download(cms_server.base + "/redirect?to=" + quote(secret.as_uri(), safe=""), tmp_path / "x")
 
 
 # --- local files --------------------------------------------------------------------------------------------
@@ -148,14 +149,14 @@ def test_local_files_only_under_the_configured_folder(tmp_path, settings):
     out.mkdir()
     settings.REFRESH_FILE_ROOT = ""
     with pytest.raises(fetch.Refused, match="local files are not fetched here"):
-        refresh.download((root / "GPCI2026.csv").as_uri(), out)
+        fetch.download((root / "GPCI2026.csv").as_uri(), out)
     with pytest.raises(fetch.Refused, match="local files are not fetched here"):
-        refresh.download("file:///etc/shadow", out)
+        fetch.download("file:///etc/shadow", out)
     settings.REFRESH_FILE_ROOT = str(root)
-    assert refresh.download((root / "GPCI2026.csv").as_uri(), out).path.read_text() == "ok"
+    assert fetch.download((root / "GPCI2026.csv").as_uri(), out).path.read_text() == "ok"
     for url in [secret.as_uri(), f"{root.as_uri()}/../shadow", (root / "link.csv").as_uri(), "file:///etc/shadow"]:
         with pytest.raises(fetch.Refused, match="outside the folder of local files") as info:
-            refresh.download(url, out)
+            fetch.download(url, out)
         assert "SECRET" not in str(info.value)
     assert not (out / "shadow").exists() and not (out / "link.csv").exists()
 
@@ -215,11 +216,11 @@ def test_errors_name_address_status_and_reason_only(raw_server, settings, tmp_pa
     settings.REFRESH_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     not_http = raw_server(f"-ERR {SECRET}\r\n".encode())  # e.g. Redis answering on its port
     with pytest.raises(fetch.TransientError) as info:
-        refresh.download(not_http + "/x", tmp_path)
+        fetch.download(not_http + "/x", tmp_path)
     assert str(info.value) == f"127.0.0.1 did not answer in HTTP (BadStatusLine) for {not_http}/x"
     odd_reason = raw_server(f"HTTP/1.1 403 {SECRET}\r\nContent-Length: 6\r\n\r\nSECRET".encode())
     with pytest.raises(fetch.RefreshError) as info:
-        refresh.download(odd_reason + "/x", tmp_path)
+        fetch.download(odd_reason + "/x", tmp_path)
     assert str(info.value) == f"the server answered 403 Forbidden for {odd_reason}/x"
 
 

@@ -16,8 +16,12 @@ from django.utils import timezone
 
 from codes import refresh
 from codes import snapshot as k
+from codes.diff import Change
 from codes.models import ChangeNotice, HcpcsCode, RefreshRun, Release, Source
+from codes.refresh import download as fetch
+from codes.refresh import runs, schedules, sources, zips
 from codes.selectors import clear_cache, lookup
+from practice import notices
 from practice.models import ProfileCode
 from tests.codes.refresh_data import hcpcs_full, hcpcs_text, mild_profile, ptp_text, zipped
 
@@ -63,49 +67,49 @@ def test_download_streams_the_file_under_its_name(cms_server, tmp_path):
     cms_server.put("HCPC2020_ANWEB_small.txt", hcpcs_text())
     seen = []
     url = cms_server.url("HCPC2020_ANWEB_small.txt")
-    got = refresh.download(url, tmp_path, progress=lambda done, total: seen.append((done, total)))
+    got = fetch.download(url, tmp_path, progress=lambda done, total: seen.append((done, total)))
     assert got.name == "HCPC2020_ANWEB_small.txt" and got.path.read_bytes() == hcpcs_text()
     assert seen[-1] == (got.size, got.size)
 
 
 def test_404_is_not_tried_again(cms_server, tmp_path):
     url = cms_server.url("nothing.txt")
-    with pytest.raises(refresh.RefreshError) as exc:
-        refresh.download(url, tmp_path)
+    with pytest.raises(fetch.RefreshError) as exc:
+        fetch.download(url, tmp_path)
     assert str(exc.value) == f"the server answered 404 Not Found for {url}"
     assert cms_server.hits["/nothing.txt"] == 1
 
 
 def test_500_is_tried_again_then_fails(cms_server, tmp_path):
     url = cms_server.url("x.txt", "status/500")
-    with pytest.raises(refresh.TransientError, match=r"answered 500 Internal Server Error .* \(tried 3 times\)"):
-        refresh.download(url, tmp_path)
+    with pytest.raises(fetch.TransientError, match=r"answered 500 Internal Server Error .* \(tried 3 times\)"):
+        fetch.download(url, tmp_path)
     assert cms_server.hits["/status/500/x.txt"] == 3
 
 
 def test_a_passing_server_error_is_outlived(cms_server, tmp_path):
     cms_server.put("f.txt", "data")
-    got = refresh.download(cms_server.url("f.txt", "flaky/2"), tmp_path)
+    got = fetch.download(cms_server.url("f.txt", "flaky/2"), tmp_path)
     assert got.path.read_text() == "data" and cms_server.hits["/flaky/2/f.txt"] == 3
 
 
 def test_read_timeout_and_refused_connection(cms_server, tmp_path):
     cms_server.put("f.txt", "data")
-    with pytest.raises(refresh.TransientError, match=r"did not answer within 1 s .*\(tried 2 times\)"):
-        refresh.download(cms_server.url("f.txt", "slow/3"), tmp_path, attempts=2)
+    with pytest.raises(fetch.TransientError, match=r"did not answer within 1 s .*\(tried 2 times\)"):
+        fetch.download(cms_server.url("f.txt", "slow/3"), tmp_path, attempts=2)
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(refresh.TransientError, match="could not connect to 127.0.0.1"):
-        refresh.download(f"http://127.0.0.1:{port}/f.txt", tmp_path, attempts=1)
+    with pytest.raises(fetch.TransientError, match="could not connect to 127.0.0.1"):
+        fetch.download(f"http://127.0.0.1:{port}/f.txt", tmp_path, attempts=1)
 
 
 def test_a_cut_transfer_and_the_size_limit(cms_server, tmp_path):
     cms_server.put("big.txt", b"x" * 100_000)
-    with pytest.raises(refresh.TransientError, match="stopped after 50,000 of 100,000 bytes|cut off"):
-        refresh.download(cms_server.url("big.txt", "truncated"), tmp_path, attempts=1)
-    with pytest.raises(refresh.RefreshError, match="100,000 bytes, over the limit of 1,000"):
-        refresh.download(cms_server.url("big.txt"), tmp_path, max_bytes=1000)
+    with pytest.raises(fetch.TransientError, match="stopped after 50,000 of 100,000 bytes|cut off"):
+        fetch.download(cms_server.url("big.txt", "truncated"), tmp_path, attempts=1)
+    with pytest.raises(fetch.RefreshError, match="100,000 bytes, over the limit of 1,000"):
+        fetch.download(cms_server.url("big.txt"), tmp_path, max_bytes=1000)
 
 
 def test_file_addresses(tmp_path, settings):
@@ -114,9 +118,9 @@ def test_file_addresses(tmp_path, settings):
     src.parent.mkdir()
     src.write_bytes(b"abc")
     (tmp_path / "out").mkdir()
-    assert refresh.download(src.as_uri(), tmp_path / "out").path.read_bytes() == b"abc"
-    with pytest.raises(refresh.RefreshError, match="there is no file at file://"):
-        refresh.download((tmp_path / "src" / "none.txt").as_uri(), tmp_path / "out")
+    assert fetch.download(src.as_uri(), tmp_path / "out").path.read_bytes() == b"abc"
+    with pytest.raises(fetch.RefreshError, match="there is no file at file://"):
+        fetch.download((tmp_path / "src" / "none.txt").as_uri(), tmp_path / "out")
 
 
 # --- zips, kinds, addresses --------------------------------------------------------------------------------
@@ -125,29 +129,29 @@ def test_file_addresses(tmp_path, settings):
 def _fetched(tmp_path, name, data):
     path = tmp_path / name
     path.write_bytes(data)
-    return refresh.Fetched(path, name, len(data))
+    return fetch.Fetched(path, name, len(data))
 
 
 def test_zip_member_by_pattern_or_the_kinds_usual_name(tmp_path):
     data = zipped({"README.txt": b"r", "sub/ccipra-v322r0-f1.TXT": b"1", "ccipra-v322r0-f2.TXT": b"2"})
     (tmp_path / "out").mkdir()
-    got = refresh.unpack(_fetched(tmp_path, "ptp.zip", data), "ccipra-v*-f?.txt", k.PTP_PRACTITIONER, tmp_path / "out")
+    got = zips.unpack(_fetched(tmp_path, "ptp.zip", data), "ccipra-v*-f?.txt", k.PTP_PRACTITIONER, tmp_path / "out")
     assert [f.name for f in got] == ["ccipra-v322r0-f2.TXT", "ccipra-v322r0-f1.TXT"]
-    usual = refresh.unpack(_fetched(tmp_path, "ptp.zip", data), "", k.PTP_PRACTITIONER, tmp_path / "out")
+    usual = zips.unpack(_fetched(tmp_path, "ptp.zip", data), "", k.PTP_PRACTITIONER, tmp_path / "out")
     assert len(usual) == 2
 
 
 def test_zip_without_the_member_names_what_it_has(tmp_path):
     data = zipped({"a.txt": b"a", "b.txt": b"b"})
-    with pytest.raises(refresh.RefreshError) as exc:
-        refresh.unpack(_fetched(tmp_path, "x.zip", data), "ccipra-*.TXT", k.PTP_PRACTITIONER, tmp_path)
+    with pytest.raises(fetch.RefreshError) as exc:
+        zips.unpack(_fetched(tmp_path, "x.zip", data), "ccipra-*.TXT", k.PTP_PRACTITIONER, tmp_path)
     assert str(exc.value) == "the zip has no member matching 'ccipra-*.TXT' (members: a.txt, b.txt)"
 
 
 def test_a_damaged_zip_is_refused(tmp_path):
     data = zipped({"HCPC2020_ANWEB.txt": b"x" * 5000})
-    with pytest.raises(refresh.RefreshError, match="not a readable zip"):
-        refresh.unpack(_fetched(tmp_path, "h.zip", data[: len(data) // 2]), "", k.HCPCS, tmp_path)
+    with pytest.raises(fetch.RefreshError, match="not a readable zip"):
+        zips.unpack(_fetched(tmp_path, "h.zip", data[: len(data) // 2]), "", k.HCPCS, tmp_path)
 
 
 def test_kind_from_the_file_name():
@@ -167,10 +171,10 @@ def test_kind_from_the_file_name():
 
 def test_address_placeholders():
     url = "https://www.cms.gov/files/zip/{month_name}-{year}-alpha-numeric-hcpcs-file.zip"
-    assert refresh.expand_url(url, date(2026, 4, 1)).endswith("/april-2026-alpha-numeric-hcpcs-file.zip")
-    assert refresh.expand_url("https://x/ccipra-v{ncci}r0-f1.zip", date(2026, 8, 3)) == "https://x/ccipra-v322r0-f1.zip"
-    with pytest.raises(refresh.RefreshError, match="unknown placeholder"):
-        refresh.expand_url("https://x/{week}.zip", date(2026, 1, 1))
+    assert sources.expand_url(url, date(2026, 4, 1)).endswith("/april-2026-alpha-numeric-hcpcs-file.zip")
+    assert sources.expand_url("https://x/ccipra-v{ncci}r0-f1.zip", date(2026, 8, 3)) == "https://x/ccipra-v322r0-f1.zip"
+    with pytest.raises(fetch.RefreshError, match="unknown placeholder"):
+        sources.expand_url("https://x/{week}.zip", date(2026, 1, 1))
 
 
 # --- whole runs --------------------------------------------------------------------------------------------
@@ -219,7 +223,7 @@ def _in_force_first(cms_server) -> Release:
 
 
 def _untouched(release: Release):
-    assert refresh.in_force(k.HCPCS).pk == release.pk
+    assert Release.objects.in_force(k.HCPCS).pk == release.pk
     assert Release.objects.filter(kind=k.HCPCS).exclude(status=Release.Status.FAILED).count() == 1
     answer = g0276()
     assert answer["found"] and answer["release"] == release.label
@@ -263,7 +267,7 @@ def test_a_big_row_drop_is_held_for_review_then_put_in_force(cms_server, admin_c
     assert run.status == "held"
     assert run.release.status == Release.Status.HELD
     assert run.release.held_reason == "2 rows against 6 in HCPCS 2020 (in force): 67% fewer, more than the 20% allowed"
-    assert refresh.in_force(k.HCPCS, on=date(2021, 2, 1)).pk == first.pk
+    assert Release.objects.in_force(k.HCPCS, date(2021, 2, 1)).pk == first.pk
     assert json.loads(call_command_out("refresh_codesets", "--url", run.url, "--wait"))["status"] == "unchanged"
     response = admin_client.post(
         reverse("admin:codes_refreshrun_changelist"), {"action": "put_in_force", "_selected_action": [run.pk]}
@@ -290,14 +294,14 @@ def test_one_running_refresh_per_kind(cms_server):
     cms_server.put("HCPC2020_ANWEB_small.txt", hcpcs_text())
     url = cms_server.url("HCPC2020_ANWEB_small.txt")
     holder = RefreshRun.objects.create(
-        kind=k.HCPCS, url=url, status="running", worker=refresh.worker_id(), heartbeat_at=timezone.now()
+        kind=k.HCPCS, url=url, status="running", worker=runs.worker_id(), heartbeat_at=timezone.now()
     )
     waiting = RefreshRun.objects.create(kind=k.HCPCS, url=url)
     assert refresh.execute_run(waiting.pk) == refresh.BUSY
     waiting.refresh_from_db()
     assert waiting.status == "queued" and f"waited for run #{holder.pk}" in waiting.note
     other_kind = RefreshRun.objects.create(kind=k.GPCI, url=url)
-    assert refresh.claim(other_kind.pk) == "claimed"  # other kinds are free
+    assert runs.claim(other_kind.pk) == "claimed"  # other kinds are free
     RefreshRun.objects.filter(pk=holder.pk).update(status="loaded")
     assert refresh.execute_run(waiting.pk) == "loaded"
 
@@ -334,7 +338,7 @@ def _dead_pid() -> int:
 
 def test_a_live_duplicate_does_nothing():
     run = RefreshRun.objects.create(
-        kind=k.HCPCS, url="http://x/y", status="running", worker=refresh.worker_id(), heartbeat_at=timezone.now()
+        kind=k.HCPCS, url="http://x/y", status="running", worker=runs.worker_id(), heartbeat_at=timezone.now()
     )
     assert refresh.execute_run(run.pk) == refresh.ELSEWHERE
     assert os.getpid() == int(run.worker.rsplit(":", 1)[1])
@@ -386,16 +390,16 @@ def test_watched_codes_come_from_profiles_and_rules_in_force():
         required_diagnoses=[{"codes": ["Z006"], "position": "secondary"}], allowed_places_of_service=["22"],
     )  # fmt: skip
     PayerRule.objects.create(**rule, key="old", codes=["0274T"], effective_to=date(2020, 1, 1))
-    assert refresh.watched_by_system() == {
+    assert notices.watched_by_system() == {
         "procedure": {"0275T", "G0276"}, "icd10cm": {"M48062", "Z006"}, "modifier": {"Q0"}, "pos": {"24", "22"},
     }  # fmt: skip
-    assert refresh.watched_codes() == {"0275T", "G0276", "M48062", "Z006", "Q0", "24", "22"}
+    assert notices.watched_codes() == {"0275T", "G0276", "M48062", "Z006", "Q0", "24", "22"}
 
 
 def test_which_parts_of_a_change_are_codes():
-    assert refresh.codes_touched(refresh.Change("M48062", "changed"), {"M48*"}) == ["M48062"]
-    assert refresh.codes_touched(refresh.Change(("0275T", "77003"), "added"), {"77003"}) == ["77003"]
-    assert refresh.codes_touched(refresh.Change(("77003", "26"), "changed"), {"26"}, k.PFS_RVU) == []
+    assert notices.codes_touched(Change("M48062", "changed"), {"M48*"}) == ["M48062"]
+    assert notices.codes_touched(Change(("0275T", "77003"), "added"), {"77003"}) == ["77003"]
+    assert notices.codes_touched(Change(("77003", "26"), "changed"), {"26"}, k.PFS_RVU) == []
 
 
 # --- commands ----------------------------------------------------------------------------------------------
@@ -452,14 +456,14 @@ def test_setup_refresh_schedules_is_idempotent():
     assert len(tasks) == 4
 
     def cron(source):
-        c = tasks[refresh.periodic_task_name(source.pk)].crontab
+        c = tasks[schedules.periodic_task_name(source.pk)].crontab
         return (c.minute, c.hour, c.day_of_month, c.month_of_year)
 
     assert cron(hcpcs) == ("30", "4", "1", "1,4,7,10")
     assert cron(icd) == ("30", "4", "1", "4,10")
     assert cron(pfs) == ("30", "4", "1", "1")
-    assert tasks[refresh.periodic_task_name(manual.pk)].enabled is False
-    assert json.loads(tasks[refresh.periodic_task_name(hcpcs.pk)].kwargs) == {"source_id": hcpcs.pk}
+    assert tasks[schedules.periodic_task_name(manual.pk)].enabled is False
+    assert json.loads(tasks[schedules.periodic_task_name(hcpcs.pk)].kwargs) == {"source_id": hcpcs.pk}
     pfs.delete()
     assert call_command_out("setup_refresh_schedules") == "3 source schedule(s) set up, 1 removed"
 
@@ -519,7 +523,7 @@ def test_admin_saves_a_source_with_its_schedule(admin_client):
     )  # fmt: skip
     assert response.status_code == 302, response.content.decode()[:2000]
     source = Source.objects.get()
-    assert PeriodicTask.objects.get(name=refresh.periodic_task_name(source.pk)).crontab.month_of_year == "1,4,7,10"
+    assert PeriodicTask.objects.get(name=schedules.periodic_task_name(source.pk)).crontab.month_of_year == "1,4,7,10"
     bad = admin_client.post(
         reverse("admin:codes_source_add"),
         {"name": "x", "kind": k.HCPCS, "url": "ftp://x", "dates": "fixed", "schedule": "", "enabled": "on"},
@@ -569,7 +573,7 @@ def test_a_broker_that_does_not_answer_keeps_the_run_queued_for_the_sweeper(monk
 
 def test_a_run_whose_worker_keeps_dying_is_given_up():
     run = RefreshRun.objects.create(
-        kind=k.HCPCS, url="http://x/y", status="running", step="load", attempts=refresh.MAX_ATTEMPTS,
+        kind=k.HCPCS, url="http://x/y", status="running", step="load", attempts=runs.MAX_ATTEMPTS,
         worker=f"{socket.gethostname()}:{_dead_pid()}", heartbeat_at=timezone.now(),
     )  # fmt: skip
     assert refresh.execute_run(run.pk) == "failed"

@@ -5,10 +5,10 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from codes import refresh
 from codes import snapshot as k
+from codes.admin.refresh import run_messages
 from codes.models import RefreshRun, Source
-from codes.refresh_admin import run_messages
+from codes.refresh import queue
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ LONG_ERROR = (
 
 def test_refresh_now_says_queued_only_for_a_queued_run(admin_client, monkeypatch, django_capture_on_commit_callbacks):
     sent = []
-    monkeypatch.setattr(refresh, "send_in_background", sent.append)  # sent, not run: a worker will take it
+    monkeypatch.setattr(queue, "send_in_background", sent.append)  # sent, not run: a worker will take it
     source = Source.objects.create(name="HCPCS quarterly", kind=k.HCPCS, url="https://www.cms.gov/hcpcs.zip")
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
@@ -79,7 +79,7 @@ def test_refresh_now_answers_before_the_run_works(admin_client, settings, monkey
     settings.REFRESH_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # the local stand-in, where download safety applies
     settings.REFRESH_DOWNLOAD_ATTEMPTS, settings.REFRESH_RETRY_BACKOFF = 1, 0
     go, done = threading.Event(), threading.Event()
-    real_send = refresh.send
+    real_send = queue.send
 
     def held_send(run_id):
         # one database user at a time: SQLite's shared in-memory test database locks tables, it does not wait
@@ -89,7 +89,7 @@ def test_refresh_now_answers_before_the_run_works(admin_client, settings, monkey
         finally:
             done.set()
 
-    monkeypatch.setattr(refresh, "send", held_send)
+    monkeypatch.setattr(queue, "send", held_send)
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/HCPC2026_JAN_ANWEB.txt"
         source = Source.objects.create(name="HCPCS quarterly", kind=k.HCPCS, url=url)

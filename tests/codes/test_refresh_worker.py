@@ -58,7 +58,7 @@ def wait_until(predicate, timeout=60, what="the condition"):
 def in_force_answers(release: Release, on=date(2020, 6, 1), *, latest=True):
     """``release`` is still the one in force (``latest``) and answers for a day it covers."""
     if latest:
-        assert refresh.in_force(release.kind).pk == release.pk
+        assert Release.objects.in_force(release.kind).pk == release.pk
         assert release.status == Release.Status.LOADED
     clear_cache()
     answer = lookup("procedure", "G0276", on)

@@ -15,10 +15,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from codes import cms_pages, refresh, sources
+from codes import kinds
 from codes import snapshot as k
 from codes.loading import IMPORT_KINDS
 from codes.models import RefreshRun, Release, Source
+from codes.refresh import download, page_rules, pages, sources
 from codes.selectors import clear_cache
 from tests.codes.cms_site import build_site, page_html, ptp_links
 
@@ -80,9 +81,9 @@ def test_every_cms_kind_has_a_default_source_page_rule_schedule_and_member_names
     assert {"zip5", "ncci-addon", "icd10cm", "asc"} <= CMS_KINDS and k.CPT not in CMS_KINDS
     assert sorted(d.kind for d in sources.DEFAULT_SOURCES) == sorted(CMS_KINDS)  # each once
     for kind in CMS_KINDS:
-        assert kind in cms_pages.RULES, kind
-        assert kind in refresh.DEFAULT_SCHEDULES, kind
-        assert kind in refresh.DEFAULT_MEMBERS or any(d.member for d in sources.DEFAULT_SOURCES if d.kind == kind)
+        assert kind in page_rules.RULES, kind
+        assert kinds.default_schedule(kind) != kinds.MANUAL, kind
+        assert kinds.KINDS[kind].members or any(d.member for d in sources.DEFAULT_SOURCES if d.kind == kind)
 
 
 def test_a_default_source_for_every_kind_but_cpt_once_and_listed():
@@ -268,22 +269,20 @@ def test_links_through_the_licence_hop_and_their_periods():
             ("/files/zip/medicare-ncci-2026q3-practitioner-quarterly-additions-deletions-revisions-ptp.zip", "Delta"),
         ],
     )  # fmt: skip
-    links = cms_pages.read_page(html, base).links
+    links = pages.read_page(html, base).links
     assert links[0].gated and links[0].target == (
         "https://www.cms.gov/files/zip/medicare-ncci-2026q3-practitioner-ptp-edits-ccipra-v322r0-f1.zip"
     )
     assert links[1].name == "medicare-ncci-2026q3-practitioner-ptp-edits-ccipra-v322r0-f2.zip"
-    rule = cms_pages.RULES[k.PTP_PRACTITIONER]
-    choice = cms_pages.choose(links, rule, date(2026, 9, 30), base)
+    rule = page_rules.RULES[k.PTP_PRACTITIONER]
+    choice = pages.choose(links, rule, date(2026, 9, 30), base)
     assert [x.name[-6:] for x in choice.links] == ["f1.zip", "f2.zip"] and choice.start == date(2026, 7, 1)
     assert choice.expected_rows == 1_325_037
-    assert cms_pages.choose(links, rule, date(2026, 10, 1), base).start == date(2026, 10, 1)
-    with pytest.raises(
-        cms_pages.PageError, match=r"https://www.cms.gov/medicare/x/ptp: no link matching .* 2026-06-30"
-    ):
-        cms_pages.choose(links, rule, date(2026, 6, 30), base)
-    with pytest.raises(cms_pages.PageError, match=r"lacks part\(s\) \[1\]"):
-        cms_pages.choose(links[1:2], rule, date(2026, 9, 30), base)
+    assert pages.choose(links, rule, date(2026, 10, 1), base).start == date(2026, 10, 1)
+    with pytest.raises(pages.PageError, match=r"https://www.cms.gov/medicare/x/ptp: no link matching .* 2026-06-30"):
+        pages.choose(links, rule, date(2026, 6, 30), base)
+    with pytest.raises(pages.PageError, match=r"lacks part\(s\) \[1\]"):
+        pages.choose(links[1:2], rule, date(2026, 9, 30), base)
 
 
 def test_the_zip5_and_addon_rules_on_cms_shaped_links():
@@ -296,13 +295,13 @@ def test_the_zip5_and_addon_rules_on_cms_shaped_links():
             ("/files/zip/zip-code-carrier-locality-file-end-year-12-01-2025.zip", "End of Year carrier locality"),
         ],
     )
-    links = cms_pages.read_page(html, base).links
-    rule = cms_pages.RULES[k.ZIP5]
+    links = pages.read_page(html, base).links
+    rule = page_rules.RULES[k.ZIP5]
     assert links[0].name == "2025.zip"  # the slashes make the date part of the path, not of the name
-    choice = cms_pages.choose(links, rule, date(2026, 1, 10), base)  # the end-of-year file is not taken
+    choice = pages.choose(links, rule, date(2026, 1, 10), base)  # the end-of-year file is not taken
     assert choice.start == date(2025, 8, 14) and choice.links[0].href.endswith("08/14/2025.zip")
-    assert cms_pages.choose(links, rule, date(2026, 2, 18), base).links[0].name.endswith("02-18-2026.zip")
-    addon = cms_pages.read_page(
+    assert pages.choose(links, rule, date(2026, 2, 18), base).links[0].name.endswith("02-18-2026.zip")
+    addon = pages.read_page(
         page_html(
             "Medicare NCCI Add-on Code Edits",
             [
@@ -313,31 +312,31 @@ def test_the_zip5_and_addon_rules_on_cms_shaped_links():
         ),
         "https://www.cms.gov/x",
     ).links
-    picked = cms_pages.choose(addon, cms_pages.RULES[k.NCCI_ADDON], date(2026, 6, 30), "p")
+    picked = pages.choose(addon, page_rules.RULES[k.NCCI_ADDON], date(2026, 6, 30), "p")
     assert [x.name for x in picked.links] == ["aoc-a.zip"] and picked.start == date(2026, 4, 1)
 
 
 @pytest.mark.parametrize(
     ("parse", "text", "start"),
     [
-        (cms_pages.period_ncci, "medicare-ncci-2026-q3-practitioner-services-mue-table.zip", date(2026, 7, 1)),
-        (cms_pages.period_month, "october-2026-alpha-numeric-hcpcs-file.zip", date(2026, 10, 1)),
-        (cms_pages.period_month, "cy-2026-april-opps-addendum.zip", date(2026, 4, 1)),
-        (cms_pages.period_rvu, "rvu26c-updated-06-30-2026.zip", date(2026, 7, 1)),
-        (cms_pages.period_rvu, "RVU25AR", date(2025, 1, 1)),
-        (cms_pages.period_icd10, "2027-code-descriptions-tabular-order.zip", date(2026, 10, 1)),
-        (cms_pages.period_icd10, "april-1-2026-code-descriptions-in-tabular-order.zip", date(2026, 4, 1)),
-        (cms_pages.period_ncci, "nothing here", None),
-        (cms_pages.period_addon, "Add-On Code Edits for Medicare Effective 07012026 (ZIP)", date(2026, 7, 1)),
-        (cms_pages.period_addon, "AOC_V2026Q2-F-MCR.txt", date(2026, 4, 1)),
-        (cms_pages.period_addon, "Effective July 1, 2026", date(2026, 7, 1)),
-        (cms_pages.period_posted, "zip-code-carrier-locality-file-revised-02-18-2026.zip", date(2026, 2, 18)),
+        (page_rules.period_ncci, "medicare-ncci-2026-q3-practitioner-services-mue-table.zip", date(2026, 7, 1)),
+        (page_rules.period_month, "october-2026-alpha-numeric-hcpcs-file.zip", date(2026, 10, 1)),
+        (page_rules.period_month, "cy-2026-april-opps-addendum.zip", date(2026, 4, 1)),
+        (page_rules.period_rvu, "rvu26c-updated-06-30-2026.zip", date(2026, 7, 1)),
+        (page_rules.period_rvu, "RVU25AR", date(2025, 1, 1)),
+        (page_rules.period_icd10, "2027-code-descriptions-tabular-order.zip", date(2026, 10, 1)),
+        (page_rules.period_icd10, "april-1-2026-code-descriptions-in-tabular-order.zip", date(2026, 4, 1)),
+        (page_rules.period_ncci, "nothing here", None),
+        (page_rules.period_addon, "Add-On Code Edits for Medicare Effective 07012026 (ZIP)", date(2026, 7, 1)),
+        (page_rules.period_addon, "AOC_V2026Q2-F-MCR.txt", date(2026, 4, 1)),
+        (page_rules.period_addon, "Effective July 1, 2026", date(2026, 7, 1)),
+        (page_rules.period_posted, "zip-code-carrier-locality-file-revised-02-18-2026.zip", date(2026, 2, 18)),
         (
-            cms_pages.period_posted,
+            page_rules.period_posted,
             "/files/zip/zip-code-carrier-locality-file-revised-08/14/2025.zip",
             date(2025, 8, 14),
         ),
-        (cms_pages.period_posted, "zip-code-carrier-locality-file-revised-13-45-2026.zip", None),
+        (page_rules.period_posted, "zip-code-carrier-locality-file-revised-13-45-2026.zip", None),
     ],
 )
 def test_periods(parse, text, start):
@@ -351,10 +350,10 @@ def test_the_accept_form_of_the_licence_page():
         '<form action=""><input type="hidden" name="ReferURL" value="/x">'
         '<input type="submit" name="Cancel" value="Don\'t Accept"></form></body></html>'
     )
-    url = cms_pages.accept_url(html, "https://www.cms.gov/license/ama?file=/files/zip/rvu26d.zip")
+    url = pages.accept_url(html, "https://www.cms.gov/license/ama?file=/files/zip/rvu26d.zip")
     assert url == "https://www.cms.gov/files/zip/rvu26d.zip?agree=yes&next=Accept"
-    with pytest.raises(cms_pages.PageError, match="has no Accept form"):
-        cms_pages.accept_url("<html><form action=''><input type=submit value=\"Don't Accept\"></form></html>", "u")
+    with pytest.raises(pages.PageError, match="has no Accept form"):
+        pages.accept_url("<html><form action=''><input type=submit value=\"Don't Accept\"></form></html>", "u")
 
 
 # --- HTTPS_PROXY / HTTP_PROXY --------------------------------------------------------------------------------
@@ -404,17 +403,17 @@ def test_https_proxy_is_used_for_cms_and_http_proxy_for_plain_addresses(cms_serv
     proxy.upstream = cms_server.base
     try:
         monkeypatch.setenv("HTTPS_PROXY", proxy.url.replace("http://", "http://user:pw@"))
-        with pytest.raises(refresh.RefreshError):
-            refresh.download("https://127.0.0.1:1/files/zip/rvu26d.zip", tmp_path, attempts=1)
+        with pytest.raises(download.RefreshError):
+            download.download("https://127.0.0.1:1/files/zip/rvu26d.zip", tmp_path, attempts=1)
         assert proxy.seen[0].startswith("CONNECT 127.0.0.1:1 Basic ")  # the tunnel, with the proxy's credentials
         monkeypatch.setenv("HTTP_PROXY", proxy.url)
         page = f"{FAKE_HOST}/" + page_path(site, k.HCPCS)
-        fetched = refresh.download(page, tmp_path)
+        fetched = download.download(page, tmp_path)
         assert b"Alpha-Numeric HCPCS File" in fetched.path.read_bytes()
         assert proxy.seen[-1] == f"GET {page}"
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-        with pytest.raises(refresh.RefreshError):
-            refresh.download(page, tmp_path, attempts=1)  # no proxy: nothing listens on port 2
+        with pytest.raises(download.RefreshError):
+            download.download(page, tmp_path, attempts=1)  # no proxy: nothing listens on port 2
         assert proxy.seen[-1] == f"GET {page}" and len(proxy.seen) == 2
     finally:
         proxy.httpd.shutdown()
@@ -424,7 +423,7 @@ def test_https_proxy_is_used_for_cms_and_http_proxy_for_plain_addresses(cms_serv
 def test_a_proxied_destination_is_checked_and_no_proxy_goes_direct(monkeypatch):
     from urllib.parse import urlsplit
 
-    from codes import http_proxy
+    from codes.refresh import proxy as http_proxy
 
     seen = []
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")

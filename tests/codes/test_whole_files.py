@@ -21,7 +21,8 @@ from codes import snapshot as k
 from codes.formats import hcpcs
 from codes.formats.base import FormatError
 from codes.loading import IMPORT_KINDS, LoadError, load_files, read_rows
-from codes.refresh import Fetched, RefreshError, unpack
+from codes.refresh.download import Fetched, RefreshError
+from codes.refresh.zips import unpack
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "cms" / "sweep"
 

@@ -36,7 +36,7 @@ class Command(BaseCommand):
         for result in load_code_lists():
             self.stdout.write(json.dumps(result))
         sync_groups()
-        from codes.sources import ensure_default_sources  # CMS's address for every kind but cpt
+        from codes.refresh.sources import ensure_default_sources  # CMS's address for every kind but cpt
 
         created = ensure_default_sources()
         self.stdout.write(json.dumps({"sources": "ready", "created": [s.kind for s in created]}))

@@ -1,4 +1,4 @@
-"""Admin for the code-set refreshes: sources (with "refresh now"), runs (live progress, the diff), change notices."""
+"""Admin of the code-set refreshes: sources (with "refresh now"), runs (live progress, the diff), change notices."""
 
 from django.contrib import admin, messages
 from django.db.models import OuterRef, Subquery
@@ -8,6 +8,9 @@ from django.utils.html import format_html, format_html_join
 
 from codes import refresh
 from codes.models import ChangeNotice, RefreshRun, Release, Source
+from codes.refresh.checks import diff_with_previous
+from codes.refresh.execute import announce, switch
+from codes.refresh.queue import enqueue
 
 STATUS_COLOURS = {
     "queued": "#555",
@@ -128,7 +131,7 @@ class SourceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Refresh now", permissions=["change"])
     def refresh_now(self, request, queryset):
-        runs = [refresh.enqueue(source=s, trigger="admin", user=request.user, background=True) for s in queryset]
+        runs = [enqueue(source=s, trigger="admin", user=request.user, background=True) for s in queryset]
         for level, text in run_messages(runs):
             self.message_user(request, text, level)
 
@@ -274,8 +277,8 @@ class RefreshRunAdmin(admin.ModelAdmin):
             return
         done = 0
         for run in queryset.filter(status=RefreshRun.Status.HELD, release__status=Release.Status.HELD):
-            refresh.switch(run.release)
-            refresh.notify_changes(run, run.release, refresh.diff_with_previous(run.release))
+            switch(run.release)
+            announce(run.release, diff_with_previous(run.release), run)
             RefreshRun.objects.filter(pk=run.pk).update(
                 status=RefreshRun.Status.LOADED,
                 note=f"{run.note}\nput in force by {request.user} after review".strip(),

@@ -38,6 +38,8 @@ from urllib.request import url2pathname
 
 from django.conf import settings
 
+from codes.refresh.proxy import open_connection, proxy_headers, request_target
+
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
@@ -211,7 +213,6 @@ def _connection(parts, timeout: float) -> tuple[http.client.HTTPConnection, bool
     """The (not yet connected) connection for an address: the checked classes above, so the address the socket
     reaches is the one checked. A proxy, when one is added, is the one place to change: the proxy is the
     administrator's; the destination's addresses are then checked with ``socket.getaddrinfo`` + ``check_ip``."""
-    from codes.http_proxy import open_connection
 
     def direct(parts, timeout):
         conn_class = _CheckedHTTPSConnection if parts.scheme.lower() == "https" else _CheckedHTTPConnection
@@ -253,8 +254,6 @@ def open_http(url: str, connect_timeout: float, read_timeout: float) -> Iterator
             except OSError as exc:
                 raise TransientError(f"could not connect to {host} ({exc.strerror or exc}) for {url}") from None
             conn.sock.settimeout(read_timeout)
-            from codes.http_proxy import proxy_headers, request_target
-
             target = request_target(parts, absolute)
             try:
                 conn.request("GET", target, headers={"User-Agent": USER_AGENT, **proxy_headers(conn)})

@@ -2,9 +2,9 @@
 records the page says they hold. docs/sources.md describes the pages this was written against.
 
 A source's address may be a file (loaded as it is) or a CMS page. A page (an HTML answer) is read with the rule of
-the source's kind (``RULES``): the links whose file name matches the kind's pattern are dated by the period they
-cover (``2026q3``, ``october-2026``, ``rvu26d``, ``april-1-2026``...), the newest period that has begun by the day
-of the run wins, and its link(s) are followed:
+the source's kind (``codes.refresh.page_rules.RULES``): the links whose file name matches the kind's pattern are
+dated by the period they cover (``2026q3``, ``october-2026``, ``rvu26d``, ``april-1-2026``...), the newest period
+that has begun by the day of the run wins, and its link(s) are followed:
 
 - a link to another page (the PFS, OPPS and ASC lists link to one page per release) is read once more for the
   release's zip;
@@ -21,7 +21,6 @@ The HTML is read with the standard library's ``html.parser``: only anchors and f
 
 from __future__ import annotations
 
-import calendar
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,14 +28,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlencode, urljoin, urlsplit
 
-from codes import snapshot as k
+from codes.refresh.download import download
+from codes.refresh.page_rules import RULES, PageRule
+from codes.refresh.zips import unpack
 
 PAGE_MAX_BYTES = 8 * 1024 * 1024  # CMS pages are a few hundred kB
 FILE_SUFFIXES = (".zip", ".txt", ".csv", ".xlsx", ".xml")
 MAX_PAGE_HOPS = 1  # list page -> release page -> file (PFS, OPPS, ASC)
-MONTHS = {name.lower(): n for n, name in enumerate(calendar.month_name) if name}
-MONTHS.update({name.lower(): n for n, name in enumerate(calendar.month_abbr) if name})
-_MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
 _RECORDS = re.compile(r"\(\s*([\d,]+)\s+records?\s*\)", re.I)
 
 
@@ -151,194 +149,6 @@ def accept_url(html: str, page_url: str) -> str:
     raise PageError(f"the licence page {page_url} has no Accept form leading to the file")
 
 
-# --- Periods: which quarter, month or fiscal year a link is for ----------------------------------------------
-
-
-def _quarter(year: int, quarter: int) -> date | None:
-    return date(year, 3 * quarter - 2, 1) if 1 <= quarter <= 4 else None
-
-
-def period_ncci(text: str) -> date | None:
-    """``medicare-ncci-2026q3-...`` or ``...-2026-q3-...`` -> 2026-07-01."""
-    m = re.search(r"(20\d\d)[-_ ]?q([1-4])\b", text, re.I) or re.search(r"\bq([1-4])[-_ ](20\d\d)", text, re.I)
-    if not m:
-        return None
-    year, quarter = (m[1], m[2]) if len(m[1]) == 4 else (m[2], m[1])
-    return _quarter(int(year), int(quarter))
-
-
-def period_month(text: str) -> date | None:
-    """``october-2026-alpha-numeric-hcpcs-file.zip``, ``January 2026 Addendum B``, ``2026-january`` -> day 1."""
-    m = re.search(rf"\b({_MONTH_RE})[-_ ]+(?:\d{{1,2}}[-_ ,]+)?(20\d\d)", text, re.I)
-    if m:
-        return date(int(m[2]), MONTHS[m[1].lower()], 1)
-    m = re.search(rf"(20\d\d)[-_ ]+({_MONTH_RE})\b", text, re.I)
-    if m:
-        return date(int(m[1]), MONTHS[m[2].lower()], 1)
-    return None
-
-
-def period_rvu(text: str) -> date | None:
-    """``rvu26d`` (the PFS relative value file of October 2026; A..D = January..October) -> 2026-10-01."""
-    m = re.search(r"rvu(\d\d)([a-d])", text, re.I)
-    if not m:
-        return None
-    return date(2000 + int(m[1]), 1 + 3 * "abcd".index(m[2].lower()), 1)
-
-
-def period_icd10(text: str) -> date | None:
-    """``2027-code-descriptions-tabular-order.zip`` -> 2026-10-01 (FY2027); ``april-1-2026-...`` -> 2026-04-01."""
-    m = re.search(r"april[-_ ]1[-_ ,]+(20\d\d)", text, re.I)
-    if m:
-        return date(int(m[1]), 4, 1)
-    m = re.search(r"(?:fy[-_ ]?)?(20\d\d)[-_ ]+code[-_ ]desc", text, re.I)
-    if m:
-        return date(int(m[1]) - 1, 10, 1)
-    return None
-
-
-def _day(year: str, month: str, day: str) -> date | None:
-    try:
-        return date(int(year), int(month), int(day))
-    except ValueError:
-        return None
-
-
-def period_posted(text: str) -> date | None:
-    """``zip-code-carrier-locality-file-revised-02-18-2026.zip`` or ``Revised 08/14/2025`` -> the day posted.
-
-    CMS keeps one ZIP code to carrier locality file on its page and names it by the day it was posted (the file
-    for a quarter is posted weeks before the quarter); the records inside say which quarter they are for."""
-    m = re.search(r"(?<!\d)(\d{1,2})[-/_.](\d{1,2})[-/_.](20\d\d)(?!\d)", text)
-    return _day(m[3], m[1], m[2]) if m else None
-
-
-def period_addon(text: str) -> date | None:
-    """``Add-On Code Edits for Medicare Effective 07012026`` -> 2026-07-01; ``...-2026q3-...``,
-    ``AOC_V2026Q3`` and ``Effective July 1, 2026`` too."""
-    m = re.search(r"effective[-_ ]+(\d\d)[-/_]?(\d\d)[-/_]?(20\d\d)(?!\d)", text, re.I)
-    if m:
-        return _day(m[3], m[1], m[2])
-    m = re.search(r"aoc[-_]?v(20\d\d)q([1-4])", text, re.I)
-    if m:
-        return _quarter(int(m[1]), int(m[2]))
-    return period_ncci(text) or period_month(text)
-
-
-def icd10_dates(start: date) -> tuple[date, date, str]:
-    """An ICD-10-CM release runs to the end of its fiscal year (September 30)."""
-    fiscal_year = start.year + 1 if start.month >= 10 else start.year
-    what = "April update" if start.month == 4 else "October release"
-    return start, date(fiscal_year, 9, 30), f"ICD-10-CM FY{fiscal_year} {what}"
-
-
-# --- The rule of each kind -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PageRule:
-    """How the current file of a kind is found on its CMS page."""
-
-    link: str  # regex on the link's file name (after the licence hop) or its text
-    period: object  # text -> first day of the period the link covers (date) or None
-    file: str = r"\.zip$"  # on a release page: the file link to take
-    exclude: str = r"quarterly-additions|additions-deletions|change[-_ ]?report"  # CMS's change logs are not tables
-    parts: bool = False  # an NCCI PTP table: every part -f1..-f4 of the newest version
-    dates: object = None  # start -> (effective_from, effective_to, label) when the file cannot tell (ICD-10-CM)
-    in_path: bool = False  # also match and date the link by its address's path (a date written with slashes)
-    describe: str = ""  # how the file is found, in words (the source's notes, --list)
-
-
-RVU_RULE = PageRule(
-    link=r"rvu\d\d[a-d]",
-    period=period_rvu,
-    file=r"rvu\d\d[a-d].*\.zip$",
-    describe="the PFS relative value files page lists one page per release (RVUyyA..D: January, April, July, "
-    "October; AR etc. are corrections); the newest release begun is opened and its zip (rvu26d.zip, "
-    "rvu26c-updated-06-30-2026.zip) taken, through the AMA licence page when it is behind one",
-)
-
-RULES: dict[str, PageRule] = {
-    k.PTP_PRACTITIONER: PageRule(
-        link=r"practitioner-ptp-edits|ccipra",
-        period=period_ncci,
-        parts=True,
-        describe="links named medicare-ncci-YYYYqN-practitioner-ptp-edits-ccipra-vVVVrR-fN.zip behind the AMA "
-        "licence page (/license/ama?file=...), four parts per table; the newest quarter begun and its highest "
-        "revision; the record counts in the link text are checked against the rows loaded",
-    ),
-    k.PTP_HOSPITAL: PageRule(
-        link=r"hospital-ptp-edits|ccioph",
-        period=period_ncci,
-        parts=True,
-        describe="as the practitioner table, with links named ...-hospital-ptp-edits-ccioph-vVVVrR-fN.zip",
-    ),
-    k.MUE_PRACTITIONER: PageRule(
-        link=r"practitioner-services-mue",
-        period=period_ncci,
-        describe="links named medicare-ncci-YYYY-qN-practitioner-services-mue-table.zip (with or without the "
-        "licence page); the newest quarter begun",
-    ),
-    k.MUE_HOSPITAL: PageRule(
-        link=r"outpatient-hospital-services-mue|hospital-services-mue",
-        period=period_ncci,
-        describe="links named medicare-ncci-YYYY-qN-(facility-)outpatient-hospital-services-mue-table.zip; the "
-        "newest quarter begun",
-    ),
-    k.HCPCS: PageRule(
-        link=r"alpha-?numeric-hcpcs",
-        period=period_month,
-        describe="the quarterly update page links month-YYYY-alpha-numeric-hcpcs-file(s).zip (January, April, "
-        "July, October); the newest quarter begun",
-    ),
-    k.PFS_RVU: RVU_RULE,
-    k.GPCI: RVU_RULE,
-    k.LOCALITY: RVU_RULE,
-    k.OPPS: PageRule(
-        link=r"addendum[-_ ]?b",
-        period=period_month,
-        file=r"addendum.*\.zip$|\.zip$",
-        describe="the Addendum A and B updates page lists one entry per quarter (Month YYYY Addendum B), a zip "
-        "or a page holding it, often behind the AMA licence page; the newest quarter begun",
-    ),
-    k.ASC: PageRule(
-        link=r"asc[-_ ].*(addend|payment|rate)|addenda",
-        period=period_month,
-        file=r"\.zip$",
-        describe="the ASC payment rates addenda page lists one entry per quarter (Month YYYY ASC Approved HCPCS "
-        "Code and Payment Rates), a zip or a page holding it, often behind the AMA licence page; the newest "
-        "quarter begun",
-    ),
-    k.NCCI_ADDON: PageRule(
-        link=r"add[-_ ]?on[-_ ]code|\baoc\b|aoc[-_]v",
-        period=period_addon,
-        exclude=r"quarterly-additions|additions-deletions|change[-_ ]?report|medicaid|file[-_ ]?(format|structure)",
-        in_path=True,
-        describe='the add-on code edits page links the Medicare file as "Add-On Code Edits for Medicare Effective '
-        'MMDDYYYY" (a zip holding AOC_VYYYYQN-F-MCR.txt and an Excel copy; the licence page followed if there '
-        "is one); the newest date begun. The file is cumulative: every edit carries its own dates",
-    ),
-    k.ZIP5: PageRule(
-        link=r"carrier[-_ ]locality",
-        period=period_posted,
-        exclude=r"end[-_ ]?(of[-_ ])?year",
-        in_path=True,
-        describe='the fee schedules general information page links the newest "Zip Code to Carrier Locality '
-        'File" zip, named by the day it was posted (zip-code-carrier-locality-file-revised-MM-DD-YYYY.zip, '
-        "sometimes with slashes in the date); the newest posted by the day of the run is taken and its "
-        "ZIP5_MONYYYY.txt loaded, in force from the quarter its records name",
-    ),
-    k.ICD10CM: PageRule(
-        link=r"code[-_ ]descriptions",
-        period=period_icd10,
-        dates=icd10_dates,
-        describe="the ICD-10 page links YYYY-code-descriptions-tabular-order.zip (fiscal year YYYY, from October "
-        "1 of YYYY-1) and april-1-YYYY-code-descriptions-tabular-order.zip (the April update); the newest begun. "
-        "The order file inside has the same name in both, so the dates come from the link",
-    ),
-}
-
-
 # --- Choosing the links --------------------------------------------------------------------------------------
 
 
@@ -409,7 +219,7 @@ def choose(links: list[Link], rule: PageRule, on: date, page: str, *, pattern: s
 
 @dataclass
 class Resolved:
-    files: list  # codes.refresh.Fetched, unpacked
+    files: list  # codes.refresh.download.Fetched, unpacked
     bytes: int = 0
     expected_rows: int | None = None
     effective_from: date | None = None
@@ -429,12 +239,10 @@ class _Fetcher:
         self.bytes = 0
 
     def get(self, url: str, *, page: bool = False):
-        from codes import refresh
-
         self.count += 1
         folder = self.dest / f"d{self.count}"
         folder.mkdir()
-        fetched = refresh.download(
+        fetched = download(
             url, folder, progress=None if page else self.progress, max_bytes=PAGE_MAX_BYTES if page else None
         )
         self.bytes += fetched.size
@@ -464,12 +272,10 @@ def followable(url: str, page_url: str) -> str:
 
 def fetch(url: str, kind: str, member: str, dest: Path, *, on: date, progress=None) -> Resolved:
     """Download ``url``; when it is a CMS page, find and download the current file(s) of ``kind``; unpack."""
-    from codes import refresh
-
     fetcher = _Fetcher(Path(dest), progress)
     first = fetcher.get(url)
     if not looks_like_html(fetcher.head(first)):
-        files = refresh.unpack(first, member, kind, first.path.parent)
+        files = unpack(first, member, kind, first.path.parent)
         return Resolved(files, fetcher.bytes)
     rule = RULES.get(kind)
     if rule is None:
@@ -499,7 +305,7 @@ def fetch(url: str, kind: str, member: str, dest: Path, *, on: date, progress=No
         followable(link.href, page_url)
         followable(link.target, page_url)
         fetched = _fetch_file(fetcher, link, resolved)
-        resolved.files += refresh.unpack(fetched, member, kind, fetched.path.parent)
+        resolved.files += unpack(fetched, member, kind, fetched.path.parent)
     resolved.bytes = fetcher.bytes
     resolved.expected_rows = choice.expected_rows
     if rule.dates is not None:

@@ -1,6 +1,7 @@
-"""The default sources: CMS's real address for every kind of code set except the licensed CPT file.
+"""Where the code sets come from: the default sources (CMS's real address for every kind of code set except the
+licensed CPT file), the placeholders of an address, and the kind a file's name says it is.
 
-Each address is the CMS page that lists the kind's files; ``codes.cms_pages`` finds the current file on it (the
+Each address is the CMS page that lists the kind's files; ``codes.refresh.pages`` finds the current file on it (the
 newest period begun, through the AMA licence page, the record counts checked). The pages and what was learnt
 about them are in docs/sources.md. ``load_defaults`` creates a default source for each kind that has none
 (idempotent; a source the code-set administrator changed or replaced is left alone).
@@ -9,10 +10,14 @@ about them are in docs/sources.md. ``load_defaults`` creates a default source fo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from urllib.parse import unquote, urlsplit
 
-from codes import snapshot as k
-from codes.cms_pages import RULES
+from codes import kinds as k
+from codes.formats.base import MONTH_ABBR, MONTH_NAME
 from codes.models import Source
+from codes.refresh.download import RefreshError
+from codes.refresh.page_rules import RULES
 
 CMS = "https://www.cms.gov"
 NCCI = f"{CMS}/medicare/coding-billing/national-correct-coding-initiative-ncci-edits"
@@ -34,7 +39,7 @@ class DefaultSource:
     kind: str
     name: str
     url: str
-    member: str = ""  # empty: the kind's usual member names (codes.refresh.DEFAULT_MEMBERS)
+    member: str = ""  # empty: the kind's usual member names (codes.kinds: members)
     schedule: str = Source.Schedule.DEFAULT
 
 
@@ -63,12 +68,12 @@ DEFAULT_SOURCES = [
 def notes_for(default: DefaultSource) -> str:
     rule = RULES.get(default.kind)
     how = rule.describe if rule else ""
-    return f"Shipped default (codes/sources.py; docs/sources.md). How the current file is found: {how}."
+    return f"Shipped default (codes/refresh/sources.py; docs/sources.md). How the current file is found: {how}."
 
 
 def ensure_default_sources() -> list[Source]:
     """Create the default source of every kind that has no source yet. Returns the sources created."""
-    from codes import refresh
+    from codes.refresh.schedules import sync_schedule
 
     have = set(Source.objects.values_list("kind", flat=True))
     created = []
@@ -83,6 +88,37 @@ def ensure_default_sources() -> list[Source]:
             schedule=default.schedule,
             notes=notes_for(default),
         )
-        refresh.sync_schedule(source)
+        sync_schedule(source)
         created.append(source)
     return created
+
+
+# --- Addresses and file names -------------------------------------------------------------------------------
+
+
+def expand_url(template: str, on: date) -> str:
+    """Fill the placeholders of a source's address for the quarter of ``on``: {year} 2026, {yy} 26, {quarter} 1-4,
+    {q0} 0-3, {ncci} 322 (the NCCI version of 2026 Q3: v322r0), {month} 04, {month_name} april, {mon} apr.
+    No braces: unchanged."""
+    if "{" not in template:
+        return template
+    quarter = (on.month - 1) // 3 + 1
+    values = {
+        "year": on.year,
+        "yy": f"{on.year % 100:02d}",
+        "quarter": quarter,
+        "q0": quarter - 1,
+        "ncci": f"{on.year - 1994}{quarter - 1}",
+        "month": f"{on.month:02d}",
+        "month_name": MONTH_NAME[on.month].lower(),
+        "mon": MONTH_ABBR[on.month].lower(),
+    }
+    try:
+        return template.format_map(values)
+    except (KeyError, ValueError, IndexError) as exc:
+        raise RefreshError(f"the address {template!r} has an unknown placeholder ({exc}): use {set(values)}") from None
+
+
+def infer_kind(url: str) -> str | None:
+    """The kind the address's file name says it is (``codes.kinds``: file names), or None."""
+    return k.kind_of_file(unquote(urlsplit(url).path.rsplit("/", 1)[-1]))
