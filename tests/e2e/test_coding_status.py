@@ -2,8 +2,6 @@
 "Fetch now", which queues a refresh from CMS's page (a local copy, tests/codes/cms_site.py) without holding the page;
 the row says "in force" once the run has loaded the current quarter."""
 
-import time
-
 import pytest
 
 from tests.cms_server import cms_server  # noqa: F401
@@ -24,11 +22,11 @@ def test_the_administrator_sees_every_kind_and_fetches_hcpcs_now(page, demo, cms
     if not settings.CELERY_TASK_ALWAYS_EAGER:
         pytest.skip("the embedded default's in-process run (a real worker keeps its own short test timeouts)")
     settings.REFRESH_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # the local copy of cms.gov is on loopback
-    settings.REFRESH_READ_TIMEOUT = 10
+    settings.REFRESH_READ_TIMEOUT = 30
     site = build_site(cms_server, timezone.localdate())
     source = Source.objects.get(kind=k.HCPCS)
     assert source.url.startswith("https://www.cms.gov/")  # shipped by load_defaults
-    source.url = cms_server.url(site.pages[k.HCPCS].split("/", 3)[3], mode="slow/3")  # CMS takes its time
+    source.url = cms_server.url(site.pages[k.HCPCS].split("/", 3)[3], mode="slow/8")  # CMS takes its time
     source.save()
 
     login(page, demo.url, "admin")
@@ -42,12 +40,12 @@ def test_the_administrator_sees_every_kind_and_fetches_hcpcs_now(page, demo, cms
     expect(page.locator(f"tr.coding-{k.CPT}")).to_contain_text("licensed AMA file")
     page.screenshot(path=str(shots / "coding-status.png"), full_page=True)
 
-    started = time.monotonic()
     submit(page, f"tr.coding-{k.HCPCS} input[value='Fetch now']")
-    assert time.monotonic() - started < 3  # the page answers before the 3-second download is over
     run = RefreshRun.objects.get(source=source)
+    # the page answered before the 8-second download was over (a state, not a clock: a busy machine is slow)
+    assert run.status in ("queued", "running"), run.status
     expect(page.locator("ul.messagelist")).to_contain_text(f"queued as run #{run.pk}")
-    (run,) = refresh.wait_for([run.pk], timeout=30)
+    (run,) = refresh.wait_for([run.pk], timeout=60)
     assert run.status == "loaded", run.error
     page.reload()
     expect(page.locator(f"tr.coding-{k.HCPCS}")).to_have_attribute("data-state", "in force")
