@@ -167,8 +167,8 @@ def bench_report(claims: int) -> None:
 
     from billing.models import ClaimCheck
     from billing.reports.data import Period, check_records
+    from billing.reports.figures import aggregate_checks
     from billing.reports.jobs import start_check_report
-    from billing.reports.workbook import aggregate_checks
     from practice.models import Practice
 
     with Timer() as t:

@@ -19,7 +19,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from billing.guide.workbook import write_billing_guide  # noqa: E402
-from billing.reports.workbook import aggregate_checks, write_check_report  # noqa: E402
+from billing.reports.figures import aggregate_checks  # noqa: E402
+from billing.reports.workbook import write_check_report  # noqa: E402
 from tests.billing.mild_guide import build_mild_guide  # noqa: E402
 from tests.billing.synthetic_checks import RULE_TITLES, synthetic_checks  # noqa: E402
 

@@ -4,7 +4,8 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from billing.denials.views import denial_report
-from billing.reports.views import guide_form, report_download, report_page
+from billing.guide.views import guide_form
+from billing.reports.views import report_download, report_page
 from billing.uploads import views
 
 urlpatterns = [

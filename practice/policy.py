@@ -208,7 +208,7 @@ class ProcedureProfileInfo:
     description: str
     codes: tuple[ProfileCodeInfo, ...]
     notes: str = ""
-    # Where the items its claims need go on the 837P and the CMS-1500 (billing.guide.workbook.ClaimField fields)
+    # Where the items its claims need go on the 837P and the CMS-1500 (billing.guide.data.ClaimField fields)
     claim_fields: tuple[dict, ...] = ()
 
     def of(self, system: str, *roles: str) -> tuple[ProfileCodeInfo, ...]:

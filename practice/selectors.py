@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import QuerySet
 
@@ -88,6 +88,25 @@ class RuleBook:
             if chosen is not None:
                 out.append(chosen)
         return out
+
+    def rules_during(
+        self, payer_key: str, start: date, end: date, practice_id: int | None = None
+    ) -> list[policy.PayerRuleVersion]:
+        """The versions in force on any day from ``start`` to ``end`` (inclusive) for the practice, the practice's
+        overrides in preference on each day; each version once, by series then start date."""
+        days = {start}
+        for by_practice in self._series.get(payer_key.lower(), {}).values():
+            for versions in by_practice.values():
+                for v in versions:
+                    if start <= v.effective_from <= end:
+                        days.add(v.effective_from)
+                    if v.effective_to and start <= v.effective_to < end:
+                        days.add(v.effective_to + timedelta(days=1))
+        seen: dict[object, policy.PayerRuleVersion] = {}
+        for day in sorted(days):
+            for v in self.rules_for(payer_key, day, practice_id):
+                seen.setdefault((v.id, v.key, v.version, v.practice_id), v)
+        return sorted(seen.values(), key=lambda v: (v.key or v.name, v.effective_from))
 
     def rules_for_code(
         self, payer_key: str, code: str, on: date, practice_id: int | None = None

@@ -12,6 +12,8 @@ import re
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
+from codes.formats.icd10 import icd10cm_display
+
 NPI_RE = re.compile(r"^\d{10}$")
 NCT_RE = re.compile(r"^NCT\d{8}$")
 # CPT (four digits and a digit or letter: 99213, 0275T, 2000F, 0001U) or HCPCS Level II (a letter and four digits).
@@ -78,7 +80,7 @@ validate_state = RegexValidator(STATE_RE, "A state is two capital letters, e.g. 
 
 def dotted(code: str) -> str:
     """A stored diagnosis code as people write it: M48062 -> M48.062 (a trailing * stays)."""
-    return code if len(code.rstrip("*")) <= 3 else f"{code[:3]}.{code[3:]}"
+    return code if len(code.rstrip("*")) <= 3 else icd10cm_display(code)
 
 
 def normalise(value: str) -> str:

@@ -5,22 +5,20 @@ Requires ``billing.download_report`` (practice managers) and shows only the prac
 
 from __future__ import annotations
 
-import io
 from datetime import date
 
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import FileResponse
 from django.template.response import TemplateResponse
 
 from billing.denials.adjustment_codes import summaries
 from billing.denials.data import payment_facts
 from billing.denials.summary import summarise
 from billing.denials.workbook import write_denial_report
-from billing.reports.views import XLSX, _context, _PracticeForm, _practices
+from billing.downloads import PracticeForm, page_context, user_practices, xlsx_download
 
 
-class DenialForm(_PracticeForm):
+class DenialForm(PracticeForm):
     since = forms.DateField(
         required=False, label="Dates of service from", widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -29,7 +27,7 @@ class DenialForm(_PracticeForm):
 @login_required
 @permission_required("billing.download_report", raise_exception=True)
 def denial_report(request):
-    practices = _practices(request)
+    practices = user_practices(request)
     form = DenialForm(request.GET or None, practices=practices)
     practice = practices.get(pk=form.fields["practice"].initial)
     since: date | None = None
@@ -39,16 +37,15 @@ def denial_report(request):
     rows = summarise(payment_facts(practice, since), by_month=True)
     carc, rarc = summaries("carc"), summaries("rarc")
     if request.GET.get("format") == "xlsx":
-        out = io.BytesIO()
         title = f"Denials: {practice.name}" + (f", dates of service from {since}" if since else "")
-        write_denial_report(title, rows, carc, rarc, out)
-        out.seek(0)
-        return FileResponse(out, as_attachment=True, filename=f"denials-{practice.key}.xlsx", content_type=XLSX)
+        return xlsx_download(
+            lambda out: write_denial_report(title, rows, carc, rarc, out), f"denials-{practice.key}.xlsx"
+        )
     for row in rows:
         row["carc_text"] = carc.get(row["carc"], "")
         row["rarc_text"] = " | ".join(rarc.get(code, code) for code in row["rarc"])
     return TemplateResponse(
         request,
         "admin/billing/denial_report.html",
-        _context(request, "Denial report", form=form, practice=practice, rows=rows, query=request.GET.urlencode()),
+        page_context(request, "Denial report", form=form, practice=practice, rows=rows, query=request.GET.urlencode()),
     )

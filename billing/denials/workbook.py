@@ -2,7 +2,7 @@
 
 One sheet, Denials: payer, group, CARC and its meaning, RARC and their meanings, procedure, month, count,
 amount, rate, the checker rule that catches it and whether the claim's check had said so; a second sheet,
-Codes, the CARC/RARC summaries used (the project's own words) with the list versions.
+Codes, the CARC/RARC summaries used (the project's own words) with the list versions. Styles: ``billing.spreadsheets``.
 """
 
 from __future__ import annotations
@@ -11,16 +11,7 @@ from decimal import Decimal
 
 from openpyxl import Workbook
 
-from billing.spreadsheets import (
-    CURRENCY,
-    HEADER_BORDER,
-    HEADER_FILL,
-    HEADER_FONT,
-    PERCENT,
-    TITLE_FONT,
-    Output,
-    set_value,
-)
+from billing.spreadsheets import CURRENCY, PERCENT, TITLE_FONT, Output, set_value, style_header, write
 
 COLUMNS = [
     ("Payer", 18), ("Group", 7), ("CARC", 7), ("CARC meaning (our words)", 40), ("RARC", 12),
@@ -33,12 +24,11 @@ def write_denial_report(title: str, rows: list[dict], carc: dict[str, str], rarc
     wb = Workbook()
     ws = wb.active
     ws.title = "Denials"
-    set_value(ws.cell(1, 1), title)
-    ws.cell(1, 1).font = TITLE_FONT
+    write(ws.cell(1, 1), title, font=TITLE_FONT)
     for col, (name, width) in enumerate(COLUMNS, start=1):
         cell = ws.cell(3, col)
         set_value(cell, name)
-        cell.font, cell.fill, cell.border = HEADER_FONT, HEADER_FILL, HEADER_BORDER
+        style_header(cell, alignment=None)
         ws.column_dimensions[cell.column_letter].width = width
     for r, row in enumerate(rows, start=4):
         values = [
@@ -56,7 +46,7 @@ def write_denial_report(title: str, rows: list[dict], carc: dict[str, str], rarc
     codes = wb.create_sheet("Codes")
     for col, name in enumerate(["List", "Code", "Meaning (our words)"], start=1):
         set_value(codes.cell(1, col), name)
-        codes.cell(1, col).font, codes.cell(1, col).fill = HEADER_FONT, HEADER_FILL
+        style_header(codes.cell(1, col), alignment=None, border=None)
     used_carc = sorted({row["carc"] for row in rows})
     used_rarc = sorted({code for row in rows for code in row["rarc"]})
     r = 2

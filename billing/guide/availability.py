@@ -6,8 +6,8 @@ lists the latter with the reason the guide itself gives (no PFS file for the yea
 
 from __future__ import annotations
 
+from billing.guide.data import GuideData
 from billing.guide.fees import NOT_LOADED
-from billing.guide.workbook import GuideData
 
 # (column, its fields, words that pick the guide's own reason from a row's notes, the reason otherwise)
 COLUMNS = (

@@ -6,12 +6,13 @@ What it reads (a fixed number of queries, none per code):
   release of that kind covers (the PFS October file rather than the January one; an ICD-10-CM release ending
   on 30 September). Each release's rows are read once per process (``codes.selectors``); a kind with no release
   covering any day of the year is "not loaded", never an amount of $0;
-- the payer rules in force at any time in the year, with the practice's own overrides in preference;
+- the payer rules in force at any time in the year, with the practice's own overrides in preference
+  (``practice.selectors.RuleBook`` through ``billing.guide.year.YearRules``);
 - the PFS RVUs, the GPCI of the locality (``10112-00``: contractor 10112, locality 00) and the conversion factor
   (the RVU file's own, else ``fixtures/codesets/conversion_factors.csv``), OPPS Addendum B and ASC Addendum AA
   rows when loaded;
-- the previous year's figures for the Changes sheet: codes added or terminated, rule versions that changed,
-  amounts old and new;
+- the previous year's figures for the Changes sheet (``billing.guide.changes``): codes added or terminated, rule
+  versions that changed, amounts old and new;
 - every release used (dates and sha256) for the Sources sheet.
 
 CPT descriptors are the AMA's: the licensed text is shown when a ``cpt`` release is loaded, else our summary,
@@ -23,29 +24,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from dataclasses import replace
 from decimal import Decimal
 from functools import cache
 
 from django.utils import timezone
 
-from billing.guide.fees import (
-    CARRIER_PRICED,
-    CONVERSION_FACTORS_FILE,
-    NOT_LOADED,
-    FacilityRate,
-    asc_rate,
-    conversion_factor,
-    conversion_factor_source,
-    opps_rate,
-    uses_facility_rate,
-)
-from billing.guide.text import for_year
-from billing.guide.workbook import (
-    CHANGE_AMOUNT,
-    CHANGE_CODE,
-    CHANGE_RULE,
+from billing.guide.changes import YearChanges, own_codes
+from billing.guide.data import (
     TEXT_CMS,
     TEXT_LICENSED,
     TEXT_SUMMARY,
@@ -60,19 +46,31 @@ from billing.guide.workbook import (
     ProcedureCode,
     SourceRow,
     claim_fields_from,
+    join_notes,
 )
-from codes import models as code_models
+from billing.guide.fees import (
+    CARRIER_PRICED,
+    CONVERSION_FACTORS_FILE,
+    NOT_LOADED,
+    FacilityRate,
+    asc_rate,
+    conversion_factor,
+    conversion_factor_source,
+    opps_rate,
+    uses_facility_rate,
+)
+from billing.guide.text import for_year
+from billing.guide.year import YearCoding, YearRules
 from codes import snapshot as k
+from codes.formats.icd10 import icd10cm_display
 from codes.selectors import SnapshotFactory, loaded_releases
-from codes.snapshot import KIND_LABELS, CodingSnapshot, ReleaseData
+from codes.snapshot import KIND_LABELS, ReleaseData
 from practice import policy
-from practice.models import Payer, PayerRule, Practice, PracticePayer, ProcedureProfile, ProfileCode
-from practice.selectors import RuleBook, procedure_profile
+from practice.models import Practice, ProcedureProfile, ProfileCode
+from practice.selectors import procedure_profile
 
-NOT_COMPARED = "Not compared"  # a Changes row saying what could not be compared, and why
 COMPONENT_ROW = "n/a (26/TC row)"  # OPPS and ASC pay the code, not a PFS component row
 _LOCALITY = re.compile(r"^\s*(\d{5})-(\d{2})\s*$")
-_PAYER_ORDER = {policy.MEDICARE_FFS: 0, policy.MEDICARE_ADVANTAGE: 1, policy.MEDICAID: 2, policy.COMMERCIAL: 3}
 _ROLE_ORDER = {ProfileCode.PRIMARY: 0, ProfileCode.ALTERNATIVE: 1, ProfileCode.RELATED: 2}
 _ROLE_TEXT = {
     ProfileCode.PRIMARY: "the procedure's own code",
@@ -111,99 +109,6 @@ def procedure_keys() -> list[str]:
     return list(ProcedureProfile.objects.order_by("key").values_list("key", flat=True))
 
 
-# ---- the coding of one year --------------------------------------------------------------------------------
-
-
-class YearCoding:
-    """For each kind, the release in force on the latest day of ``year`` that a loaded release of the kind covers."""
-
-    def __init__(self, year: int, releases: list[code_models.Release], factory: SnapshotFactory):
-        self.year = year
-        self.first, self.last = date(year, 1, 1), date(year, 12, 31)
-        self._factory = factory
-        self._on: dict[str, date | None] = {}
-        by_kind: dict[str, list[code_models.Release]] = {}
-        for release in releases:
-            by_kind.setdefault(release.kind, []).append(release)
-        for kind, rels in by_kind.items():
-            best = None
-            for release in rels:
-                start = max(release.effective_from, self.first)
-                end = min(release.effective_to or self.last, self.last)
-                if start <= end and (best is None or end > best):
-                    best = end
-            self._on[kind] = best
-
-    def on(self, kind: str) -> date | None:
-        """The day the kind is read as of, or None when no loaded release of the kind covers the year."""
-        return self._on.get(kind)
-
-    def snapshot(self, kind: str) -> CodingSnapshot | None:
-        on = self.on(kind)
-        return self._factory(on) if on else None
-
-    def data(self, kind: str) -> ReleaseData | None:
-        snap = self.snapshot(kind)
-        return snap.data(kind) if snap else None
-
-    def loaded(self, kind: str) -> bool:
-        return self.data(kind) is not None
-
-    def get(self, kind: str, key):
-        data = self.data(kind)
-        return data.get(key) if data is not None else None
-
-    def used(self, kinds: Iterable[str] = k.ALL_KINDS) -> list[k.ReleaseRef]:
-        """The releases of ``kinds`` the year is read from, in the order of ``kinds``."""
-        return [d.ref for kind in kinds if (d := self.data(kind)) is not None]
-
-
-# ---- payer rules in force in a year ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Rules:
-    book: RuleBook
-    versions: tuple[policy.PayerRuleVersion, ...]
-    payers: tuple[policy.PayerInfo, ...]  # the payers the guide covers, in display order
-
-    @classmethod
-    def load(cls, practice_id: int | None) -> Rules:
-        """Every payer and rule version (two queries); with a practice, its payers when it lists any (one more)."""
-        all_payers = [p.as_info() for p in Payer.objects.all()]
-        versions = tuple(
-            r.as_version(r.payer.key)
-            for r in PayerRule.objects.select_related("payer").order_by("payer__key", "key", "effective_from")
-        )
-        shown = all_payers
-        if practice_id is not None:
-            keys = set(PracticePayer.objects.filter(practice_id=practice_id).values_list("payer__key", flat=True))
-            if keys:
-                shown = [p for p in all_payers if p.key in keys]
-        shown.sort(key=lambda p: (_PAYER_ORDER.get(p.payer_type, 9), p.name))
-        return cls(RuleBook(all_payers, versions), versions, tuple(shown))
-
-    def in_year(self, payer_key: str, year: int, practice_id: int | None) -> list[policy.PayerRuleVersion]:
-        """The versions in force on any day of ``year`` (each once, by series then date)."""
-        first, last = date(year, 1, 1), date(year, 12, 31)
-        days = {first}
-        for v in self.versions:
-            if v.payer_key != payer_key:
-                continue
-            if first <= v.effective_from <= last:
-                days.add(v.effective_from)
-            if v.effective_to and first <= v.effective_to < last:
-                days.add(v.effective_to + timedelta(days=1))
-        seen: dict[object, policy.PayerRuleVersion] = {}
-        for day in sorted(days):
-            for v in self.book.rules_for(payer_key, day, practice_id):
-                seen.setdefault((v.id, v.key, v.version, v.practice_id), v)
-        return sorted(seen.values(), key=lambda v: (v.key or v.name, v.effective_from))
-
-    def on(self, payer_key: str, day: date, practice_id: int | None) -> dict[str, policy.PayerRuleVersion]:
-        return {v.key or v.name: v for v in self.book.rules_for(payer_key, day, practice_id)}
-
-
 # ---- the guide -----------------------------------------------------------------------------------------------
 
 
@@ -238,7 +143,7 @@ class _Builder:
         self.kinds = GUIDE_KINDS
         self.locality_key = parse_locality(locality) if locality else None
         self.locality = self._locality()
-        self.rules = Rules.load(practice_id)
+        self.rules = YearRules.load(practice_id)
         self.procedure_codes = sorted(
             profile.of("procedure"), key=lambda c: (_ROLE_ORDER.get(c.role, 9), profile.codes.index(c))
         )
@@ -307,22 +212,12 @@ class _Builder:
         text = summary.summary if summary is not None else code.summary
         return (summary.code_system if summary is not None else system), _strip_marker(text), TEXT_SUMMARY
 
-    def code_dates(self, code: str, coding: YearCoding) -> tuple[date | None, date | None]:
-        """The code's own first and last valid days, from the sources that carry them (HCPCS, our summaries)."""
-        hcpcs = coding.get(k.HCPCS, code)
-        if hcpcs is not None and not hcpcs.is_modifier:
-            return hcpcs.added, hcpcs.terminated
-        summary = coding.get(k.PROCEDURE_SUMMARIES, code)
-        if summary is not None:
-            return summary.effective_from, summary.effective_to
-        return None, None
-
     def procedures(self) -> tuple[ProcedureCode, ...]:
         out = []
         for code in self.procedure_codes:
             system, text, source = self.describe(code)
             notes = [_ROLE_TEXT.get(code.role, code.role)]
-            start, end = self.code_dates(code.code, self.cur)
+            start, end = self.cur.code_dates(code.code)
             if end is not None and end < self.cur.last:
                 notes.append(f"last valid day {end.isoformat()}")
             elif start is not None and start > self.cur.first:
@@ -333,7 +228,7 @@ class _Builder:
             elif self.cur.loaded(k.PFS_RVU):
                 notes.append(f"not in the {self.year} PFS file")
             notes.append(for_year(code.notes, self.year))  # never another year's PFS figures
-            out.append(ProcedureCode(code.code, system, text, source, _join(notes)))
+            out.append(ProcedureCode(code.code, system, text, source, join_notes(notes)))
         return tuple(out)
 
     def diagnoses(self) -> tuple[DiagnosisCode, ...]:
@@ -343,7 +238,7 @@ class _Builder:
             row = icd.get(code.code) if icd is not None else None
             notes = [_ROLE_TEXT.get(code.role, code.role), code.notes]
             if row is not None:
-                out.append(DiagnosisCode(_dotted(code.code), row.description, row.billable, _join(notes)))
+                out.append(DiagnosisCode(icd10cm_display(code.code), row.description, row.billable, join_notes(notes)))
                 continue
             if icd is not None:
                 notes.insert(0, f"our summary: {icd.ref.label} does not list it")
@@ -351,7 +246,7 @@ class _Builder:
             else:
                 notes.insert(0, f"ICD-10-CM for {self.year} not loaded: our summary")
                 details = ""
-            out.append(DiagnosisCode(_dotted(code.code), code.summary, None, _join(notes), details))
+            out.append(DiagnosisCode(icd10cm_display(code.code), code.summary, None, join_notes(notes), details))
         return tuple(out)
 
     def modifiers(self, coverage_versions: Iterable[policy.PayerRuleVersion]) -> tuple[ModifierCode, ...]:
@@ -367,7 +262,7 @@ class _Builder:
         for code, summary, notes in wanted:
             info = snap.modifier(code) if snap is not None else None
             description = info.description if info is not None else summary or "(not in the loaded modifier lists)"
-            out.append(ModifierCode(code, description, _join(notes)))
+            out.append(ModifierCode(code, description, join_notes(notes)))
         return tuple(out)
 
     def places(self) -> tuple[PlaceOfService, ...]:
@@ -377,7 +272,7 @@ class _Builder:
             name = row.name if row is not None else code.summary
             out.append(
                 PlaceOfService(
-                    code.code, name, uses_facility_rate(code.code), _join([_ROLE_TEXT.get(code.role), code.notes])
+                    code.code, name, uses_facility_rate(code.code), join_notes([_ROLE_TEXT.get(code.role), code.notes])
                 )
             )
         return tuple(out)
@@ -407,7 +302,7 @@ class _Builder:
                     row = PaymentRow(
                         code.code,
                         modifier,
-                        _short(text),
+                        text,
                         "PFS not loaded",
                         NOT_LOADED,
                         NOT_LOADED,
@@ -423,7 +318,7 @@ class _Builder:
                 else:
                     row = PaymentRow.build(
                         code.code,
-                        _short(text),
+                        text,
                         pfs.get((code.code, modifier)),
                         cf,
                         modifier=modifier,
@@ -442,14 +337,14 @@ class _Builder:
                             row,
                             locality_nonfacility=NOT_LOADED,
                             locality_facility=NOT_LOADED,
-                            notes=_join([row.notes, why]),
+                            notes=join_notes([row.notes, why]),
                         )
                 out.append(row)
         return out
 
     # -- coverage ----------------------------------------------------------------------------------------------
     def coverage(self) -> tuple[list[CoverageRow], list[policy.PayerRuleVersion]]:
-        codes = self.own_codes()
+        codes = own_codes(self.profile)
         rows, used = [], []
         for payer in self.rules.payers:
             for v in self.rules.in_year(payer.key, self.year, self.practice_id):
@@ -458,182 +353,16 @@ class _Builder:
                     used.append(v)
         return rows, used
 
-    # -- changes since the previous year ------------------------------------------------------------------------
     def changes(
         self,
         now: list[PaymentRow],
         before: list[PaymentRow],
-        cf: tuple[Decimal | None, str],
-        cf_before: tuple[Decimal | None, str],
+        cf_now: tuple[Decimal | None, str],
+        cf_then: tuple[Decimal | None, str],
     ) -> list[ChangeRow]:
-        out: list[ChangeRow] = []
-        year = self.year
-        (cf, cf_source), (cf_before, cf_before_source) = cf, cf_before
-        if cf is not None or cf_before is not None:
-            entry = conversion_factor_source(self.cur.on(k.PFS_RVU) or self.cur.last)
-            out.append(
-                ChangeRow(
-                    CHANGE_AMOUNT,
-                    "Conversion factor",
-                    "Medicare PFS conversion factor",
-                    cf_before if cf_before is not None else NOT_LOADED,
-                    cf if cf is not None else NOT_LOADED,
-                    entry.start if entry and entry.start.year == year else date(year, 1, 1),
-                    " / ".join(dict.fromkeys(x for x in (cf_before_source, cf_source) if x)),
-                    decimals=4,
-                )
-            )
-        out += self._code_changes()
-        out += self._diagnosis_changes()
-        out += self._amount_changes(now, before)
-        out += self._rule_changes()
-        return out
-
-    def _code_changes(self) -> list[ChangeRow]:
-        out = []
-        year = self.year
-        pfs_now, pfs_before = self.cur.data(k.PFS_RVU), self.prev.data(k.PFS_RVU)
-        for code in self.procedure_codes:
-            what, old, new, when, source = [], None, None, None, []
-            start, end = self.code_dates(code.code, self.cur)
-            if end is not None and date(year - 1, 12, 31) <= end < date(year, 12, 31):
-                what.append(f"terminated: last valid day {end.isoformat()}")
-                old, new, when = "valid", "terminated", end + timedelta(days=1)
-            elif start is not None and date(year, 1, 1) <= start <= date(year, 12, 31):
-                what.append(f"added: valid from {start.isoformat()}")
-                old, new, when = "not valid", "valid", start
-            if pfs_now is not None and pfs_before is not None:
-                a, b = pfs_before.get((code.code, "")), pfs_now.get((code.code, ""))
-                if a is not None and b is None:
-                    what.append(f"not in the {year} PFS file (status {a.status} in {year - 1}): treat as deleted")
-                    old, new = old or f"PFS status {a.status}", new or "not in the PFS file"
-                elif a is None and b is not None:
-                    what.append(f"new in the {year} PFS file (status {b.status})")
-                    old, new = old or "not in the PFS file", new or f"PFS status {b.status}"
-                elif a is not None and b is not None and a.status != b.status:
-                    what.append(f"PFS status {a.status} -> {b.status}")
-                    old, new = old or f"PFS status {a.status}", new or f"PFS status {b.status}"
-                if a is not None or b is not None:
-                    source.append(f"{pfs_before.ref.label} / {pfs_now.ref.label}")
-            elif pfs_now is not None and pfs_now.get((code.code, "")) is None and not what:
-                what.append(f"not in the {year} PFS file")
-                source.append(pfs_now.ref.label)
-            if what:
-                summary = self.cur.data(k.PROCEDURE_SUMMARIES) or self.cur.data(k.HCPCS)
-                if summary is not None and (start or end):
-                    source.insert(0, summary.ref.label)
-                out.append(
-                    ChangeRow(CHANGE_CODE, code.code, "; ".join(what).capitalize(), old, new, when, _join(source))
-                )
-        return out
-
-    def _diagnosis_changes(self) -> list[ChangeRow]:
-        now, before = self.cur.data(k.ICD10CM), self.prev.data(k.ICD10CM)
-        if now is None or before is None or now.ref.id == before.ref.id:
-            return []
-        out = []
-        for code in self.profile.of("icd10cm"):
-            a, b = before.get(code.code), now.get(code.code)
-            if (a is None) == (b is None) and (a is None or a.billable == b.billable):
-                continue
-            state = lambda row: "not a code" if row is None else ("billable" if row.billable else "header")  # noqa: E731
-            out.append(
-                ChangeRow(
-                    CHANGE_CODE,
-                    _dotted(code.code),
-                    f"ICD-10-CM: {state(a)} in {before.ref.label}, {state(b)} in {now.ref.label}",
-                    state(a),
-                    state(b),
-                    now.ref.effective_from,
-                    f"{before.ref.label} / {now.ref.label}",
-                )
-            )
-        return out
-
-    def _amount_changes(self, now: list[PaymentRow], before: list[PaymentRow]) -> list[ChangeRow]:
-        if not self.prev.loaded(k.PFS_RVU) or not self.cur.loaded(k.PFS_RVU):
-            missing = self.previous if not self.prev.loaded(k.PFS_RVU) else self.year
-            return [
-                ChangeRow(
-                    NOT_COMPARED,
-                    "Physician amounts",
-                    f"No PFS RVU file covering {missing} is loaded: amounts are not compared",
-                    source="Sources sheet",
-                )
-            ]
-        old_rows = {(r.code, r.modifier): r for r in before}
-        source = f"{self.prev.data(k.PFS_RVU).ref.label} / {self.cur.data(k.PFS_RVU).ref.label}"
-        effective = date(self.year, 1, 1)
-        fields = [("national_nonfacility", "non-facility, national"), ("national_facility", "facility, national")]
-        if self.locality:
-            code = self.locality.code
-            fields += [("locality_nonfacility", f"non-facility, {code}"), ("locality_facility", f"facility, {code}")]
-        fields += [("opps_rate", "OPPS national"), ("asc_rate", "ASC national")]
-        out = []
-        for row in now:
-            old_row = old_rows.get((row.code, row.modifier))
-            for name, label in fields:
-                new = getattr(row, name)
-                old = getattr(old_row, name) if old_row is not None else "not in the file"
-                if not isinstance(old, Decimal) and not isinstance(new, Decimal):
-                    continue  # text both years (carrier priced, NA, not loaded): nothing to compare
-                subject = f"{row.code}{'-' + row.modifier if row.modifier else ''} {label}"
-                what = "PFS amount" if not name.startswith(("opps", "asc")) else "National unadjusted rate"
-                if old == new:
-                    what += ": unchanged"
-                out.append(ChangeRow(CHANGE_AMOUNT, subject, what, old, new, effective, source))
-        return out
-
-    def own_codes(self) -> set[str]:
-        """The procedure's own codes (primary, alternative): a related code's rules belong to its own profile."""
-        return {c.code for c in self.profile.of("procedure", "primary", "alternative")}
-
-    def _rule_changes(self) -> list[ChangeRow]:
-        out = []
-        codes = self.own_codes()
-        end_before = date(self.previous, 12, 31)
-        for payer in self.rules.payers:
-            before = {
-                key: v
-                for key, v in self.rules.on(payer.key, end_before, self.practice_id).items()
-                if codes & set(v.codes)
-            }
-            during = [v for v in self.rules.in_year(payer.key, self.year, self.practice_id) if codes & set(v.codes)]
-            series: dict[str, list[policy.PayerRuleVersion]] = {}
-            for v in during:
-                series.setdefault(v.key or v.name, []).append(v)
-            for key in sorted(set(before) | set(series)):
-                chain = [before.get(key)] + [v for v in series.get(key, []) if v is not before.get(key)]
-                subject = f"{payer.name}: {(chain[-1] or chain[0]).reference or (chain[-1] or chain[0]).name}"
-                for old, new in zip(chain, chain[1:]):
-                    if old is not None and old.id == new.id:
-                        continue
-                    what = _rule_diff(old, new)
-                    out.append(
-                        ChangeRow(
-                            CHANGE_RULE,
-                            subject,
-                            what,
-                            _coverage_text(old) if old else "no rule",
-                            _coverage_text(new),
-                            new.effective_from,
-                            f"{new.reference or new.name} [{new.certainty}]",
-                        )
-                    )
-                last = chain[-1]
-                if last is not None and last.effective_to and last.effective_to < date(self.year, 12, 31):
-                    out.append(
-                        ChangeRow(
-                            CHANGE_RULE,
-                            subject,
-                            f"Version {last.version} ends on {last.effective_to.isoformat()}; no later version loaded",
-                            _coverage_text(last),
-                            "no rule",
-                            last.effective_to + timedelta(days=1),
-                            f"{last.reference or last.name} [{last.certainty}]",
-                        )
-                    )
-        return out
+        return YearChanges(
+            self.cur, self.prev, self.profile, self.procedure_codes, self.rules, self.practice_id, self.locality
+        ).rows(now, before, cf_now, cf_then)
 
     # -- sources ----------------------------------------------------------------------------------------------------
     def sources(self, rule_versions: Iterable[policy.PayerRuleVersion], cf_source: str) -> list[SourceRow]:
@@ -672,7 +401,7 @@ class _Builder:
                     f"{v.name} v{v.version}" + (" (practice override)" if v.practice_override else ""),
                     v.effective_from,
                     v.effective_to,
-                    notes=_join([v.reference, v.reference_url, f"certainty: {v.certainty}"]),
+                    notes=join_notes([v.reference, v.reference_url, f"certainty: {v.certainty}"]),
                 )
             )
         return out
@@ -681,7 +410,7 @@ class _Builder:
         release = self.release_models.get(ref.id)
         files = ", ".join(s.get("name", "") for s in (release.sources if release else []) if isinstance(s, dict))
         loaded = f"loaded {timezone.localtime(release.loaded_at):%Y-%m-%d}" if release and release.loaded_at else ""
-        return _join([note, f"files: {files}" if files else "", loaded])
+        return join_notes([note, f"files: {files}" if files else "", loaded])
 
     # -- summary -------------------------------------------------------------------------------------------------
     def summary(self, coverage: list[CoverageRow], payments: list[PaymentRow], cf: Decimal | None) -> tuple[str, ...]:
@@ -759,81 +488,9 @@ def _strip_marker(text: str) -> str:
     return re.sub(r"\s*\[our summary\]\s*$", "", text or "").strip()
 
 
-def _short(text: str) -> str:
-    """The whole description: the guide's cells wrap, a description never ends in "…" inside its cell."""
-    return text
-
-
-def _dotted(code: str) -> str:
-    code = code.replace(".", "").upper()
-    return code if len(code) <= 3 else f"{code[:3]}.{code[3:]}"
-
-
-def _join(parts: Iterable[str | None]) -> str:
-    seen = list(dict.fromkeys(p.strip() for p in parts if p and p.strip()))
-    return "; ".join([p.rstrip(".") for p in seen[:-1]] + seen[-1:])
-
-
-def _coverage_text(v: policy.PayerRuleVersion) -> str:
-    text = {
-        policy.COVERED: "covered",
-        policy.COVERED_CED: "CED only",
-        policy.NOT_COVERED: "not covered",
-        policy.INVESTIGATIONAL: "investigational",
-    }.get(v.coverage, v.coverage)
-    return f"v{v.version}: {text}"
-
-
-def _rule_diff(old: policy.PayerRuleVersion | None, new: policy.PayerRuleVersion) -> str:
-    """What a new version changes, in words."""
-    start = f"Version {new.version} from {new.effective_from.isoformat()}"
-    if old is None:
-        return f"{start}: {new.name} ({policy.COVERAGE_CHOICES.get(new.coverage, new.coverage)})"
-
-    def listed(values) -> str:
-        return ", ".join(values) or "none"
-
-    def diagnoses(v: policy.PayerRuleVersion) -> str:
-        return listed(f"{'/'.join(_dotted(c) for c in r.codes)} {r.position}" for r in v.required_diagnoses)
-
-    checks = [
-        ("coverage", lambda v: policy.COVERAGE_CHOICES.get(v.coverage, v.coverage)),
-        ("modifiers", lambda v: listed(v.required_modifiers)),
-        ("diagnoses", diagnoses),
-        ("NCT number required", lambda v: "yes" if v.trial_number_required else "no"),
-        ("approved studies", lambda v: listed(v.approved_trials)),
-        ("prior authorisation", lambda v: "required" if v.prior_auth_required else "not required"),
-        ("places of service", lambda v: listed(v.allowed_places_of_service) if v.allowed_places_of_service else "any"),
-        ("certainty", lambda v: v.certainty),
-    ]
-    changed = [f"{name}: {get(old)} -> {get(new)}" for name, get in checks if get(old) != get(new)]
-    return f"{start}: " + ("; ".join(changed) if changed else "same requirements, new version (see its notes)")
-
-
 @cache
 def _file_sha256() -> str:
     return hashlib.sha256(CONVERSION_FACTORS_FILE.read_bytes()).hexdigest()
 
 
-def practice_locality(practice_id: int | None) -> str | None:
-    """The practice's first location's locality (``10112-00``), the guide form's default."""
-    if practice_id is None:
-        return None
-    from practice.models import Location
-
-    location = Location.objects.filter(practice_id=practice_id).order_by("name").first()
-    return location.locality_code if location else None
-
-
-def guide_filename(procedure_key: str, year: int, locality: str | None) -> str:
-    return f"{procedure_key}-billing-guide-{year}{'-' + locality if locality else ''}.xlsx"
-
-
-__all__ = [
-    "GuideError",
-    "build_guide",
-    "guide_filename",
-    "parse_locality",
-    "practice_locality",
-    "procedure_keys",
-]
+__all__ = ["GuideError", "build_guide", "parse_locality", "procedure_keys"]

@@ -25,7 +25,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
+
+from codes.formats.rows import AscRow, GpciRow, OppsRow, RvuRow
+from codes.snapshot import RvuInfo
 
 CENT = Decimal("0.01")
 NONPAR_RATE = Decimal("0.95")
@@ -128,27 +131,8 @@ ASC_NO_PAYMENT = {
 }
 
 
-class RvuLike(Protocol):
-    """What ``pfs_amount`` reads from a row: ``codes.snapshot.RvuInfo`` and ``codes.formats.rows.RvuRow`` fit."""
-
-    status: str
-    work_rvu: Decimal | None
-    pe_nonfacility_rvu: Decimal | None
-    pe_nonfacility_na: bool
-    pe_facility_rvu: Decimal | None
-    pe_facility_na: bool
-    mp_rvu: Decimal | None
-
-
-class GpciLike(Protocol):
-    """A GPCI row (``codes.formats.rows.GpciRow``)."""
-
-    work: Decimal
-    pe: Decimal
-    mp: Decimal
-
-
-GpciInput = Sequence[Decimal] | GpciLike | None
+RvuLike = RvuInfo | RvuRow  # what ``pfs_amount`` reads: the snapshot's row or the parser's
+GpciInput = Sequence[Decimal] | GpciRow | None  # (work, pe, mp), a GPCI row, or None: national (all 1.0)
 
 
 def cents(value: Decimal) -> Decimal:
@@ -312,21 +296,6 @@ def pfs_amounts(rvu: RvuLike | None, gpci: GpciInput, cf: Decimal) -> tuple[PfsA
 # ---- OPPS and ASC ---------------------------------------------------------------------------------
 
 
-class OppsLike(Protocol):
-    """An OPPS Addendum B row (``codes.formats.rows.OppsRow``)."""
-
-    status_indicator: str
-    apc: str
-    payment_rate: Decimal | None
-
-
-class AscLike(Protocol):
-    """An ASC Addendum AA row (``codes.formats.rows.AscRow``)."""
-
-    payment_indicator: str
-    payment_rate: Decimal | None
-
-
 @dataclass(frozen=True, slots=True)
 class FacilityRate:
     """A national unadjusted OPPS or ASC rate: the indicator, the APC (OPPS only), and an amount or a text."""
@@ -342,7 +311,7 @@ class FacilityRate:
         return self.amount if self.amount is not None else self.status
 
 
-def opps_rate(row: OppsLike | None, *, source_loaded: bool = False) -> FacilityRate:
+def opps_rate(row: OppsRow | None, *, source_loaded: bool = False) -> FacilityRate:
     """The hospital outpatient national rate from an Addendum B row.
 
     ``row`` None: "not loaded" (no Addendum B for the year), or, with ``source_loaded=True``,
@@ -359,7 +328,7 @@ def opps_rate(row: OppsLike | None, *, source_loaded: bool = False) -> FacilityR
     return FacilityRate(si, apc, cents(row.payment_rate))
 
 
-def asc_rate(row: AscLike | None, *, source_loaded: bool = False) -> FacilityRate:
+def asc_rate(row: AscRow | None, *, source_loaded: bool = False) -> FacilityRate:
     """The ASC national rate from an Addendum AA row.
 
     ``row`` None: "not loaded", or with ``source_loaded=True`` "not on the ASC list" (no ASC payment).

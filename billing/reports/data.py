@@ -20,8 +20,9 @@ from datetime import date
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
+from billing.checking.findings import SEVERITY_RANK
 from billing.models import ClaimCheck, Finding
-from billing.reports.workbook import SEVERITY_RANK, CheckRecord
+from billing.reports.figures import CheckRecord
 from practice.models import Payer, Practice
 
 CHUNK = 5_000

@@ -1,80 +1,37 @@
-"""The practice manager's downloads, in the admin's look: the billing guide (streamed at once) and the check report
-(figures on the page, the workbook as a Celery job), and the download of a generated report file.
+"""The check report in the admin's look (figures on the page, the workbook as a Celery job) and the download of a
+generated report file (a check report or a guide). The guide's form is ``billing.guide.views``.
 
-Each view requires its permission (``billing.download_guide`` / ``billing.download_report``: the Practice managers
-group has both) and serves only the practices the user works for (``practice.selectors.practices_for``):
+Each view requires its permission (``billing.download_report`` / ``billing.download_guide``: the Practice managers
+group has both) and serves only the practices the user works for (``billing.downloads``):
 another practice's file is a 404, a user without the permission gets a 403.
 """
 
 from __future__ import annotations
 
-import io
 import os
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 
-from billing.guide.availability import missing_amounts
-from billing.guide.build import GuideError, build_guide, guide_filename, practice_locality
-from billing.guide.workbook import write_billing_guide
+from billing.downloads import XLSX, PracticeForm, page_context, user_practices
 from billing.models import ReportFile
 from billing.reports.data import Period, check_records, overrides_in, rule_titles
+from billing.reports.figures import aggregate_checks
 from billing.reports.jobs import GUIDE, start_check_report
-from billing.reports.workbook import aggregate_checks
-from practice.models import Practice, ProcedureProfile
+from practice.models import Practice
 from practice.selectors import practices_for
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TOP_N = 10  # claims shown per rule: the workbook's default too
 
 
-def _practices(request):
-    practices = practices_for(request.user)
-    if not practices.exists():
-        raise PermissionDenied("You do not work for a practice: ask an administrator to add you to yours.")
-    return practices
-
-
-class _PracticeForm(forms.Form):
-    practice = forms.ModelChoiceField(queryset=Practice.objects.none(), empty_label=None)
-
-    def __init__(self, *args, practices, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["practice"].queryset = practices
-        first = practices.order_by("name").first()
-        self.fields["practice"].initial = first.pk if first else None
-        if practices.count() == 1:
-            self.fields["practice"].widget = forms.HiddenInput()
-
-
-class GuideForm(_PracticeForm):
-    procedure = forms.ChoiceField()
-    year = forms.IntegerField(min_value=1990, max_value=2100)
-    locality = forms.CharField(
-        required=False,
-        max_length=8,
-        help_text="Medicare contractor and locality as in the GPCI file, e.g. 10112-00 (Alabama). "
-        "Empty: national amounts only.",
-    )
-
-    def __init__(self, *args, practices, **kwargs):
-        super().__init__(*args, practices=practices, **kwargs)
-        profiles = list(ProcedureProfile.objects.order_by("name").values_list("key", "name"))
-        self.fields["procedure"].choices = profiles
-        self.fields["procedure"].initial = "mild" if any(key == "mild" for key, _ in profiles) else None
-        self.fields["year"].initial = timezone.localdate().year
-        self.fields["locality"].initial = practice_locality(self.fields["practice"].initial)
-
-
-class ReportForm(_PracticeForm):
+class ReportForm(PracticeForm):
     period_from = forms.RegexField(
         r"^\d{4}-(0[1-9]|1[0-2])$", label="From (month)", widget=forms.TextInput(attrs={"type": "month"})
     )
@@ -103,71 +60,11 @@ class ReportForm(_PracticeForm):
         return practice, Period(self.fields["period_from"].initial, self.fields["period_to"].initial)
 
 
-def _context(request, title: str, **extra) -> dict:
-    return {**admin.site.each_context(request), "title": title, "opts": ReportFile._meta, **extra}
-
-
-@login_required
-@permission_required("billing.download_guide", raise_exception=True)
-def guide_form(request):
-    """The billing guide form; a valid POST answers the workbook itself (built and written in well under 2 s)."""
-    practices = _practices(request)
-    form = GuideForm(request.POST or None, practices=practices)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        locality = (data["locality"] or "").strip() or None
-        try:
-            guide = build_guide(data["procedure"], data["year"], locality, data["practice"].pk)
-        except GuideError as exc:
-            form.add_error(exc.option if exc.option in form.fields else None, str(exc))
-        else:
-            out = io.BytesIO()
-            write_billing_guide(guide, out)
-            out.seek(0)
-            name = guide_filename(data["procedure"], data["year"], guide.locality.code if guide.locality else None)
-            return FileResponse(out, as_attachment=True, filename=name, content_type=XLSX)
-    localities = [(p.name, practice_locality(p.pk)) for p in practices]
-    missing, asked, problem = _missing_amounts(request, form)
-    return TemplateResponse(
-        request,
-        "admin/billing/guide_form.html",
-        _context(
-            request,
-            "Billing guide",
-            form=form,
-            localities=localities,
-            missing=missing,
-            asked=asked,
-            missing_problem=problem,
-        ),
-    )
-
-
-def _missing_amounts(request, form) -> tuple[list[tuple[str, str]], dict, str]:
-    """Which amounts the guide for the chosen procedure, year and locality will lack: said on the form before the
-    download (the form's script asks again, with ?procedure=&year=&locality=, whenever one of them changes)."""
-    source = request.POST if request.method == "POST" else request.GET
-    fields = form.fields
-
-    def value(name):
-        return (source.get(name) or fields[name].initial or "").__str__().strip()
-
-    asked = {"procedure": value("procedure"), "year": value("year"), "locality": value("locality")}
-    practice = fields["practice"].queryset.filter(pk=source.get("practice") or fields["practice"].initial).first()
-    if not asked["year"].isdigit() or not 1990 <= int(asked["year"]) <= 2100 or practice is None:
-        return [], asked, "Choose a year between 1990 and 2100."
-    try:
-        guide = build_guide(asked["procedure"], int(asked["year"]), asked["locality"] or None, practice.pk)
-    except GuideError as exc:
-        return [], asked, str(exc)
-    return missing_amounts(guide), asked, ""
-
-
 @login_required
 @permission_required("billing.download_report", raise_exception=True)
 def report_page(request):
     """The check report's figures for a practice and period; POST queues the workbook as a job."""
-    practices = _practices(request)
+    practices = user_practices(request)
     if request.method == "POST":
         if not request.user.has_perm("billing.add_reportfile"):
             raise PermissionDenied("You may not generate report files.")
@@ -205,7 +102,7 @@ def report_page(request):
     return TemplateResponse(
         request,
         "admin/billing/report_page.html",
-        _context(
+        page_context(
             request,
             "Check report",
             form=form,

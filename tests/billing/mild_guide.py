@@ -14,8 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from billing.guide.fees import asc_rate, conversion_factor, opps_rate, uses_facility_rate
-from billing.guide.workbook import (
+from billing.guide.data import (
     CHANGE_AMOUNT,
     CHANGE_CODE,
     CHANGE_RULE,
@@ -33,6 +32,7 @@ from billing.guide.workbook import (
     SourceRow,
     claim_fields_from,
 )
+from billing.guide.fees import asc_rate, conversion_factor, opps_rate, uses_facility_rate
 from codes.formats.rows import AscRow, OppsRow
 from codes.snapshot import GPCI, PFS_RVU, ReleaseRef
 from practice.policy import (

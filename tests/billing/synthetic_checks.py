@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from billing.reports.workbook import CLEAN, ERRORS, WARNINGS, CheckRecord
+from billing.reports.figures import CLEAN, ERRORS, WARNINGS, CheckRecord
 
 PAYERS = (
     "Medicare Part B",

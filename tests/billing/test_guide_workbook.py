@@ -11,13 +11,8 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from billing.guide.workbook import (
-    DEFAULT_DISCLAIMER,
-    CoverageRow,
-    GuideData,
-    PaymentRow,
-    write_billing_guide,
-)
+from billing.guide.data import DEFAULT_DISCLAIMER, CoverageRow, GuideData, PaymentRow
+from billing.guide.workbook import write_billing_guide
 from billing.spreadsheets import CURRENCY
 from tests.billing.mild_guide import MILD_CLAIM_FIELDS, build_mild_guide, payers_and_rules
 

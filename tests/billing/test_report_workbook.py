@@ -12,15 +12,8 @@ import pytest
 from openpyxl.chart import BarChart
 
 from billing.reports import workbook as reports
-from billing.reports.workbook import (
-    CLEAN,
-    ERRORS,
-    WARNINGS,
-    CheckRecord,
-    Counts,
-    aggregate_checks,
-    write_check_report,
-)
+from billing.reports.figures import CLEAN, ERRORS, WARNINGS, CheckRecord, Counts, aggregate_checks
+from billing.reports.workbook import write_check_report
 from billing.spreadsheets import INTEGER, PERCENT
 from tests.billing.synthetic_checks import RULE_TITLES, synthetic_checks
 

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 from billing.checking.context import CheckContext
 from billing.checking.findings import ERROR, Finding
+from codes.formats.icd10 import icd10cm_display
 from codes.snapshot import KIND_LABELS, ReleaseRef
 
 _SPACES = re.compile(r"\s+")
@@ -82,7 +83,7 @@ def release_reference(ref: ReleaseRef) -> str:
 
 def icd_display(code: str) -> str:
     """An ICD-10-CM code as billing staff write it: ``M48062`` -> ``M48.062``."""
-    return f"{code[:3]}.{code[3:]}" if len(code) > 3 else code
+    return icd10cm_display(code)
 
 
 def units(count: int) -> str:
