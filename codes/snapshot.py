@@ -22,6 +22,7 @@ from datetime import date
 from decimal import Decimal
 
 from codes.formats.base import normalise_code
+from codes.formats.icd10 import icd10cm_display
 
 # The kinds (``codes.kinds``), importable from here too: the rules and the guide name them as the snapshot's.
 from codes.kinds import (  # noqa: E402, F401
@@ -87,7 +88,7 @@ class DiagnosisInfo:
 
     @property
     def display(self) -> str:
-        return self.code if len(self.code) <= 3 else f"{self.code[:3]}.{self.code[3:]}"
+        return icd10cm_display(self.code)
 
 
 @dataclass(frozen=True, slots=True)

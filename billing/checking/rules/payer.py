@@ -350,7 +350,7 @@ def _attests_enrolment(requirement: DiagnosisRequirement) -> bool:
 
 def _enrolment_code_first(found: str, rule: PayerRuleVersion | None) -> tuple[str, str, str]:
     """Z00.6 listed first: accepted by CMS, but the indication is expected primary (issue 13 point 6) -> a
-    warning. The billing guide's Z00.6 row says the same (billing.guide.workbook.MILD_CLAIM_FIELDS)."""
+    warning. The billing guide's Z00.6 row (the mild® profile's claim fields) says the same."""
     primary = [r for r in (rule.required_diagnoses if rule else ()) if r.position == POSITION_PRIMARY]
     indication = _wanted_text(primary[0]) if primary else "the condition treated"
     return (
