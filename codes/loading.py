@@ -30,7 +30,7 @@ from datetime import date
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from codes import kinds, models
 from codes.formats.base import FileInfo, FormatError
@@ -376,6 +376,9 @@ def load_files(
             release.save(update_fields=["row_count", "status"])
     except FormatError as exc:
         raise LoadError(str(exc)) from exc
+    except (IntegrityError, connection.Database.IntegrityError) as exc:  # bulk_insert talks to the driver itself
+        # a key the files repeat that no one file's parser saw twice (PTP: across parts)
+        raise LoadError(f"{', '.join(names)}: the same key twice across the files ({exc})") from exc
     seconds = time.monotonic() - started
     log.info("loaded release %s kind=%s rows=%d in %.2fs", release.id, kind, count, seconds)
     return LoadResult(kind, release.id, label, eff_from, eff_to, count, status, seconds)

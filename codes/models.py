@@ -273,8 +273,14 @@ class AddonEdit(_ReleaseRow):
 
 
 class PtpEdit(_ReleaseRow):
-    """An NCCI procedure-to-procedure edit (practitioner or hospital by the release's kind)."""
+    """An NCCI procedure-to-procedure edit (practitioner or hospital by the release's kind).
 
+    Its primary key is the edit's key within a release, ``(release, column1, column2, effective)`` (a pair can
+    come back with a new effective date; the parser refuses a repeated key), and the table has no other index:
+    the key serves the pair look-ups, and a bulk load of millions of rows maintains one index, not two (issue 18).
+    """
+
+    pk = models.CompositePrimaryKey("release", "column1", "column2", "effective")
     column1 = models.CharField(max_length=5)
     column2 = models.CharField(max_length=5)
     prior_1996 = models.BooleanField(default=False)
@@ -284,7 +290,6 @@ class PtpEdit(_ReleaseRow):
     rationale = models.CharField(max_length=120, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["release", "column1", "column2"], name="ptp_release_pair")]
         verbose_name = "NCCI PTP edit"
 
 

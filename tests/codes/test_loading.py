@@ -92,9 +92,10 @@ def test_ncci_ptp_rows_stored_as_parsed(cms_dir):
 
     path = cms_dir / "ccipra-v322r0-f1_excerpt.txt"
     result = load_files(k.PTP_PRACTITIONER, [path])
-    stored = models.PtpEdit.objects.filter(release_id=result.release_id).order_by("id")
+    stored = models.PtpEdit.objects.filter(release_id=result.release_id).order_by("column1", "column2", "effective")
     fields = ("column1", "column2", "prior_1996", "effective", "deleted", "modifier_indicator", "rationale")
-    assert list(stored.values_list(*fields)) == list(ncci_ptp.parse_tuples(path))
+    parsed = sorted(ncci_ptp.parse_tuples(path), key=lambda t: (t[0], t[1], t[3]))  # the row's key (no id)
+    assert list(stored.values_list(*fields)) == parsed
     assert result.rows == stored.count()
 
 
@@ -173,3 +174,15 @@ def test_lookup_command_prints_one_object_a_line(icd10cm_xml):
 def test_unknown_kind_is_an_error():
     with pytest.raises(CommandError):
         call_command("import_codeset", "nonsense", str(Path(__file__)))
+
+
+def test_ncci_ptp_key_repeated_across_parts_is_refused(cms_dir, tmp_path):
+    """Each part's parser sees its own keys only; the table's key (release, pair, effective date) refuses an edit
+    that two parts both hold, and nothing of the set is kept."""
+    excerpt = (cms_dir / "ccipra-v322r0-f1_excerpt.txt").read_bytes()
+    parts = [tmp_path / "ccipra-v322r0-f1.txt", tmp_path / "ccipra-v322r0-f2.txt"]
+    for part in parts:
+        part.write_bytes(excerpt)
+    with pytest.raises(LoadError, match="the same key twice across the files"):
+        load_files(k.PTP_PRACTITIONER, parts, allow_fewer_rows=True)
+    assert not models.PtpEdit.objects.exists() and not models.Release.objects.exists()
