@@ -39,9 +39,30 @@ def _walk(value) -> Iterator[tuple[str, object, int]]:
             stack.extend((f"{at}[{i}]", item[i], depth + 1) for i in range(len(item) - 1, -1, -1))
 
 
+def _all_text(value) -> str:
+    """Every string in ``value`` (dict keys included) joined into one, without recursion: one regex search over
+    it answers for the whole body, the common case being that nothing is wrong (the path is looked for then)."""
+    texts: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            texts.append(item)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str):
+                    texts.append(key)
+                stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return "".join(texts)
+
+
 def bad_text(value) -> str | None:
     """The JSON path (``lines[0].modifiers[1]``; ``""`` for the whole body) of the first string in ``value``
     that cannot be stored, or None."""
+    if not has_bad_text(_all_text(value)):
+        return None
     for at, item, _depth in _walk(value):
         if isinstance(item, str) and has_bad_text(item):
             return at
@@ -50,4 +71,13 @@ def bad_text(value) -> str | None:
 
 def too_deep(value, limit: int = MAX_JSON_DEPTH) -> bool:
     """True when ``value`` nests more than ``limit`` levels (the top object is level 1)."""
-    return any(depth > limit for _at, _item, depth in _walk(value))
+    stack = [(value, 1)]  # (item, depth), without the paths _walk builds: this runs on every API body
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return False
