@@ -158,6 +158,23 @@ def _release_partition(cursor, model, release_id: int) -> tuple[str, Callable[[]
     return quote(name), attach
 
 
+def drop_release_partitions(sender, instance, **kwargs) -> None:
+    """post_delete of a Release: on PostgreSQL, the release's partition of each partitioned row table (NCCI PTP)
+    is dropped; the cascade has emptied it, and an empty table per deleted release would otherwise stay."""
+    if connection.vendor != "postgresql":
+        return
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for model in _partitioned_models():
+            cursor.execute(f"DROP TABLE IF EXISTS {quote(f'{model._meta.db_table}_r{int(instance.pk)}')}")
+
+
+def _partitioned_models():
+    from codes.models import PtpEdit
+
+    return (PtpEdit,)
+
+
 def bulk_insert(model, columns: tuple[str, ...], release_id: int, rows: Iterable[tuple]) -> int:
     """Insert ``rows`` (tuples in ``columns`` order) for one release with the backend's bulk path."""
     table = connection.ops.quote_name(model._meta.db_table)

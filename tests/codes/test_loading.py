@@ -99,6 +99,27 @@ def test_ncci_ptp_rows_stored_as_parsed(cms_dir):
     assert result.rows == stored.count()
 
 
+def test_a_deleted_ptp_release_takes_its_rows_and_partition(cms_dir):
+    """PostgreSQL keeps PTP rows in one partition per release (issue 18); deleting the release leaves no table
+    behind. On SQLite (one plain table) the rows go with the release all the same."""
+    from django.db import connection
+
+    result = load_files(k.PTP_PRACTITIONER, [cms_dir / "ccipra-v322r0-f1_excerpt.txt"])
+    partition = f"codes_ptpedit_r{result.release_id}"
+
+    def exists() -> bool:
+        if connection.vendor != "postgresql":
+            return False
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [partition])
+            return cursor.fetchone()[0]
+
+    assert exists() == (connection.vendor == "postgresql")
+    models.Release.objects.get(pk=result.release_id).delete()
+    assert not models.PtpEdit.objects.filter(release_id=result.release_id).exists()
+    assert not exists()
+
+
 def test_mue_dates_come_from_the_file_name(cms_dir):
     result = load_files(k.MUE_PRACTITIONER, [cms_dir / "MCR_MUE_PractitionerServices_Eff_07-01-2026_excerpt.csv"])
     assert result.effective_from == date(2026, 7, 1)
