@@ -16,7 +16,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from billing.checking.claim import ClaimInputError
-from billing.claims import services
+from billing.claims import checker, checks
 from billing.claims.schema import CLAIM_FIELD_ERRORS, CheckResultField, CheckResultOutput, ClaimInput, CodingField
 from billing.models import CLAIM_FIELDS, ClaimCheck, ClaimLine, DraftClaim
 from config.permissions import ModelPermissions, require_perms
@@ -55,12 +55,12 @@ class ClaimCheckThrottle(UserRateThrottle):
 class CachedTokenAuthentication(authentication.TokenAuthentication):
     """DRF's token authentication for the claim-check endpoint, in one query with what the check needs.
 
-    The query (``services.stamp_for_token``) reads the token's user id, the access generation and the Checker's
+    The query (``checker.stamp_for_token``) reads the token's user id, the access generation and the Checker's
     stamp; the user, its permissions and its practices come from ``practice.access`` (read again when the
     generation changed). ``request.auth`` carries the practices and the stamp to the view."""
 
     def authenticate_credentials(self, key):
-        found = services.stamp_for_token(key)
+        found = checker.stamp_for_token(key)
         if found is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
         user_id, generation, stamp = found
@@ -155,7 +155,7 @@ class ClaimCheckView(APIView):
             raise ValidationError({"non_field_errors": ["the body must be one claim object"]})
         practice = practice_for_request(request)
         try:
-            result, _check = services.check_payload(
+            result, _check = checks.check_payload(
                 dict(request.data),
                 practice.id,
                 user=request.user,
@@ -313,7 +313,7 @@ class DraftClaimViewSet(viewsets.ModelViewSet):
     )
     def check(self, request, pk=None):
         claim = self.get_object()  # the user's practices only; a malformed id is a 404 (was a 500)
-        check = services.check_drafts([claim], user=request.user)[0]
+        check = checks.check_drafts([claim], user=request.user)[0]
         return Response(check.result)
 
 

@@ -23,7 +23,7 @@ from django.utils.safestring import mark_safe
 
 from billing.admin.base import PracticeScopedAdmin
 from billing.admin.checks import SEVERITY_COLOURS, LatestRuleFilter, _count, findings_html
-from billing.claims import services
+from billing.claims import checks, services
 from billing.models import (
     CLAIM_FIELDS,
     ClaimLine,
@@ -332,7 +332,7 @@ class DraftClaimAdmin(PracticeScopedAdmin):
         if not request.user.has_perm("billing.check_claim"):
             raise PermissionDenied("You may not check claims.")
         claim = self.get_queryset(request).get(pk=claim.pk)
-        check = services.check_drafts([claim], user=request.user)[0]
+        check = checks.check_drafts([claim], user=request.user)[0]
         level = messages.SUCCESS if check.status == "clean" else messages.WARNING
         messages.add_message(request, level, f"Checked: {check.status} ({_count(check.result)}).")
 
@@ -361,12 +361,12 @@ class DraftClaimAdmin(PracticeScopedAdmin):
 
     @admin.action(description="Check the selected claims", permissions=["check"])
     def check_selected(self, request, queryset):
-        checks = services.check_drafts(queryset.select_related("payer").prefetch_related("lines"), user=request.user)
+        made = checks.check_drafts(queryset.select_related("payer").prefetch_related("lines"), user=request.user)
         by_status: dict[str, int] = {}
-        for c in checks:
+        for c in made:
             by_status[c.status] = by_status.get(c.status, 0) + 1
         summary = ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())) or "nothing"
-        self.message_user(request, f"Checked {len(checks)} claim(s): {summary}.")
+        self.message_user(request, f"Checked {len(made)} claim(s): {summary}.")
 
     @admin.action(
         description="Mark the selected claims ready to send (validated, or with your reason)", permissions=["change"]
