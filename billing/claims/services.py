@@ -1,4 +1,5 @@
-"""Draft claims as services: ready to send, notes and overrides (billing.claims.readiness has the rule).
+"""Draft claims as services: create and update them (admin form and API alike), ready to send, notes and overrides
+(billing.claims.readiness has the ready rule).
 
 Checking a claim and keeping the check: billing.claims.checks; the shared Checker: billing.claims.checker.
 """
@@ -9,10 +10,91 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from billing.claims import readiness
-from billing.models import ClaimCheck, ClaimNote, ClaimStatus, DraftClaim
+from billing.models import ClaimCheck, ClaimLine, ClaimNote, ClaimStatus, DraftClaim
+from practice.models import PracticePayer
+
+# ---- writing a draft claim (optimistic locking: every save bumps ``version``) -------------------------------------
+
+
+class StaleClaimVersion(Exception):
+    """A save over a version of the claim older than its current one: nothing of that save was kept."""
+
+    message = "the claim was changed by someone else since you read it: reload it and make your change again"
+
+    def __init__(self, current_version: int | None):
+        super().__init__(self.message)
+        self.current_version = current_version
+
+
+def payer_not_billed(practice, payer) -> str | None:
+    """Why a claim of ``practice`` may not name ``payer`` (the practice does not bill it); None when it may."""
+    if PracticePayer.objects.filter(practice=practice, payer=payer).exists():
+        return None
+    return f"{practice.key} does not bill {payer.key}: use one of the practice's payers"
+
+
+def ensure_version(claim_id: int, expected_version: int | None) -> None:
+    """Raise StaleClaimVersion unless the claim is still at ``expected_version``. Inside a transaction this locks
+    the row until it ends (PostgreSQL): a concurrent save waits, then sees the new version and is refused."""
+    rows = DraftClaim.objects.filter(pk=claim_id)
+    if transaction.get_connection(rows.db).in_atomic_block:
+        rows = rows.select_for_update()
+    current = rows.values_list("version", flat=True).first()
+    if expected_version is None or current != expected_version:
+        raise StaleClaimVersion(current)
+
+
+def _replace_lines(claim: DraftClaim, lines: Iterable[dict]) -> None:
+    claim.lines.all().delete()  # only this claim's lines: a line is always created on the claim being saved
+    ClaimLine.objects.bulk_create([ClaimLine(claim=claim, **line) for line in lines])
+
+
+@transaction.atomic
+def draft_claim_create(*, claim: DraftClaim, lines: Iterable[dict] | None, user) -> DraftClaim:
+    """Save a new draft claim (``claim``: unsaved, its fields set) at version 1, not checked, made by ``user``.
+    ``lines``: its lines as field values; None when the caller saves them itself in the same transaction (the
+    admin's inline)."""
+    now = timezone.now()
+    claim.created_by = user
+    claim.status, claim.edited_at, claim.ready_at, claim.ready_by = ClaimStatus.DRAFT, now, None, None
+    claim.save()
+    if lines is not None:
+        _replace_lines(claim, lines)
+    return claim
+
+
+@transaction.atomic
+def draft_claim_update(
+    *, claim: DraftClaim, data: dict, lines: Iterable[dict] | None, expected_version: int | None, edited: bool = True
+) -> DraftClaim:
+    """Save changes to a draft claim read at ``expected_version``: a compare-and-set, so of two saves over the same
+    version exactly one wins (the row lock orders them) and the other raises StaleClaimVersion, leaving nothing.
+
+    ``data``: the claim's field values to write; ``lines``: all its lines as field values (replacing the old ones),
+    None to keep them (or when the caller saves them in the same transaction: the admin's inline). ``edited``: the
+    claim itself changed (its fields or lines), so the verdict of its last check and any ready mark no longer hold;
+    False for a change of who works it alone. ``claim`` is read again from the database."""
+    now = timezone.now()
+    changes = {**data, "version": F("version") + 1, "updated_at": now}
+    if edited:
+        changes.update(status=ClaimStatus.DRAFT, edited_at=now, ready_at=None, ready_by=None)
+    if expected_version is None or not DraftClaim.objects.filter(pk=claim.pk, version=expected_version).update(
+        **changes
+    ):
+        raise StaleClaimVersion(DraftClaim.objects.filter(pk=claim.pk).values_list("version", flat=True).first())
+    if lines is not None:
+        _replace_lines(claim, lines)
+    claim.refresh_from_db()
+    if hasattr(claim, "_prefetched_objects_cache"):
+        claim._prefetched_objects_cache.clear()
+    return claim
+
+
+# ---- ready to send, notes and overrides ---------------------------------------------------------------------------
 
 
 def latest_checks(claim_ids: Iterable[int]) -> dict[int, ClaimCheck]:
