@@ -70,7 +70,7 @@ def in_process(bodies: list[bytes], token: str, count: int = 300) -> tuple[int, 
     from django.test.utils import CaptureQueriesContext
     from rest_framework.test import APIClient
 
-    from billing.claims.services import reset_shared_checker
+    from billing.claims.checker import reset_shared_checker
     from practice import access
 
     client = APIClient()

@@ -153,7 +153,7 @@ def main() -> None:
     from django.db import connection
     from gen_claims import generate
 
-    from billing.claims.services import Checker
+    from billing.claims.checker import Checker
     from billing.models import BatchUpload, ClaimCheck, Finding
     from billing.uploads import jobs as upload_jobs
     from billing.uploads import reading as uploads

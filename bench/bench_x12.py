@@ -33,7 +33,7 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("load_defaults", "--demo", stdout=StringIO())
-    from billing.claims.services import Checker
+    from billing.claims.checker import Checker
     from billing.models import X12Partner, X12PayerId
     from billing.x12.claims837 import read_837
     from billing.x12.importing import checked_segments, import_835, import_837

@@ -3,42 +3,27 @@
 from __future__ import annotations
 
 import django_filters
-from django.db import transaction
-from django.db.models import F
 from drf_spectacular.authentication import TokenScheme
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import authentication, exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from billing.checking.claim import ClaimInputError
-from billing.claims import services
+from billing.claims import checker, checks, services
 from billing.claims.schema import CLAIM_FIELD_ERRORS, CheckResultField, CheckResultOutput, ClaimInput, CodingField
 from billing.models import CLAIM_FIELDS, ClaimCheck, ClaimLine, DraftClaim
 from config.permissions import ModelPermissions, require_perms
 from config.throttling import UserRateThrottle
 from practice import access
-from practice.models import Payer, Practice, PracticePayer
+from practice.models import Payer, Practice
 from practice.selectors import practices_for
 
 CanCheckClaims = require_perms("billing.check_claim")
-
-STALE_VERSION = "the claim was changed by someone else since you read it: reload it and make your change again"
-
-
-class ConcurrentEdit(APIException):
-    """409: the version sent is not the claim's current version (optimistic locking)."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "stale_version"
-
-    def __init__(self, current_version: int | None):
-        super().__init__({"version": [STALE_VERSION]})
-        self.current_version = current_version
 
 
 class ClaimCheckThrottle(UserRateThrottle):
@@ -55,12 +40,12 @@ class ClaimCheckThrottle(UserRateThrottle):
 class CachedTokenAuthentication(authentication.TokenAuthentication):
     """DRF's token authentication for the claim-check endpoint, in one query with what the check needs.
 
-    The query (``services.stamp_for_token``) reads the token's user id, the access generation and the Checker's
+    The query (``checker.stamp_for_token``) reads the token's user id, the access generation and the Checker's
     stamp; the user, its permissions and its practices come from ``practice.access`` (read again when the
     generation changed). ``request.auth`` carries the practices and the stamp to the view."""
 
     def authenticate_credentials(self, key):
-        found = services.stamp_for_token(key)
+        found = checker.stamp_for_token(key)
         if found is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
         user_id, generation, stamp = found
@@ -155,7 +140,7 @@ class ClaimCheckView(APIView):
             raise ValidationError({"non_field_errors": ["the body must be one claim object"]})
         practice = practice_for_request(request)
         try:
-            result, _check = services.check_payload(
+            result, _check = checks.check_payload(
                 dict(request.data),
                 practice.id,
                 user=request.user,
@@ -208,9 +193,9 @@ class DraftClaimSerializer(serializers.ModelSerializer):
         return self.context["practice"]()
 
     def validate_payer(self, payer):
-        practice = self._practice()
-        if not PracticePayer.objects.filter(practice=practice, payer=payer).exists():
-            raise ValidationError(f"{practice.key} does not bill {payer.key}: use one of the practice's payers")
+        problem = services.payer_not_billed(self._practice(), payer)
+        if problem:
+            raise ValidationError(problem)
         return payer
 
     def validate_lines(self, lines):
@@ -226,46 +211,19 @@ class DraftClaimSerializer(serializers.ModelSerializer):
             if sent is None:
                 raise ValidationError({"version": "send the version you read (GET the claim first)"})
             if sent != self.instance.version:
-                raise ConcurrentEdit(self.instance.version)
+                raise services.StaleClaimVersion(self.instance.version)
         return attrs
 
-    def _save_lines(self, claim, lines):
-        claim.lines.all().delete()  # only this claim's lines: a line is always created on the claim being saved
-        ClaimLine.objects.bulk_create([ClaimLine(claim=claim, **line) for line in lines])
-
-    @transaction.atomic
     def create(self, validated):
-        from django.utils import timezone
-
         lines = validated.pop("lines")
         validated.pop("version", None)
-        claim = DraftClaim.objects.create(**validated, edited_at=timezone.now())
-        self._save_lines(claim, lines)
-        return claim
+        user = validated.pop("created_by")
+        return services.draft_claim_create(claim=DraftClaim(**validated), lines=lines, user=user)
 
-    @transaction.atomic
     def update(self, instance, validated):
-        from django.utils import timezone
-
         lines = validated.pop("lines", None)
         read_version = validated.pop("version")
-        # Compare-and-set: of two saves over the same version, exactly one wins (the row lock orders them).
-        updated = DraftClaim.objects.filter(pk=instance.pk, version=read_version).update(
-            **validated,
-            version=F("version") + 1,
-            status="draft",
-            edited_at=timezone.now(),
-            ready_at=None,
-            ready_by=None,
-        )
-        if not updated:
-            raise ConcurrentEdit(DraftClaim.objects.filter(pk=instance.pk).values_list("version", flat=True).first())
-        if lines is not None:
-            self._save_lines(instance, lines)
-        instance.refresh_from_db()
-        if hasattr(instance, "_prefetched_objects_cache"):
-            instance._prefetched_objects_cache.clear()
-        return instance
+        return services.draft_claim_update(claim=instance, data=validated, lines=lines, expected_version=read_version)
 
 
 class DraftClaimViewSet(viewsets.ModelViewSet):
@@ -283,9 +241,9 @@ class DraftClaimViewSet(viewsets.ModelViewSet):
         )
 
     def handle_exception(self, exc):
-        if isinstance(exc, ConcurrentEdit):  # the body with the current version as a number
+        if isinstance(exc, services.StaleClaimVersion):  # 409, with the current version as a number
             return Response(
-                {"version": [STALE_VERSION], "current_version": exc.current_version}, status=exc.status_code
+                {"version": [exc.message], "current_version": exc.current_version}, status=status.HTTP_409_CONFLICT
             )
         return super().handle_exception(exc)
 
@@ -313,7 +271,7 @@ class DraftClaimViewSet(viewsets.ModelViewSet):
     )
     def check(self, request, pk=None):
         claim = self.get_object()  # the user's practices only; a malformed id is a 404 (was a 500)
-        check = services.check_drafts([claim], user=request.user)[0]
+        check = checks.check_drafts([claim], user=request.user)[0]
         return Response(check.result)
 
 

@@ -4,7 +4,7 @@ An API call used to spend four queries and a quarter of its time on this (the to
 permissions, the group permissions, the practices) although none of it changes from one call to the next. Here
 it is read once per user and kept in the process with the access generation it was read under
 (``practice.models.AccessStamp``). Each call reads the generation together with its token (in the same query as
-the rest it needs: ``billing.claims.services.stamp_for_token``); a different generation reads the user again. The
+the rest it needs: ``billing.claims.checker.stamp_for_token``); a different generation reads the user again. The
 generation goes up, in the same transaction, on every save or delete of a practice membership, a practice, a
 user (not a login's ``last_login``), a group, a permission or a token, and on every change of a user's groups or
 permissions or a group's permissions: the next call anywhere sees the change. (``QuerySet.update()`` sends no

@@ -43,7 +43,7 @@ def icd10cm_xml() -> Path:
 @pytest.fixture(autouse=True)
 def _clear_release_cache():
     """Release rows are cached in memory by release id; ids are reused across rolled-back tests."""
-    from billing.claims.services import reset_shared_checker
+    from billing.claims.checker import reset_shared_checker
     from codes.selectors import clear_cache
     from practice import access
 

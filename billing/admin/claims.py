@@ -10,8 +10,6 @@ import re
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.db.models import F
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -23,7 +21,7 @@ from django.utils.safestring import mark_safe
 
 from billing.admin.base import PracticeScopedAdmin
 from billing.admin.checks import SEVERITY_COLOURS, LatestRuleFilter, _count, findings_html
-from billing.claims import services
+from billing.claims import checks, services
 from billing.models import (
     CLAIM_FIELDS,
     ClaimLine,
@@ -32,17 +30,7 @@ from billing.models import (
     DraftClaim,
 )
 from config.bad_input import clean_storable_text
-from practice.models import PracticePayer
 from practice.selectors import practices_for
-
-STALE_VERSION = (
-    "Someone else saved this claim (now version {current}) after you opened it (version {read}). Your changes "
-    "were not saved: open the claim again to see theirs, then make your change again."
-)
-
-
-class ConcurrentEditError(Exception):
-    """A save lost the race between the form's version check and the write (non-locking databases only)."""
 
 
 def _split_codes(value: str) -> list[str]:
@@ -152,22 +140,13 @@ class DraftClaimForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         practice, payer = cleaned.get("practice"), cleaned.get("payer")
-        if (
-            practice is not None
-            and payer is not None
-            and not PracticePayer.objects.filter(practice=practice, payer=payer).exists()
-        ):
-            self.add_error("payer", f"{practice} does not bill {payer}: choose one of the practice's payers.")
+        if practice is not None and payer is not None and (problem := services.payer_not_billed(practice, payer)):
+            self.add_error("payer", problem)
         if self.instance.pk is not None:
-            read = cleaned.get("expected_version")
-            # Locks the row until the admin's transaction ends (PostgreSQL): a concurrent save waits, then sees
-            # the new version and is refused here.
-            rows = DraftClaim.objects.filter(pk=self.instance.pk)
-            if transaction.get_connection(rows.db).in_atomic_block:
-                rows = rows.select_for_update()
-            current = rows.values_list("version", flat=True).first()
-            if read is None or current != read:
-                raise forms.ValidationError(STALE_VERSION.format(current=current, read=read), code="stale_version")
+            try:  # locks the row until the admin's transaction ends (PostgreSQL): a concurrent save waits here
+                services.ensure_version(self.instance.pk, cleaned.get("expected_version"))
+            except services.StaleClaimVersion as exc:
+                raise forms.ValidationError(exc.message, code="stale_version") from None
         if cleaned.get("override_rule") and not (cleaned.get("override_reason") or "").strip():
             self.add_error("override_reason", "Say why the finding is overridden: the reason is kept with the claim.")
         return cleaned
@@ -294,29 +273,25 @@ class DraftClaimAdmin(PracticeScopedAdmin):
         )
 
     def save_model(self, request, obj, form, change):
+        """A new claim is saved here (its lines then by the inline); a change in ``save_related``, once the lines
+        are saved, by the same service as the API's, all in the admin's one transaction."""
         if not change:
-            obj.created_by = request.user
-        else:
-            # The form refused a stale version; this compare-and-set closes the gap between its check and this
-            # write where the database does not lock rows (SQLite).
-            read = form.cleaned_data["expected_version"]
-            if not DraftClaim.objects.filter(pk=obj.pk, version=read).update(version=F("version") + 1):
-                raise ConcurrentEditError
-            obj.version = read + 1
-        if not change or form.claim_changed():
-            obj.status, obj.edited_at, obj.ready_at, obj.ready_by = ClaimStatus.DRAFT, timezone.now(), None, None
-        super().save_model(request, obj, form, change)
+            services.draft_claim_create(claim=obj, lines=None, user=request.user)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         claim = form.instance
-        if change and any(formset.has_changed() for formset in formsets):  # a line added, changed or deleted
-            now = timezone.now()
-            DraftClaim.objects.filter(pk=claim.pk).update(
-                status=ClaimStatus.DRAFT, edited_at=now, ready_at=None, ready_by=None
-            )
-            claim.status, claim.edited_at = ClaimStatus.DRAFT, now
         data = form.cleaned_data
+        if change:
+            # The form refused a stale version; this compare-and-set closes the gap between its check and this
+            # write where the database does not lock rows (SQLite). A loss rolls back the whole save, lines too.
+            services.draft_claim_update(
+                claim=claim,
+                data={name: data[name] for name in ("practice", *CLAIM_FIELDS, "assigned_to") if name in data},
+                lines=None,  # saved above by the inline, in the same transaction
+                expected_version=data["expected_version"],
+                edited=form.claim_changed() or any(formset.has_changed() for formset in formsets),
+            )
         if (data.get("note") or "").strip():
             ClaimNote.objects.create(claim=claim, text=data["note"].strip(), author=request.user)
         if data.get("override_rule"):
@@ -332,16 +307,16 @@ class DraftClaimAdmin(PracticeScopedAdmin):
         if not request.user.has_perm("billing.check_claim"):
             raise PermissionDenied("You may not check claims.")
         claim = self.get_queryset(request).get(pk=claim.pk)
-        check = services.check_drafts([claim], user=request.user)[0]
+        check = checks.check_drafts([claim], user=request.user)[0]
         level = messages.SUCCESS if check.status == "clean" else messages.WARNING
         messages.add_message(request, level, f"Checked: {check.status} ({_count(check.result)}).")
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except ConcurrentEditError:
+        except services.StaleClaimVersion as exc:
             # The admin's transaction rolled the whole save back (claim and lines): say so, show the claim again.
-            messages.error(request, STALE_VERSION.format(current="newer", read="older"))
+            messages.error(request, exc.message)
             return HttpResponseRedirect(request.get_full_path())
 
     def _base_urls(self):
@@ -361,12 +336,12 @@ class DraftClaimAdmin(PracticeScopedAdmin):
 
     @admin.action(description="Check the selected claims", permissions=["check"])
     def check_selected(self, request, queryset):
-        checks = services.check_drafts(queryset.select_related("payer").prefetch_related("lines"), user=request.user)
+        made = checks.check_drafts(queryset.select_related("payer").prefetch_related("lines"), user=request.user)
         by_status: dict[str, int] = {}
-        for c in checks:
+        for c in made:
             by_status[c.status] = by_status.get(c.status, 0) + 1
         summary = ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())) or "nothing"
-        self.message_user(request, f"Checked {len(checks)} claim(s): {summary}.")
+        self.message_user(request, f"Checked {len(made)} claim(s): {summary}.")
 
     @admin.action(
         description="Mark the selected claims ready to send (validated, or with your reason)", permissions=["change"]

@@ -267,18 +267,33 @@ def _claim_type(data: Mapping, errors: dict) -> str:
     return value.strip().lower()
 
 
-def _code_list(data: Mapping, key: str, limit: int, what: str, errors: dict, *, path: str | None = None) -> list[str]:
-    """A list of up to ``limit`` non-blank code strings (missing or null: empty)."""
-    path = path or key
+def _list(data: Mapping, key: str, path: str, errors: dict, *, limit: int, not_a_list: str, too_many: str) -> list:
+    """The list at ``key`` (missing or null: empty), else empty with the error at ``path``: ``not_a_list`` when it is
+    not a JSON list, ``too_many`` (``{count}``: its length) when it has more than ``limit`` items."""
     value = data.get(key)
     if value is None:
         return []
     if not isinstance(value, list):
-        errors[path] = f"Must be a list of {what}."
+        errors[path] = not_a_list
         return []
     if len(value) > limit:
-        errors[path] = f"At most {limit} {what} (this has {len(value)})."
+        errors[path] = too_many.format(count=len(value))
         return []
+    return value
+
+
+def _code_list(data: Mapping, key: str, limit: int, what: str, errors: dict, *, path: str | None = None) -> list[str]:
+    """A list of up to ``limit`` non-blank code strings (missing or null: empty)."""
+    path = path or key
+    value = _list(
+        data,
+        key,
+        path,
+        errors,
+        limit=limit,
+        not_a_list=f"Must be a list of {what}.",
+        too_many=f"At most {limit} {what} (this has {{count}}).",
+    )
     out = []
     for i, item in enumerate(value):
         if not isinstance(item, str) or not normalise_code(item):
@@ -351,16 +366,16 @@ def _line(item: Any, index: int, errors: dict) -> ClaimLine | None:
 
 
 def _modifiers(item: Mapping, at: str, errors: dict) -> tuple[str, ...]:
-    value = item.get("modifiers")
-    if value is None:
-        return ()
     path = f"{at}.modifiers"
-    if not isinstance(value, list):
-        errors[path] = 'Must be a list of modifiers (e.g. ["Q0"]).'
-        return ()
-    if len(value) > MAX_MODIFIERS:
-        errors[path] = f"At most {MAX_MODIFIERS} modifiers on a line (this has {len(value)})."
-        return ()
+    value = _list(
+        item,
+        "modifiers",
+        path,
+        errors,
+        limit=MAX_MODIFIERS,
+        not_a_list='Must be a list of modifiers (e.g. ["Q0"]).',
+        too_many=f"At most {MAX_MODIFIERS} modifiers on a line (this has {{count}}).",
+    )
     out = []
     for i, modifier in enumerate(value):
         if not isinstance(modifier, str) or not modifier.strip():
@@ -373,16 +388,16 @@ def _modifiers(item: Mapping, at: str, errors: dict) -> tuple[str, ...]:
 
 
 def _pointers(item: Mapping, at: str, errors: dict) -> tuple[int, ...]:
-    value = item.get("diagnosis_pointers")
-    if value is None:
-        return ()
     path = f"{at}.diagnosis_pointers"
-    if not isinstance(value, list):
-        errors[path] = "Must be a list of diagnosis numbers (e.g. [1, 2])."
-        return ()
-    if len(value) > MAX_POINTERS:
-        errors[path] = f"At most {MAX_POINTERS} diagnosis pointers on a line (this has {len(value)})."
-        return ()
+    value = _list(
+        item,
+        "diagnosis_pointers",
+        path,
+        errors,
+        limit=MAX_POINTERS,
+        not_a_list="Must be a list of diagnosis numbers (e.g. [1, 2]).",
+        too_many=f"At most {MAX_POINTERS} diagnosis pointers on a line (this has {{count}}).",
+    )
     out = []
     for i, pointer in enumerate(value):
         if isinstance(pointer, bool) or not isinstance(pointer, int):

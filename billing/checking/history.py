@@ -4,7 +4,7 @@ The claim may carry the practice's own patient account number (``"patient": {"ac
 stored or compared as typed: ``patient_hash`` turns it into an HMAC-SHA256 with the practice's own secret key,
 so the same account at two practices gives two unrelated hashes and the stored hash says nothing without the
 key. Checks keep that hash and the claim's services (date, code, modifiers); the checker reads them back to
-count earlier sessions (``billing.claims.services.Checker``).
+count earlier sessions (``billing.claims.checker.Checker``).
 """
 
 from __future__ import annotations

@@ -30,7 +30,8 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from billing.checking.claim import ClaimInputError
-from billing.claims.services import Checker, input_error_result, store_checks
+from billing.claims.checker import Checker
+from billing.claims.checks import input_error_result, store_checks
 from billing.models import BatchUpload, ClaimCheck, JobStatus
 from billing.uploads import reading as uploads
 

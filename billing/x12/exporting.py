@@ -15,7 +15,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from billing.claims.services import draft_payload
+from billing.claims.checks import draft_payload
 from billing.models import ClaimPayment, ClaimStatus, ClaimX12, DraftClaim, X12Export, X12Partner, X12PayerId
 from billing.x12.writer837 import BillingProvider, ExportClaim, ExportError, Partner, write_837
 

@@ -20,7 +20,8 @@ from django.db import connections, router, transaction
 from django.utils import timezone
 
 from billing.checking.claim import ClaimInputError
-from billing.claims.services import Checker, store_checks
+from billing.claims.checker import Checker
+from billing.claims.checks import store_checks
 from billing.denials.rule_proposals import refresh_proposals
 from billing.models import ClaimLine, ClaimPayment, ClaimX12, DraftClaim, X12PayerId
 from billing.models import Remittance as RemittanceRow
@@ -242,7 +243,7 @@ def _insert_claims(claims: list[DraftClaim]) -> None:
 def _insert_rows(model, names: tuple[str, ...], rows: Iterable[tuple]) -> None:
     """One ``executemany`` of one INSERT for plain rows (no ids needed back): what ``bulk_create`` does without
     a model instance and compiled SQL per row, which was most of an import's time (as for findings in
-    billing.claims.services). Values go through each field's own ``get_db_prep_save`` (JSON, decimals, dates)."""
+    billing.claims.checks). Values go through each field's own ``get_db_prep_save`` (JSON, decimals, dates)."""
     connection = connections[router.db_for_write(model)]
     fields = [model._meta.get_field(name) for name in names]
     quote = connection.ops.quote_name

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
-from billing.claims.services import Checker
+from billing.claims.checker import Checker
 from billing.models import BatchUpload, ClaimCheck, Finding
 from billing.uploads import reading as uploads
 from practice.models import Practice

@@ -1,4 +1,4 @@
-"""The API keeps one Checker per process (billing.claims.services.Checker.shared): a change to what it read -- a payer,
+"""The API keeps one Checker per process (billing.claims.checker.Checker.shared): a change to what it read -- a payer,
 a payer rule, a release loaded -- is seen by the very next call."""
 
 import copy
@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from billing.claims.services import Checker
+from billing.claims.checker import Checker
 from codes import snapshot as k
 from codes.loading import load_files
 from practice.models import Payer, PayerRule

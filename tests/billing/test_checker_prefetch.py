@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from billing.claims.services import Checker
+from billing.claims.checker import Checker
 from codes import snapshot as k
 from codes.loading import load_files
 from practice.models import Practice

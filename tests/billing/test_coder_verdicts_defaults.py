@@ -11,7 +11,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from billing.claims.services import Checker
+from billing.claims.checker import Checker
 from billing.guide.data import CoverageRow
 from practice.selectors import RuleBook
 from tests.billing.mild_guide import MILD_CLAIM_FIELDS  # mild®'s claim items, from its profile fixture

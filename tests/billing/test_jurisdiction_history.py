@@ -9,7 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from billing.checking.claim import ClaimInputError
-from billing.claims.services import Checker, check_payload
+from billing.claims.checker import Checker
+from billing.claims.checks import check_payload
 from billing.models import ClaimCheck
 from practice.models import Location, Practice
 
@@ -201,7 +202,7 @@ def test_a_prefetched_batch_reads_the_locations_once(demo, django_assert_num_que
 
 
 def test_a_draft_claim_keeps_its_location(demo):
-    from billing.claims.services import check_drafts
+    from billing.claims.checks import check_drafts
     from billing.models import DraftClaim
     from practice.models import Payer
 

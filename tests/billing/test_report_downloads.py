@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.claims.services import store_checks
+from billing.claims.checks import store_checks
 from billing.models import ClaimCheck, DraftClaim, JobStatus, ReportFile
 from billing.reports import jobs as report_jobs
 from billing.reports.data import Period, check_records
@@ -51,7 +51,7 @@ def finding(rule: str, severity: str = "error") -> dict:
 def checked(
     practice, result_status: str, findings: list[dict], when: datetime, claim=None, payer="medicare", served=None
 ):
-    """One stored check (through billing.claims.services.store_checks) made at ``when`` for a service on ``served``
+    """One stored check (through billing.claims.checks.store_checks) made at ``when`` for a service on ``served``
     (default: the same day)."""
     result = {
         "status": result_status,

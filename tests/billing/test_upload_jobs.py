@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from openpyxl import load_workbook
 
 from billing import tasks
-from billing.claims.services import Checker
+from billing.claims.checker import Checker
 from billing.models import BatchUpload, ClaimCheck
 from billing.uploads import jobs as upload_jobs
 from practice.models import Practice

@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from billing.claims.services import Checker
+from billing.claims.checker import Checker
 from codes import snapshot as k
 from codes.defaults import CMS_STARTER_SETS, FIXTURES
 from codes.models import RvuValue

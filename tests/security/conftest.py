@@ -15,7 +15,7 @@ from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from rest_framework.authtoken.models import Token
 
-from billing.claims import services
+from billing.claims import checks
 from billing.claims.demo import create_demo_claims
 from billing.models import BatchUpload, ReportFile
 from codes import selectors as code_selectors
@@ -71,8 +71,8 @@ def world(db, django_user_model, settings, tmp_path) -> World:
             w.tokens[role] = Token.objects.create(user=user).key
     w.claims_a = create_demo_claims(a)
     w.claims_b = create_demo_claims(b)
-    w.checks_a = services.check_drafts(w.claims_a, user=w.users["billing"])
-    w.checks_b = services.check_drafts(w.claims_b, user=w.users["other_billing"])
+    w.checks_a = checks.check_drafts(w.claims_a, user=w.users["billing"])
+    w.checks_b = checks.check_drafts(w.claims_b, user=w.users["other_billing"])
     for practice, attr, user in ((a, "upload_a", "billing"), (b, "upload_b", "other_billing")):
         upload = BatchUpload(practice=practice, original_name="claims.csv", status="done", created_by=w.users[user])
         upload.file.save("claims.csv", ContentFile(b"reference,payer\nDEMO-0001,medicare\n"), save=False)

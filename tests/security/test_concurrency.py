@@ -23,8 +23,9 @@ from practice.models import PracticeMembership
 from tests.security.forms import form_data
 from tests.security.helpers import MODEL_BACKEND, claim_body, record_figures
 
-STALE_API = "the claim was changed by someone else"
-STALE_ADMIN = "Someone else saved this claim"
+# One message for a stale version, on the API and in the admin (billing.claims.services.StaleClaimVersion).
+STALE = "the claim was changed by someone else since you read it: reload it and make your change again"
+STALE_API = STALE_ADMIN = STALE
 
 
 @pytest.fixture

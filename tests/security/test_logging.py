@@ -78,9 +78,7 @@ def test_checking_claims_every_way_logs_no_claim_data(world, api_for):
             call_command("check_claims", "-", "--practice", "demo", stdout=out)
         assert json.loads(out.getvalue())[0]["status"]
         # an outage in the middle of a check: the 503's log line carries no claim data either
-        with mock.patch(
-            "billing.claims.services.store_checks", side_effect=OperationalError("lost: M48.062 1234567893")
-        ):
+        with mock.patch("billing.claims.checks.store_checks", side_effect=OperationalError("lost: M48.062 1234567893")):
             assert api.post("/api/v1/claims/check", contract_claim(), format="json").status_code == 503
 
     lines = _with_debug_logging(run)

@@ -137,7 +137,7 @@ IEA*1*000000888~
 
 
 def test_unforeseen_denial_becomes_a_proposal_accepted_as_an_audited_rule(defaults_db):
-    from billing.claims.services import Checker
+    from billing.claims.checker import Checker
     from billing.denials.rule_proposals import accept
     from billing.models import DraftClaim, ProposedPayerRule
     from practice.models import PayerRule

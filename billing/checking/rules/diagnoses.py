@@ -5,13 +5,14 @@ Where no ICD-10-CM release covers a date, the code rules stay silent for it and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date
 
 from billing.checking.claim import Claim
 from billing.checking.context import CheckContext
 from billing.checking.findings import WARNING, Finding
 from billing.checking.rules.base import Rule, icd_display, or_list, release_reference
-from codes.snapshot import ICD10CM
+from codes.snapshot import ICD10CM, CodingSnapshot
 
 POINTER_REFERENCE = (
     "CMS-1500 item 24E / 837P SV107: a line's diagnosis pointers name diagnoses listed in item 21 / 837P HI"
@@ -25,26 +26,38 @@ def entered(claim: Claim, index: int) -> str:
     return icd_display(claim.diagnoses[index])
 
 
+def first_date_each(
+    ctx: CheckContext, finding_on: Callable[[int, str, date, CodingSnapshot], Finding | None]
+) -> Iterator[Finding]:
+    """For each diagnosis (its index and code), the finding ``finding_on`` gives on the first of its dates of
+    service that has one, with the coding in force that day: one finding a diagnosis, however many dates."""
+    for index, code in enumerate(ctx.claim.diagnoses):
+        for on in ctx.diagnosis_dates[index]:
+            finding = finding_on(index, code, on, ctx.snapshot(on))
+            if finding is not None:
+                yield finding
+                break
+
+
 class DiagnosisCodeUnknown(Rule):
     """A diagnosis on the claim is not an ICD-10-CM code."""
 
     id = "DIAGNOSIS_CODE_UNKNOWN"
 
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
-        for index, code in enumerate(ctx.claim.diagnoses):
-            for on in ctx.diagnosis_dates[index]:
-                snapshot = ctx.snapshot(on)
-                release = snapshot.release(ICD10CM)
-                if release is None or snapshot.diagnosis(code) or snapshot.diagnosis_elsewhere(code):
-                    continue
-                yield self.finding(
-                    f"Diagnosis {index + 1}, {entered(ctx.claim, index)}, is not in the ICD-10-CM code set.",
-                    codes=(icd_display(code),),
-                    reference=release_reference(release),
-                    suggestion="Check the code for typing errors and use the ICD-10-CM code the record supports "
-                    "(e.g. M48.062 for lumbar stenosis with neurogenic claudication).",
-                )
-                break
+        def finding_on(index: int, code: str, on: date, snapshot: CodingSnapshot) -> Finding | None:
+            release = snapshot.release(ICD10CM)
+            if release is None or snapshot.diagnosis(code) or snapshot.diagnosis_elsewhere(code):
+                return None
+            return self.finding(
+                f"Diagnosis {index + 1}, {entered(ctx.claim, index)}, is not in the ICD-10-CM code set.",
+                codes=(icd_display(code),),
+                reference=release_reference(release),
+                suggestion="Check the code for typing errors and use the ICD-10-CM code the record supports "
+                "(e.g. M48.062 for lumbar stenosis with neurogenic claudication).",
+            )
+
+        return first_date_each(ctx, finding_on)
 
 
 class DiagnosisNotBillable(Rule):
@@ -54,29 +67,28 @@ class DiagnosisNotBillable(Rule):
     id = "DIAGNOSIS_NOT_BILLABLE"
 
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
-        for index, code in enumerate(ctx.claim.diagnoses):
-            for on in ctx.diagnosis_dates[index]:
-                snapshot = ctx.snapshot(on)
-                info = snapshot.diagnosis(code)
-                if info is None or info.billable:
-                    continue
-                children = [icd_display(child) for child in snapshot.billable_children(code, limit=7)]
-                shown = icd_display(code)
-                if not children:
-                    suggestion = f"{shown} is not billable: use a more specific code."
-                elif len(children) > 6:
-                    first = ", ".join(children[:6])
-                    suggestion = f"{shown} is not billable: use one of {first} or another code under it."
-                else:
-                    suggestion = f"{shown} is not billable: use {or_list(children)}."
-                yield self.finding(
-                    f"Diagnosis {index + 1}, {entered(ctx.claim, index)} ({info.description}), has more specific "
-                    "codes below it.",
-                    codes=(shown,),
-                    reference=release_reference(info.release),
-                    suggestion=suggestion,
-                )
-                break
+        def finding_on(index: int, code: str, on: date, snapshot: CodingSnapshot) -> Finding | None:
+            info = snapshot.diagnosis(code)
+            if info is None or info.billable:
+                return None
+            children = [icd_display(child) for child in snapshot.billable_children(code, limit=7)]
+            shown = icd_display(code)
+            if not children:
+                suggestion = f"{shown} is not billable: use a more specific code."
+            elif len(children) > 6:
+                first = ", ".join(children[:6])
+                suggestion = f"{shown} is not billable: use one of {first} or another code under it."
+            else:
+                suggestion = f"{shown} is not billable: use {or_list(children)}."
+            return self.finding(
+                f"Diagnosis {index + 1}, {entered(ctx.claim, index)} ({info.description}), has more specific "
+                "codes below it.",
+                codes=(shown,),
+                reference=release_reference(info.release),
+                suggestion=suggestion,
+            )
+
+        return first_date_each(ctx, finding_on)
 
 
 class DiagnosisNotInEffect(Rule):
@@ -85,26 +97,25 @@ class DiagnosisNotInEffect(Rule):
     id = "DIAGNOSIS_NOT_IN_EFFECT"
 
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
-        for index, code in enumerate(ctx.claim.diagnoses):
-            for on in ctx.diagnosis_dates[index]:
-                snapshot = ctx.snapshot(on)
-                release = snapshot.release(ICD10CM)
-                if release is None or snapshot.diagnosis(code) is not None:
-                    continue
-                elsewhere = snapshot.diagnosis_elsewhere(code)
-                if elsewhere is None:
-                    continue  # unknown: DIAGNOSIS_CODE_UNKNOWN
-                shown = icd_display(code)
-                when = "later" if elsewhere.release.effective_from > on else "earlier"
-                yield self.finding(
-                    f"Diagnosis {index + 1}, {entered(ctx.claim, index)}, is not in the release in force on "
-                    f"{on.isoformat()} ({release.label}); it is listed in the {when} release "
-                    f"{elsewhere.release.label}.",
-                    codes=(shown,),
-                    reference=f"{release_reference(release)}; {release_reference(elsewhere.release)}",
-                    suggestion=f"Use the ICD-10-CM code valid on {on.isoformat()} instead of {shown}.",
-                )
-                break
+        def finding_on(index: int, code: str, on: date, snapshot: CodingSnapshot) -> Finding | None:
+            release = snapshot.release(ICD10CM)
+            if release is None or snapshot.diagnosis(code) is not None:
+                return None
+            elsewhere = snapshot.diagnosis_elsewhere(code)
+            if elsewhere is None:
+                return None  # unknown: DIAGNOSIS_CODE_UNKNOWN
+            shown = icd_display(code)
+            when = "later" if elsewhere.release.effective_from > on else "earlier"
+            return self.finding(
+                f"Diagnosis {index + 1}, {entered(ctx.claim, index)}, is not in the release in force on "
+                f"{on.isoformat()} ({release.label}); it is listed in the {when} release "
+                f"{elsewhere.release.label}.",
+                codes=(shown,),
+                reference=f"{release_reference(release)}; {release_reference(elsewhere.release)}",
+                suggestion=f"Use the ICD-10-CM code valid on {on.isoformat()} instead of {shown}.",
+            )
+
+        return first_date_each(ctx, finding_on)
 
 
 class DiagnosisPointerInvalid(Rule):

@@ -7,7 +7,7 @@ modifier is only called unknown when the project's modifier list (which has them
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from billing.checking.claim import PROFESSIONAL, ClaimLine
 from billing.checking.context import CheckContext
@@ -60,28 +60,34 @@ def modifier_source_in_force(snapshot: CodingSnapshot, modifier: str) -> bool:
     return snapshot.release(HCPCS) is not None and not modifier.isdigit()
 
 
+def line_modifiers(ctx: CheckContext) -> Iterator[tuple[ClaimLine, CodingSnapshot, str]]:
+    """Each modifier of each line, with the coding in force on the line's date."""
+    for line in ctx.claim.lines:
+        if not line.modifiers:
+            continue
+        snapshot = ctx.line_snapshot(line)
+        for modifier in line.modifiers:
+            yield line, snapshot, modifier
+
+
 class ModifierUnknown(Rule):
     """A modifier on the line is not a CPT or HCPCS modifier."""
 
     id = "MODIFIER_UNKNOWN"
 
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
-        for line in ctx.claim.lines:
-            if not line.modifiers:
+        for line, snapshot, modifier in line_modifiers(ctx):
+            if not modifier_source_in_force(snapshot, modifier) or snapshot.modifier(modifier) is not None:
                 continue
-            snapshot = ctx.line_snapshot(line)
-            for modifier in line.modifiers:
-                if not modifier_source_in_force(snapshot, modifier) or snapshot.modifier(modifier) is not None:
-                    continue
-                refs = [release_reference(ref) for kind in (MODIFIERS, HCPCS) if (ref := snapshot.release(kind))]
-                shape = "" if len(modifier) == 2 else " A modifier has exactly two characters."
-                yield self.finding(
-                    f"{modifier} on line {line.number} ({line.code}) is not a modifier.{shape}",
-                    line=line.number,
-                    codes=(line.code, modifier),
-                    reference="Searched: " + "; ".join(refs),
-                    suggestion=f"Remove {modifier} or replace it with the modifier the record supports.",
-                )
+            refs = [release_reference(ref) for kind in (MODIFIERS, HCPCS) if (ref := snapshot.release(kind))]
+            shape = "" if len(modifier) == 2 else " A modifier has exactly two characters."
+            yield self.finding(
+                f"{modifier} on line {line.number} ({line.code}) is not a modifier.{shape}",
+                line=line.number,
+                codes=(line.code, modifier),
+                reference="Searched: " + "; ".join(refs),
+                suggestion=f"Remove {modifier} or replace it with the modifier the record supports.",
+            )
 
 
 class ModifierNotInEffect(Rule):
@@ -90,26 +96,22 @@ class ModifierNotInEffect(Rule):
     id = "MODIFIER_NOT_IN_EFFECT"
 
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
-        for line in ctx.claim.lines:
-            if not line.modifiers:
-                continue
-            snapshot = ctx.line_snapshot(line)
+        for line, snapshot, modifier in line_modifiers(ctx):
             on = ctx.line_date(line)
-            for modifier in line.modifiers:
-                info = snapshot.modifier(modifier)
-                if info is None or in_effect(on, info.effective_from, info.effective_to):
-                    continue
-                if info.effective_from and on < info.effective_from:
-                    when = f"it takes effect on {info.effective_from.isoformat()}"
-                else:
-                    when = f"it was valid {span(info.effective_from, info.effective_to)}"
-                yield self.finding(
-                    f"{modifier} on line {line.number} ({line.code}) is not valid on {on.isoformat()}: {when}.",
-                    line=line.number,
-                    codes=(line.code, modifier),
-                    reference=release_reference(info.release),
-                    suggestion=f"Remove {modifier}; use the modifier in effect on {on.isoformat()} if one applies.",
-                )
+            info = snapshot.modifier(modifier)
+            if info is None or in_effect(on, info.effective_from, info.effective_to):
+                continue
+            if info.effective_from and on < info.effective_from:
+                when = f"it takes effect on {info.effective_from.isoformat()}"
+            else:
+                when = f"it was valid {span(info.effective_from, info.effective_to)}"
+            yield self.finding(
+                f"{modifier} on line {line.number} ({line.code}) is not valid on {on.isoformat()}: {when}.",
+                line=line.number,
+                codes=(line.code, modifier),
+                reference=release_reference(info.release),
+                suggestion=f"Remove {modifier}; use the modifier in effect on {on.isoformat()} if one applies.",
+            )
 
 
 class ModifierNotApplicable(Rule):

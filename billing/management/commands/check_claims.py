@@ -28,7 +28,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         from billing.checking.claim import ClaimInputError
-        from billing.claims.services import Checker, store_checks
+        from billing.claims.checker import Checker
+        from billing.claims.checks import store_checks
         from practice.models import Practice
 
         try:
@@ -90,7 +91,7 @@ def claim_input_invalid(index: int, claim, exc, today: date) -> dict:
     """The result in place of a malformed claim of an array (contract, check_claims): status error and one
     CLAIM_INPUT_INVALID finding per field, naming the claim's index (0-based, as in JSON) and the field.
     ``date_of_service`` is the claim's own when it is a date, else null."""
-    from billing.claims.services import input_error_result
+    from billing.claims.checks import input_error_result
 
     raw = claim.get("date_of_service") if isinstance(claim, dict) else None
     try:
