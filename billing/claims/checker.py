@@ -188,9 +188,19 @@ _shared_lock = threading.Lock()
 _shared: tuple[tuple, Checker] | None = None
 
 
+_STAMP_SQL: dict[str, str] = {}  # by database vendor: built once (the history managers cost 3 ms to look up)
+
+
 def _stamp_sql(connection) -> str:
     """The columns and joins of the Checker's stamp (``{source}`` and ``{where}`` filled in by the caller): the loaded
     releases, the latest payer and payer-rule history ids and the practice locations' latest change and count."""
+    sql = _STAMP_SQL.get(connection.vendor)
+    if sql is None:
+        sql = _STAMP_SQL[connection.vendor] = _build_stamp_sql(connection)
+    return sql
+
+
+def _build_stamp_sql(connection) -> str:
     from codes.models import Release
     from practice.models import Location, Payer, PayerRule
 

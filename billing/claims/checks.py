@@ -111,8 +111,11 @@ def _history_fields(practice_id: int, payloads: Sequence[dict | None]) -> list[t
     out: list[tuple[str, list]] = []
     key = None
     for payload in payloads:
+        if not isinstance(payload, dict) or not payload.get("patient"):  # no patient account: nothing to parse for
+            out.append(("", []))
+            continue
         try:
-            claim = parse_claim(payload) if isinstance(payload, dict) else None
+            claim = parse_claim(payload)
         except ClaimInputError:
             claim = None
         if claim is None or not claim.patient_account:
