@@ -33,13 +33,15 @@ from billing.checking.claim import ClaimInputError
 from billing.claims.services import Checker, input_error_result, store_checks
 from billing.models import BatchUpload, ClaimCheck, JobStatus
 from billing.uploads import reading as uploads
+from billing.uploads import results, workfile
+from billing.uploads.payloads import claim_payload, input_errors
 
 log = logging.getLogger(__name__)
 
 
 def chunk_claims() -> int:
     """Claims per chunk (setting ``UPLOAD_CHUNK_CLAIMS``, default 500)."""
-    return max(1, int(getattr(settings, "UPLOAD_CHUNK_CLAIMS", uploads.DEFAULT_CHUNK_CLAIMS)))
+    return max(1, int(getattr(settings, "UPLOAD_CHUNK_CLAIMS", workfile.DEFAULT_CHUNK_CLAIMS)))
 
 
 def limits() -> uploads.Limits:
@@ -78,7 +80,7 @@ def plan(upload_id: int) -> BatchUpload | None:
     try:
         with upload.file.open("rb") as fh, tempfile.TemporaryFile() as work:
             bounds = limits()
-            found = uploads.write_work_file(uploads.read_rows(fh, name, bounds), work, size, bounds.max_claims)
+            found = workfile.write_work_file(uploads.read_rows(fh, name, bounds), work, size, bounds.max_claims)
             if not found.total_claims:
                 raise uploads.UploadError("The file has a header row but no service lines under it.")
             work.seek(0)
@@ -133,7 +135,7 @@ def check_claims(
     parameter stays for the callers, the checker was built for that day). ``payloads``, when given, gets each
     checked claim's payload (None for one that could not be read), in the results' order: ``store_checks`` keeps
     the patient's hash and services from it (``patient_account``)."""
-    prepared = [(claim, *uploads.claim_payload(claim)) for claim in claims]
+    prepared = [(claim, *claim_payload(claim)) for claim in claims]
     checker.prefetch(payload for _, payload, errors in prepared if not errors)
     out = []
     for claim, payload, errors in prepared:
@@ -143,7 +145,7 @@ def check_claims(
             try:
                 result = checker.check(payload, practice_id)
             except ClaimInputError as exc:
-                problems = uploads.input_errors(exc.errors, claim)
+                problems = input_errors(exc.errors, claim)
         if result is None:
             result = input_error_result(
                 _date_or(payload.get("date_of_service")),
@@ -177,7 +179,7 @@ def check_chunk(upload_id: int, index: int, *, checker: Checker | None = None) -
     chunk = upload.chunk_plan["chunks"][index]
     started = time.perf_counter()
     with default_storage.open(upload.chunk_plan["work_file"], "rb") as work:
-        claims = uploads.read_chunk(work, chunk)
+        claims = workfile.read_chunk(work, chunk)
     today = upload_day(upload)
     checker = checker or Checker.create(today=today)
     payloads: list[dict | None] = []
@@ -250,7 +252,7 @@ def finish(upload_id: int) -> BatchUpload:
         return upload
     stem = (upload.original_name or "claims").rsplit(".", 1)[0][:80]
     with tempfile.TemporaryFile() as out:
-        uploads.write_results(out, stored_results(upload))
+        results.write_results(out, stored_results(upload))
         out.seek(0)
         upload.result_file.save(f"checked-{stem}.xlsx", File(out), save=False)
     updated = BatchUpload.objects.filter(pk=upload_id, status=JobStatus.RUNNING).update(
