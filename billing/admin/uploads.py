@@ -108,7 +108,7 @@ class BatchUploadAdmin(PracticeScopedAdmin):
     ]
 
     class Media:
-        js = ["billing/upload_progress.js"]
+        js = ["billing/job_progress.js", "billing/upload_progress.js"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("practice", "created_by")
