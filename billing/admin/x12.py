@@ -304,7 +304,7 @@ class X12UploadAdmin(PracticeScopedAdmin):
                    "created_by", "created_at", "started_at", "finished_at"]  # fmt: skip
 
     class Media:
-        js = ["billing/x12_progress.js"]
+        js = ["billing/job_progress.js", "billing/x12_progress.js"]
 
     def get_fields(self, request, obj=None):
         return ["practice", "file"] if obj is None else self.view_fields
