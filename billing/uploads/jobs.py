@@ -247,7 +247,7 @@ def stored_results(upload: BatchUpload) -> Iterable[dict]:
 
 
 FINISH_BEAT = "finish_beat"  # chunk_plan key: when the finishing worker last showed it is writing the workbook
-FINISH_BEAT_SECONDS = 5.0
+FINISH_BEAT_SECONDS = 5.0  # at most; a third of JOB_STALE_SECONDS when that is shorter
 
 
 def _claim_finish(upload_id: int) -> BatchUpload | None:
@@ -276,9 +276,10 @@ def _finish_beat(upload_id: int, now: datetime | None = None) -> None:
 
 def _beating(upload_id: int, results: Iterable[dict]) -> Iterator[dict]:
     """Pass the stored results through, writing the finish's heartbeat every few seconds."""
+    every = min(FINISH_BEAT_SECONDS, jobs.stale_seconds() / 3)
     last = time.monotonic()
     for result in results:
-        if time.monotonic() - last >= FINISH_BEAT_SECONDS:
+        if time.monotonic() - last >= every:
             _finish_beat(upload_id)
             last = time.monotonic()
         yield result
