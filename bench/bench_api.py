@@ -46,6 +46,7 @@ def payloads(count: int) -> list[bytes]:
     """Realistic claims in the contract's JSON (the ones a practice-management system would post)."""
     from gen_claims import claims
 
+    from billing.uploads import payloads
     from billing.uploads import reading as uploads
     from codes import models as code_models
 
@@ -54,7 +55,7 @@ def payloads(count: int) -> list[bytes]:
     for ordinal, rows in enumerate(claims(count, seed=2, diagnoses=[f"{c[:3]}.{c[3:]}" for c in codes])):
         claim = uploads.UploadClaim(ordinal, rows[0]["claim_ref"])
         claim.rows = [uploads.Row(n + 2, {c: row.get(c, "") for c in uploads.COLUMNS}) for n, row in enumerate(rows)]
-        payload, errors = uploads.claim_payload(claim)
+        payload, errors = payloads.claim_payload(claim)
         if not errors and all(isinstance(line.get("units", 1), int) for line in payload["lines"]):
             out.append(json.dumps(payload).encode())
     return out

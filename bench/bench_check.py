@@ -156,6 +156,7 @@ def main() -> None:
     from billing.claims.checker import Checker
     from billing.models import BatchUpload, ClaimCheck, Finding
     from billing.uploads import jobs as upload_jobs
+    from billing.uploads import payloads, workfile
     from billing.uploads import reading as uploads
     from codes import models as code_models
     from practice.models import Practice
@@ -186,14 +187,14 @@ def main() -> None:
     with Timer() as warm:
         checker = Checker.create(today=upload_jobs.upload_day(upload))
         with open(csv_path, "rb") as fh:
-            sample = uploads.group_claims(r for _, r in zip(range(200), uploads.read_rows(fh, csv_path.name)))
+            sample = workfile.group_claims(r for _, r in zip(range(200), uploads.read_rows(fh, csv_path.name)))
         upload_jobs.check_claims(checker, practice.id, sample, checker.today)
     print(f"cold caches (first chunk of a worker process): +{warm.seconds:.2f} s, once per process")
 
     # Queries per check: every query a claim's check makes, alone (the API's way) and in a prefetched batch.
     queries = QueryCounter()
     alone, batched = Counter(), Counter()
-    readable = [payload for payload, errors in map(uploads.claim_payload, sample[:100]) if not errors]
+    readable = [payload for payload, errors in map(payloads.claim_payload, sample[:100]) if not errors]
     fresh = Checker.create(today=checker.today)
     for counter, batch in ((alone, False), (batched, True)):
         if batch:

@@ -24,13 +24,13 @@ import contextlib
 import logging
 from datetime import datetime, timedelta
 
-from celery import group
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from billing.models import BatchUpload, JobStatus, ReportFile, X12Upload
 from billing.uploads import jobs as upload_jobs
+from config import jobs
 from config.jobs import JobNotQueued, send
 
 log = logging.getLogger(__name__)
@@ -40,10 +40,12 @@ WORK_DIR = "uploads/work"
 
 def _last_activity(upload: BatchUpload) -> datetime:
     """The latest of: created/started, a chunk stored, the sweeper's last send (so a backlog in the queue gets
-    one more copy of its messages per stale period, not one per sweep)."""
+    one more copy of its messages per stale period, not one per sweep), the finish's heartbeat."""
     moments = [upload.started_at or upload.created_at]
-    with contextlib.suppress(KeyError, TypeError, ValueError):
-        moments.append(datetime.fromisoformat((upload.chunk_plan or {})["swept_at"]))
+    plan = upload.chunk_plan or {}
+    for key in ("swept_at", upload_jobs.FINISH_BEAT):
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            moments.append(datetime.fromisoformat(plan[key]))
     for run in (upload.chunk_runs or {}).values():
         try:
             moments.append(datetime.fromisoformat(run["at"]))
@@ -54,67 +56,31 @@ def _last_activity(upload: BatchUpload) -> datetime:
 
 def sweep(now: datetime | None = None) -> dict:
     """Send again what is stuck; -> what was sent, by kind (ids), and the work files removed."""
-    from billing.reports.jobs import build_check_report, owner_alive
-    from billing.tasks import check_upload_chunk, finish_upload, import_x12_upload, start_upload
-    from billing.x12.jobs import owner_alive as x12_owner_alive
+    from billing import tasks
     from codes import refresh
 
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
-    out: dict = {
-        "uploads_started": [],
-        "chunks": {},
-        "uploads_finished": [],
-        "reports": [],
-        "x12_uploads": [],
-        "refreshes": [],
-    }
+    out: dict = {"uploads_started": [], "chunks": {}, "uploads_finished": []}
 
     stamp = now.isoformat()
-    for upload in BatchUpload.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING], created_at__lt=cutoff):
+    for upload in BatchUpload.objects.filter(status__in=jobs.ACTIVE, created_at__lt=cutoff):
         if _last_activity(upload) >= cutoff:
             continue
         if upload.status == JobStatus.QUEUED:
-            start_upload.delay(upload.pk)
+            send(tasks.start_upload, upload.pk, what=f"upload {upload.pk}")
             out["uploads_started"].append(upload.pk)
-        elif pending := upload_jobs.pending_chunks(upload):
-            group(check_upload_chunk.si(upload.pk, index) for index in pending).apply_async()
+        elif pending := upload_jobs.send_rest(upload):
             out["chunks"][upload.pk] = pending
         else:
-            finish_upload.delay(upload.pk)
             out["uploads_finished"].append(upload.pk)
         # planning replaces chunk_plan whole, and only from queued: this key never hides a plan
         BatchUpload.objects.filter(pk=upload.pk, status=upload.status).update(
             chunk_plan={**(upload.chunk_plan or {}), "swept_at": stamp}
         )
 
-    reports = ReportFile.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING], created_at__lt=cutoff)
-    for report in reports:
-        if report.heartbeat_at is not None and report.heartbeat_at >= cutoff and not report.worker:
-            continue  # sent again by a sweep a moment ago, still waiting in the queue
-        if report.status == JobStatus.RUNNING and report.worker and owner_alive(report):
-            continue
-        build_check_report.delay(report.pk)
-        ReportFile.objects.filter(pk=report.pk, status=report.status).update(heartbeat_at=now, worker="")
-        out["reports"].append(report.pk)
-
-    x12_uploads = X12Upload.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING], created_at__lt=cutoff)
-    for x12 in x12_uploads:
-        if x12.heartbeat_at is not None and x12.heartbeat_at >= cutoff and not x12.worker:
-            continue  # sent again by a sweep a moment ago, still waiting in the queue
-        if x12.status == JobStatus.RUNNING and x12.worker and x12_owner_alive(x12):
-            continue
-        # marked before sending: a worker may take the message at once, and its claim must not be undone
-        marked = X12Upload.objects.filter(pk=x12.pk, status=x12.status, worker=x12.worker)
-        if not marked.update(heartbeat_at=now, worker=""):
-            continue  # taken meanwhile
-        try:
-            send(import_x12_upload, x12.pk, what=f"X12 upload {x12.pk}")
-        except JobNotQueued:
-            X12Upload.objects.filter(pk=x12.pk, heartbeat_at=now, worker="").update(heartbeat_at=x12.heartbeat_at)
-            raise  # the next sweep tries again
-        out["x12_uploads"].append(x12.pk)
-
+    out["reports"] = _send_owned_again(ReportFile, tasks.build_check_report, now, cutoff, "report file")
+    out["x12_uploads"] = _send_owned_again(X12Upload, tasks.import_x12_upload, now, cutoff, "X12 upload")
     out["refreshes"] = refresh.requeue_stuck()
     out["work_files_removed"] = clean_work_files()
     if any(
@@ -122,6 +88,30 @@ def sweep(now: datetime | None = None) -> dict:
     ):
         log.warning("sweeper sent stuck jobs again: %s", out)
     return out
+
+
+def _send_owned_again(model, task, now: datetime, cutoff: datetime, what: str) -> list[int]:
+    """Jobs one worker owns while they run (report files, X12 uploads): send again those queued for the stale
+    time, or running with their worker gone (``config.jobs.owner_alive``); the job takes the row over. The row is
+    marked before sending (no worker, heartbeat now: a worker may take the message at once, and its claim must not
+    be undone), and put back when the broker does not take the message."""
+    sent = []
+    for job in model.objects.filter(status__in=jobs.ACTIVE, created_at__lt=cutoff):
+        if job.heartbeat_at is not None and job.heartbeat_at >= cutoff and not job.worker:
+            continue  # sent again by a sweep a moment ago, still waiting in the queue
+        if job.status == JobStatus.RUNNING and job.worker and jobs.owner_alive(job):
+            continue
+        if not model.objects.filter(pk=job.pk, status=job.status, worker=job.worker).update(
+            heartbeat_at=now, worker=""
+        ):
+            continue  # taken meanwhile
+        try:
+            send(task, job.pk, what=f"{what} {job.pk}")
+        except JobNotQueued:
+            model.objects.filter(pk=job.pk, heartbeat_at=now, worker="").update(heartbeat_at=job.heartbeat_at)
+            raise  # the next sweep tries again
+        sent.append(job.pk)
+    return sent
 
 
 def clean_work_files() -> int:
@@ -132,9 +122,7 @@ def clean_work_files() -> int:
         return 0
     wanted = {
         (plan or {}).get("work_file")
-        for plan in BatchUpload.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).values_list(
-            "chunk_plan", flat=True
-        )
+        for plan in BatchUpload.objects.filter(status__in=jobs.ACTIVE).values_list("chunk_plan", flat=True)
     }
     removed = 0
     for name in names:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import partial
 from pathlib import PurePath
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -23,8 +21,7 @@ from billing.models import (
 )
 from billing.uploads import jobs as upload_jobs
 from billing.uploads import reading as uploads
-from config.background import in_background
-from config.jobs import send
+from billing.uploads.services import create_upload
 
 # ---- batch uploads -------------------------------------------------------------------------------------------
 
@@ -111,7 +108,7 @@ class BatchUploadAdmin(PracticeScopedAdmin):
     ]
 
     class Media:
-        js = ["billing/upload_progress.js"]
+        js = ["billing/job_progress.js", "billing/upload_progress.js"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("practice", "created_by")
@@ -150,21 +147,9 @@ class BatchUploadAdmin(PracticeScopedAdmin):
         return response
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.original_name = PurePath(form.cleaned_data["file"].name).name[:255]
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
-        if not change:
-            from billing import tasks
-
-            # after the commit, so a worker finds the row. With no Redis it runs in-process in a thread after the
-            # response (config.background), so the progress bar moves on the embedded default too. The broker
-            # down: the upload stays queued for the sweeper and the page answers 503 (config.jobs, config.outage).
-            transaction.on_commit(
-                partial(
-                    in_background, send, tasks.start_upload, obj.pk, what=f"upload {obj.pk}", label=f"upload {obj.pk}"
-                )
-            )
+        # the upload is created, and its job queued on commit, by the service (never changed: no change permission)
+        upload = create_upload(practice=obj.practice, file=form.cleaned_data["file"], user=request.user)
+        vars(obj).update(vars(upload))  # the admin goes on (log entry, message, redirect) with the stored upload
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(request, "The claims are checked in the background: the progress shows in the list.")

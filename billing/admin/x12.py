@@ -4,13 +4,11 @@ and RARC lists. Every list is limited to the user's practices; patient names and
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import PurePath
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -31,10 +29,9 @@ from billing.models import (
 from billing.uploads import reading as uploads
 from billing.x12.claims837 import x12_date
 from billing.x12.exporting import mark_corrected
-from billing.x12.jobs import progress
+from billing.x12.jobs import create_x12_upload, progress
 from billing.x12.segments import ISA_LENGTH, NotX12Error, read_delimiters
 from config.admin_site import ReadOnlyInline
-from config.jobs import send
 from practice.selectors import practices_for
 
 
@@ -307,7 +304,7 @@ class X12UploadAdmin(PracticeScopedAdmin):
                    "created_by", "created_at", "started_at", "finished_at"]  # fmt: skip
 
     class Media:
-        js = ["billing/x12_progress.js"]
+        js = ["billing/job_progress.js", "billing/x12_progress.js"]
 
     def get_fields(self, request, obj=None):
         return ["practice", "file"] if obj is None else self.view_fields
@@ -322,14 +319,9 @@ class X12UploadAdmin(PracticeScopedAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.original_name = PurePath(form.cleaned_data["file"].name).name[:255]
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
-        if not change:
-            from billing import tasks
-
-            transaction.on_commit(partial(send, tasks.import_x12_upload, obj.pk, what=f"X12 upload {obj.pk}"))
+        # the upload is created, and its job queued on commit, by the service (never changed: no change permission)
+        upload = create_x12_upload(practice=obj.practice, file=form.cleaned_data["file"], user=request.user)
+        vars(obj).update(vars(upload))  # the admin goes on (log entry, message, redirect) with the stored upload
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(request, "The file is imported in the background: the progress shows in the list.")

@@ -12,18 +12,14 @@ import logging
 import tempfile
 import zoneinfo
 from collections.abc import Iterator
-from datetime import timedelta
 
-from celery import shared_task
-from django.conf import settings
 from django.core.files import File
-from django.db import transaction
 from django.utils import timezone
 
 from billing.models import JobStatus, ReportFile
 from billing.reports.data import Period, check_records, count_checks, rule_titles
 from billing.reports.workbook import CheckRecord, write_check_report
-from config.jobs import process_gone, send, worker_id
+from config import jobs
 
 log = logging.getLogger(__name__)
 
@@ -46,36 +42,21 @@ def _with_progress(report_id: int, rows: Iterator[CheckRecord], total: int) -> I
     step = max(1, total // 50)
     for n, row in enumerate(rows, 1):
         if n % step == 0:
-            ReportFile.objects.filter(pk=report_id).update(
-                progress=min(95, 95 * n // max(total, 1)), heartbeat_at=timezone.now()
-            )
+            jobs.heartbeat(ReportFile, report_id, progress=min(95, 95 * n // max(total, 1)))
         yield row
 
 
-def owner_alive(report: ReportFile) -> bool:
-    """Is someone building this running report? No heartbeat for JOB_STALE_SECONDS, or its process gone: no."""
-    stale = timedelta(seconds=settings.JOB_STALE_SECONDS)
-    if report.heartbeat_at is None or timezone.now() - report.heartbeat_at > stale:
-        return False
-    return not process_gone(report.worker)
-
-
 def run_check_report(report_id: int) -> dict:
-    """Build one check report; return a small summary (also what the Celery task returns)."""
-    with transaction.atomic():
-        report = ReportFile.objects.select_for_update().select_related("practice").filter(pk=report_id).first()
-        if report is None:
+    """Build one check report; return a small summary (also what the Celery task returns). A second delivery
+    while its first run is alive, or a finished report, is left as it is; a report whose worker died is built
+    again (``config.jobs.take_over``)."""
+    report = jobs.take_over(ReportFile, report_id, progress=0, error="")
+    if report is None:
+        status = ReportFile.objects.filter(pk=report_id).values_list("status", flat=True).first()
+        if status is None:
             log.warning("report file %s: no such report", report_id)
-            return {"report": report_id, "status": "missing"}
-        if report.status in (JobStatus.DONE, JobStatus.FAILED) or (
-            report.status == JobStatus.RUNNING and report.worker and owner_alive(report)  # no worker: swept
-        ):
-            return {"report": report_id, "status": report.status}  # delivered twice: the first run owns it
-        if report.status == JobStatus.RUNNING:
-            log.warning("report file %s: its worker %s stopped; built again", report_id, report.worker)
-        report.status, report.progress, report.error = JobStatus.RUNNING, 0, ""
-        report.heartbeat_at, report.worker = timezone.now(), worker_id()
-        report.save(update_fields=["status", "progress", "error", "heartbeat_at", "worker"])
+        return {"report": report_id, "status": status or "missing"}
+    report = ReportFile.objects.select_related("practice").get(pk=report_id)
     # months and the "generated" stamp in the practice's own time zone, as on the report page (practice.middleware)
     with timezone.override(zoneinfo.ZoneInfo(report.practice.time_zone)):
         return _build(report_id, report)
@@ -113,27 +94,22 @@ def _build(report_id: int, report: ReportFile) -> dict:
         return {"report": report_id, "status": JobStatus.DONE.value, "checks": figures.total.checks}
     except Exception as exc:
         log.exception("report file %s failed", report_id)
-        ReportFile.objects.filter(pk=report_id).update(
-            status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
-        )
+        jobs.fail(ReportFile, report_id, f"{type(exc).__name__}: {exc}"[:2000])
         return {"report": report_id, "status": JobStatus.FAILED.value, "error": str(exc)}
 
 
-@shared_task(name="billing.build_check_report", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
-def build_check_report(report_id: int) -> dict:
-    """Celery: build the check report of ``ReportFile`` ``report_id`` (see ``run_check_report``)."""
-    return run_check_report(report_id)
-
-
 def start_check_report(practice, period: Period, user=None) -> ReportFile:
-    """Create the ReportFile and queue its job (run at once when Celery is eager). The broker down: the file
-    stays queued for the sweeper and ``JobNotQueued`` is raised (a 503 for the page)."""
+    """Create the ReportFile and queue its job once it is committed (with eager Celery it runs then, before this
+    returns when no transaction is open). The broker down: the file stays queued for the sweeper and
+    ``JobNotQueued`` is raised (a 503 for the page)."""
+    from billing.tasks import build_check_report
+
     report = ReportFile.objects.create(
         practice=practice,
         kind=REPORT,
         parameters=report_parameters(period),
         created_by=user if getattr(user, "pk", None) else None,
     )
-    send(build_check_report, report.pk, what=f"report file {report.pk}")
+    jobs.send_on_commit(build_check_report, report.pk, what=f"report file {report.pk}")
     report.refresh_from_db()
     return report

@@ -1,5 +1,6 @@
-"""Batch uploads as jobs: plan, check one chunk, finish, fail. Plain functions over ids; billing.tasks runs them
-as Celery tasks, the benchmark in-process.
+"""Batch uploads as jobs: plan, check one chunk, finish, fail. Plain functions over ids; the Celery tasks of
+billing.tasks call ``start``, ``run_chunk`` and ``run_finish``, the benchmark the steps in-process. The upload
+itself is created, and its job queued on commit, by billing.uploads.services.
 
 ``plan`` reads the uploaded file once and writes the normalised work file that the chunks read, each only its own
 byte range (billing.uploads.reading). ``check_chunk`` checks one chunk with one ``Checker`` and stores its checks, the
@@ -10,15 +11,14 @@ redelivered chunk changes nothing and the chunk that completes the upload is kno
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import os
-import socket
 import tempfile
 import time
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.conf import settings
 from django.core.files import File
@@ -34,13 +34,16 @@ from billing.claims.checker import Checker
 from billing.claims.checks import input_error_result, store_checks
 from billing.models import BatchUpload, ClaimCheck, JobStatus
 from billing.uploads import reading as uploads
+from billing.uploads import results, workfile
+from billing.uploads.payloads import claim_payload, input_errors
+from config import jobs
 
 log = logging.getLogger(__name__)
 
 
 def chunk_claims() -> int:
     """Claims per chunk (setting ``UPLOAD_CHUNK_CLAIMS``, default 500)."""
-    return max(1, int(getattr(settings, "UPLOAD_CHUNK_CLAIMS", uploads.DEFAULT_CHUNK_CLAIMS)))
+    return max(1, int(getattr(settings, "UPLOAD_CHUNK_CLAIMS", workfile.DEFAULT_CHUNK_CLAIMS)))
 
 
 def limits() -> uploads.Limits:
@@ -79,7 +82,7 @@ def plan(upload_id: int) -> BatchUpload | None:
     try:
         with upload.file.open("rb") as fh, tempfile.TemporaryFile() as work:
             bounds = limits()
-            found = uploads.write_work_file(uploads.read_rows(fh, name, bounds), work, size, bounds.max_claims)
+            found = workfile.write_work_file(uploads.read_rows(fh, name, bounds), work, size, bounds.max_claims)
             if not found.total_claims:
                 raise uploads.UploadError("The file has a header row but no service lines under it.")
             work.seek(0)
@@ -134,7 +137,7 @@ def check_claims(
     parameter stays for the callers, the checker was built for that day). ``payloads``, when given, gets each
     checked claim's payload (None for one that could not be read), in the results' order: ``store_checks`` keeps
     the patient's hash and services from it (``patient_account``)."""
-    prepared = [(claim, *uploads.claim_payload(claim)) for claim in claims]
+    prepared = [(claim, *claim_payload(claim)) for claim in claims]
     checker.prefetch(payload for _, payload, errors in prepared if not errors)
     out = []
     for claim, payload, errors in prepared:
@@ -144,7 +147,7 @@ def check_claims(
             try:
                 result = checker.check(payload, practice_id)
             except ClaimInputError as exc:
-                problems = uploads.input_errors(exc.errors, claim)
+                problems = input_errors(exc.errors, claim)
         if result is None:
             result = input_error_result(
                 _date_or(payload.get("date_of_service")),
@@ -178,7 +181,7 @@ def check_chunk(upload_id: int, index: int, *, checker: Checker | None = None) -
     chunk = upload.chunk_plan["chunks"][index]
     started = time.perf_counter()
     with default_storage.open(upload.chunk_plan["work_file"], "rb") as work:
-        claims = uploads.read_chunk(work, chunk)
+        claims = workfile.read_chunk(work, chunk)
     today = upload_day(upload)
     checker = checker or Checker.create(today=today)
     payloads: list[dict | None] = []
@@ -198,7 +201,7 @@ def check_chunk(upload_id: int, index: int, *, checker: Checker | None = None) -
             **locked.chunk_runs,
             key: {
                 "claims": len(results),
-                "worker": f"{socket.gethostname()}:{os.getpid()}",
+                "worker": jobs.worker_id(),
                 "check_seconds": round(checked - started, 3),
                 "seconds": round(time.perf_counter() - started, 3),
                 "at": timezone.now().isoformat(timespec="seconds"),
@@ -244,14 +247,54 @@ def stored_results(upload: BatchUpload) -> Iterable[dict]:
     )
 
 
+FINISH_BEAT = "finish_beat"  # chunk_plan key: when the finishing worker last showed it is writing the workbook
+FINISH_BEAT_SECONDS = 5.0  # at most; a third of JOB_STALE_SECONDS when that is shorter
+
+
+def _claim_finish(upload_id: int) -> BatchUpload | None:
+    """Make this call the upload's finisher: None when the upload is not ready (not running, a chunk missing) or
+    another finish wrote its heartbeat within JOB_STALE_SECONDS (a finish sent twice: by the last chunk and by the
+    sweeper, or redelivered). A finisher whose worker died stops beating, and the sweeper's next send takes over."""
+    now = timezone.now()
+    with transaction.atomic():
+        upload = BatchUpload.objects.select_for_update().get(pk=upload_id)
+        if upload.status != JobStatus.RUNNING or upload.chunks_done < upload.chunks_total:
+            return None
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            beat = datetime.fromisoformat(upload.chunk_plan[FINISH_BEAT])
+            if (now - beat).total_seconds() < jobs.stale_seconds():
+                return None
+        _finish_beat(upload_id, now)
+    return upload
+
+
+def _finish_beat(upload_id: int, now: datetime | None = None) -> None:
+    with transaction.atomic():
+        plan = BatchUpload.objects.select_for_update().values_list("chunk_plan", flat=True).get(pk=upload_id)
+        stamp = (now or timezone.now()).isoformat()
+        BatchUpload.objects.filter(pk=upload_id).update(chunk_plan={**(plan or {}), FINISH_BEAT: stamp})
+
+
+def _beating(upload_id: int, results: Iterable[dict]) -> Iterator[dict]:
+    """Pass the stored results through, writing the finish's heartbeat every few seconds."""
+    every = min(FINISH_BEAT_SECONDS, jobs.stale_seconds() / 3)
+    last = time.monotonic()
+    for result in results:
+        if time.monotonic() - last >= every:
+            _finish_beat(upload_id)
+            last = time.monotonic()
+        yield result
+
+
 def finish(upload_id: int) -> BatchUpload:
-    """Write the results workbook from the stored checks and mark the upload done (once every chunk is in)."""
-    upload = BatchUpload.objects.get(pk=upload_id)
-    if upload.status != JobStatus.RUNNING or upload.chunks_done < upload.chunks_total:
-        return upload
+    """Write the results workbook from the stored checks and mark the upload done (once every chunk is in; one
+    finisher at a time, see ``_claim_finish``)."""
+    upload = _claim_finish(upload_id)
+    if upload is None:
+        return BatchUpload.objects.get(pk=upload_id)
     stem = (upload.original_name or "claims").rsplit(".", 1)[0][:80]
     with tempfile.TemporaryFile() as out:
-        uploads.write_results(out, stored_results(upload))
+        results.write_results(out, _beating(upload_id, stored_results(upload)))
         out.seek(0)
         upload.result_file.save(f"checked-{stem}.xlsx", File(out), save=False)
     updated = BatchUpload.objects.filter(pk=upload_id, status=JobStatus.RUNNING).update(
@@ -267,10 +310,7 @@ def finish(upload_id: int) -> BatchUpload:
 
 def fail(upload_id: int, message: str) -> None:
     """Mark a queued or running upload failed with the reason in plain words."""
-    updated = BatchUpload.objects.filter(pk=upload_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
-        status=JobStatus.FAILED, error=message, finished_at=timezone.now()
-    )
-    if updated:
+    if jobs.fail(BatchUpload, upload_id, message):
         log.warning("upload %s failed", upload_id)
         upload = BatchUpload.objects.filter(pk=upload_id).first()
         if upload is not None:
@@ -284,3 +324,80 @@ def _drop_work_file(upload: BatchUpload) -> None:
             default_storage.delete(name)
         except OSError:  # already gone, or the storage is briefly unavailable: a leftover file harms nothing
             log.warning("upload %s: work file not deleted", upload.pk)
+
+
+# ---- the three steps as the tasks run them -----------------------------------------------------------------
+
+
+def start(upload_id: int) -> str:
+    """Plan an upload and send its chunks (a redelivered start sends the chunks not yet done: they are
+    idempotent); the upload's status ("running" on a worker, "done" when the chunks ran in-process)."""
+
+    try:
+        upload = plan(upload_id)
+    except Exception as exc:  # an unreadable file fails the upload in plain words; nothing else depends on it
+        log.exception("upload %s: planning failed", upload_id)
+        fail(
+            upload_id,
+            f"The file could not be read ({exc.__class__.__name__}: {exc}). Export it again and upload it; if this "
+            f"happens again, tell your administrator (upload {upload_id}).",
+        )
+        return JobStatus.FAILED
+    if upload is None or upload.status != JobStatus.RUNNING:
+        return upload.status if upload is not None else JobStatus.FAILED
+    send_rest(upload)
+    upload.refresh_from_db(fields=["status"])
+    return upload.status
+
+
+def send_rest(upload: BatchUpload) -> list[int]:
+    """Send what a running upload still needs: its chunks without a done marker, or (all in) its finish. The
+    chunks sent; the broker down: ``JobNotQueued`` (the sweeper sends them later)."""
+    from billing import tasks
+
+    pending = pending_chunks(upload)
+    if pending:
+        jobs.send_group(tasks.check_upload_chunk, [(upload.pk, i) for i in pending], what=f"upload {upload.pk} chunks")
+    else:
+        jobs.send(tasks.finish_upload, upload.pk, what=f"upload {upload.pk} finish")
+    return pending
+
+
+def run_chunk(upload_id: int, index: int, *, retried: bool) -> int:
+    """Check one chunk; the claims it stored (0: done already). A database error is raised again when Celery
+    retries the task (``retried``: a worker; ``autoretry_for``), and fails the upload in-process where no later try
+    comes; any other error fails the upload saying which claims. The chunk that stores the last one sends the
+    finish (the broker down there: ``JobNotQueued``, and the sweeper sends it)."""
+    from django.db import InterfaceError, OperationalError
+
+    from billing import tasks
+
+    try:
+        outcome = check_chunk(upload_id, index)
+    except (OperationalError, InterfaceError) as exc:
+        if retried:
+            raise
+        log.exception("upload %s chunk %s: database error", upload_id, index)
+        fail_chunk(upload_id, index, exc)
+        return 0
+    except Exception as exc:  # the upload records why it stopped; the claims stored before are kept
+        log.exception("upload %s chunk %s failed", upload_id, index)
+        fail_chunk(upload_id, index, exc)
+        return 0
+    if outcome.finished:
+        jobs.send(tasks.finish_upload, upload_id, what=f"upload {upload_id} finish")
+    return outcome.claims
+
+
+def run_finish(upload_id: int) -> str:
+    """Write the results workbook and mark the upload done; a failure fails the upload in plain words."""
+    try:
+        return finish(upload_id).status
+    except Exception as exc:  # the checks are kept; the upload says the workbook could not be written
+        log.exception("upload %s: results workbook failed", upload_id)
+        fail(
+            upload_id,
+            f"Every claim was checked, but the results workbook could not be written ({exc.__class__.__name__}: "
+            f"{exc}). The checks are kept; tell your administrator (upload {upload_id}).",
+        )
+        return JobStatus.FAILED

@@ -1,6 +1,7 @@
-"""Batch uploads, the pure part: a CSV or xlsx of claims (one row per service line) read into the contract's claim
-objects, split into chunks, and the results workbook. No Django here (csv and openpyxl only); the jobs around it
-are in billing.uploads.jobs and billing.tasks.
+"""Batch uploads, the pure part: a CSV or xlsx of claims (one row per service line) read as rows and grouped
+into claims, within what one upload may cost (``Limits``). No Django here (csv and openpyxl only). The rest of the
+pure part: ``workfile`` (the normalised work file and its chunks' byte ranges), ``payloads`` (a claim's rows as
+the contract's claim), ``results`` (the results workbook); the jobs around it are in billing.uploads.jobs.
 
 The file: a header row, then one row per service line. Header names are case-insensitive ("Claim Ref", "claim-ref"
 and "CLAIM_REF" are one column); unknown columns are ignored.
@@ -15,14 +16,6 @@ next to each other). The claim-level columns must agree across a claim's rows; a
 "as above". Lists (diagnoses, modifiers, pointers, condition codes) are separated by ``;``, ``,`` or spaces;
 diagnosis pointers may be numbers or the CMS-1500 letters A to L. Dates are YYYY-MM-DD (MM/DD/YYYY and real
 spreadsheet dates are read too).
-
-How a file is checked in chunks without any worker holding it all: ``write_work_file`` reads the upload once,
-streaming (openpyxl read-only for xlsx), and writes a normalised CSV in which every row carries its claim's
-ordinal (claims numbered in order of first appearance); it returns a ``Plan`` giving each chunk of
-``chunk_claims`` claims the byte range of the work file that holds its rows. A chunk job reads only its byte
-range (``read_chunk``). A claim whose rows cannot be read as a claim (rows that disagree, a unit that is not a
-number) is not an error of the file: ``claim_payload`` and ``input_errors`` say which row and column, and the
-job records it as that claim's ``CLAIM_INPUT_INVALID`` finding.
 """
 
 from __future__ import annotations
@@ -40,12 +33,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import IO, Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.utils import get_column_letter
-
-from billing.spreadsheets import SEVERITY_FONTS, WRAP_TOP, WriteOnlyCells, set_widths
-from codes.formats.base import normalise_code
 
 CLAIM_COLUMNS = (
     "payer",
@@ -64,9 +53,7 @@ CLAIM_COLUMNS = (
 LINE_COLUMNS = ("line_date_of_service", "code", "modifiers", "units", "diagnosis_pointers", "charge")
 COLUMNS = ("claim_ref", *CLAIM_COLUMNS, *LINE_COLUMNS)
 REQUIRED = ("claim_ref", "payer", "place_of_service", "date_of_service", "code")
-WORK_COLUMNS = ("ordinal", "row", *COLUMNS)
 
-DEFAULT_CHUNK_CLAIMS = 500
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # about 500,000 service lines as CSV
 HEADER_BYTES = 64 * 1024  # the header of a CSV must be within its first 64 KB
 
@@ -86,12 +73,6 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 CSV_DELIMITERS = (",", ";", "\t", "|")
-POINTER_LETTERS = "ABCDEFGHIJKL"  # CMS-1500 box 24E
-
-_LIST_SPLIT = re.compile(r"[;,\s]+")
-_US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
-_ISO_START = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
-_WHOLE = re.compile(r"\d+(?:\.0*)?")
 
 
 class UploadError(ValueError):
@@ -119,16 +100,6 @@ class UploadClaim:
     @property
     def first_row(self) -> int:
         return self.rows[0].number if self.rows else 0
-
-
-@dataclass
-class Plan:
-    """What ``write_work_file`` found: the number of claims and rows, and one entry per chunk:
-    ``{"first": first claim ordinal, "count": claims, "start": byte offset, "end": byte offset}``."""
-
-    total_claims: int = 0
-    total_rows: int = 0
-    chunks: list[dict] = field(default_factory=list)
 
 
 # ---- reading the upload ------------------------------------------------------------------------------------
@@ -366,339 +337,6 @@ def check_header(fh: IO[bytes], name: str = "", limits: Limits = DEFAULT_LIMITS)
                               "name the columns.")  # fmt: skip
         raise UploadError("The file is empty: it needs a header row and one row per service line.")
     return [c for c in _header(first) if c in COLUMNS]
-
-
-# ---- the work file and its chunks --------------------------------------------------------------------------
-
-
-def write_work_file(
-    rows: Iterable[Row], out: IO[bytes], chunk_claims: int = DEFAULT_CHUNK_CLAIMS, max_claims: int | None = None
-) -> Plan:
-    """Write ``rows`` as the normalised work file (UTF-8 CSV, columns ``WORK_COLUMNS``) and plan the chunks.
-
-    Claims are numbered in order of first appearance; a row without a ``claim_ref`` is a claim of its own (it
-    will be reported as such). Chunk ``i`` holds claims ``i * chunk_claims`` onwards; its byte range runs from
-    the first row of its first claim to the end of the last row of any of its claims, so a chunk reads one
-    contiguous slice (exactly its own rows when each claim's rows are together, as exports have them).
-    """
-    if chunk_claims < 1:
-        raise ValueError("chunk_claims must be at least 1")
-    plan = Plan()
-    ordinals: dict[str, int] = {}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(WORK_COLUMNS)
-    offset = _flush(buffer, out)
-    for row in rows:
-        ref = row.values["claim_ref"]
-        ordinal = ordinals.get(ref) if ref else None
-        if ordinal is None:
-            ordinal = plan.total_claims
-            plan.total_claims += 1
-            if max_claims is not None and plan.total_claims > max_claims:
-                raise too_many_claims(max_claims)
-            if ref:
-                ordinals[ref] = ordinal
-            index, position = divmod(ordinal, chunk_claims)
-            if position == 0:
-                plan.chunks.append({"first": ordinal, "count": 0, "start": offset, "end": offset})
-            plan.chunks[index]["count"] += 1
-        writer.writerow([ordinal, row.number, *(row.values[c] for c in COLUMNS)])
-        offset += _flush(buffer, out)
-        chunk = plan.chunks[ordinal // chunk_claims]
-        chunk["end"] = max(chunk["end"], offset)
-        plan.total_rows += 1
-    return plan
-
-
-def _flush(buffer: io.StringIO, out: IO[bytes]) -> int:
-    data = buffer.getvalue().encode("utf-8")
-    buffer.seek(0)
-    buffer.truncate()
-    out.write(data)
-    return len(data)
-
-
-def read_chunk(work: IO[bytes], chunk: Mapping[str, int]) -> list[UploadClaim]:
-    """The claims of one chunk of the plan, read from its byte range of the work file, in ordinal order."""
-    first, last = chunk["first"], chunk["first"] + chunk["count"]
-    work.seek(chunk["start"])
-    data = work.read(chunk["end"] - chunk["start"]).decode("utf-8")
-    claims: dict[int, UploadClaim] = {}
-    for record in csv.reader(io.StringIO(data, newline="")):
-        ordinal = int(record[0])
-        if not first <= ordinal < last:
-            continue
-        values = dict(zip(COLUMNS, record[2:]))
-        claim = claims.get(ordinal)
-        if claim is None:
-            claim = claims[ordinal] = UploadClaim(ordinal, values["claim_ref"])
-        claim.rows.append(Row(int(record[1]), values))
-    return [claims[o] for o in sorted(claims)]
-
-
-def group_claims(rows: Iterable[Row]) -> list[UploadClaim]:
-    """Every claim of a file at once (small files, tests): the same grouping as the work file's."""
-    out = io.BytesIO()
-    plan = write_work_file(rows, out, chunk_claims=1 << 30)
-    if not plan.chunks:
-        return []
-    return read_chunk(out, plan.chunks[0])
-
-
-# ---- a claim's rows as the contract's claim ---------------------------------------------------------------
-
-
-def split_list(text: str) -> list[str]:
-    return [item for item in _LIST_SPLIT.split(text.strip()) if item]
-
-
-def date_text(text: str) -> str:
-    """YYYY-MM-DD from what a person or a spreadsheet writes (ISO, ISO with a time, MM/DD/YYYY); anything
-    else is returned as it is, for the claim check to say it is not a date."""
-    text = text.strip()
-    if match := _ISO_START.fullmatch(text):
-        return match.group(1)
-    if match := _US_DATE.fullmatch(text):
-        month, day, year = (int(g) for g in match.groups())
-        return f"{year:04d}-{month:02d}-{day:02d}"
-    return text
-
-
-def _units(text: str) -> int | str | None:
-    if not text:
-        return None
-    if _WHOLE.fullmatch(text):
-        return int(text.split(".")[0])
-    return text  # the check says "Units must be a whole number of 1 or more."
-
-
-def _pointer(text: str) -> int | str:
-    if text.isdigit():
-        return int(text)
-    if len(text) == 1 and text.upper() in POINTER_LETTERS:
-        return POINTER_LETTERS.index(text.upper()) + 1
-    return text
-
-
-def _charge(text: str) -> str | None:
-    """The cell as it is written: the claim check applies the API's rule (a decimal with up to two places), so
-    "6,500.00" or "$95" get a finding naming row and column instead of being read as something else."""
-    return text.strip() or None
-
-
-_SAME = {
-    "payer": lambda v: v.lower(),
-    "claim_type": lambda v: v.lower(),
-    "place_of_service": lambda v: v.zfill(2),
-    "date_of_service": date_text,
-    "submitted_on": date_text,
-    "rendering_npi": str.upper,
-    "diagnoses": lambda v: tuple(normalise_code(x) for x in split_list(v)),
-    "clinical_trial_number": str.upper,
-    "prior_authorization_number": str.upper,
-    "condition_codes": lambda v: tuple(x.upper() for x in split_list(v)),
-    "location": str.lower,
-    "patient_account": lambda v: v.strip().upper(),
-}
-
-
-def claim_payload(claim: UploadClaim) -> tuple[dict, dict[str, str]]:
-    """The contract's claim object for a claim's rows, and the errors that stop it being one: a missing
-    ``claim_ref``, or rows that disagree on a claim-level column ({column: "row 7 has ... but row 5 has ..."})."""
-    errors: dict[str, str] = {}
-    if not claim.ref:
-        errors["claim_ref"] = (
-            f"Row {claim.first_row} has no claim_ref: every row needs the claim it belongs to, so its lines can be "
-            "put together."
-        )
-    chosen: dict[str, tuple[str, int]] = {}
-    for row in claim.rows:
-        for column in CLAIM_COLUMNS:
-            text = row.values[column]
-            if not text:
-                continue
-            if column not in chosen:
-                chosen[column] = (text, row.number)
-            elif column not in errors:
-                first_text, first_row = chosen[column]
-                same = _SAME[column]
-                if same(first_text) != same(text):
-                    shown = (  # a patient's account number is never echoed
-                        ("another account", "a different one")
-                        if column == "patient_account"
-                        else (repr(text), repr(first_text))
-                    )
-                    errors[column] = (
-                        f"Row {row.number} has {shown[0]} but row {first_row} has {shown[1]}: every row of claim "
-                        f"{claim.ref} must give the same {column} (or leave it blank)."
-                    )
-
-    def value(column: str) -> str:
-        return chosen.get(column, ("", 0))[0]
-
-    payload: dict[str, Any] = {
-        "payer": value("payer") or None,
-        "place_of_service": value("place_of_service") or None,
-        "date_of_service": date_text(value("date_of_service")) or None,
-        "submitted_on": date_text(value("submitted_on")) or None,
-        "rendering_npi": value("rendering_npi") or None,
-        "diagnoses": split_list(value("diagnoses")),
-        "clinical_trial_number": value("clinical_trial_number") or None,
-        "prior_authorization_number": value("prior_authorization_number") or None,
-        "condition_codes": split_list(value("condition_codes")),
-        "lines": [],
-    }
-    if value("claim_type"):
-        payload["claim_type"] = value("claim_type").lower()
-    if value("location"):
-        payload["location"] = value("location")
-    if value("patient_account"):
-        payload["patient"] = {"account": value("patient_account")}
-    for row in claim.rows:
-        v = row.values
-        line: dict[str, Any] = {
-            "code": v["code"],
-            "modifiers": [m.upper() for m in split_list(v["modifiers"])],
-            "diagnosis_pointers": [_pointer(p) for p in split_list(v["diagnosis_pointers"])],
-            "charge": _charge(v["charge"]),
-        }
-        units = _units(v["units"])
-        if units is not None:
-            line["units"] = units
-        if v["line_date_of_service"]:
-            line["date_of_service"] = date_text(v["line_date_of_service"])
-        payload["lines"].append(line)
-    return payload, errors
-
-
-def _row_of(claim: UploadClaim, column: str) -> str:
-    """ "row 7, " for the first row of the claim that fills a claim-level column (else its first row)."""
-    for row in claim.rows:
-        if row.values.get(column):
-            return f"row {row.number}, "
-    return f"row {claim.first_row}, " if claim.rows else ""
-
-
-_LINE_PATH = re.compile(r"lines\[(\d+)\](?:\.([a-z_]+))?(?:\[(\d+)\])?")
-_LIST_PATH = re.compile(r"([a-z_]+)\[(\d+)\]")
-
-
-def input_errors(errors: Mapping[str, str], claim: UploadClaim) -> list[tuple[str, str, int | None]]:
-    """The claim check's input errors (JSON paths, ``lines[1].units``) as (field, message, line) in the words
-    of the file: ``("row 12, units", "Units must be ...", 2)``; ``line`` is the claim's 1-based line."""
-    out: dict[str, tuple[str, int | None]] = {}
-    for path, message in errors.items():
-        line = None
-        if match := _LINE_PATH.fullmatch(path):
-            index, column, item = int(match.group(1)), match.group(2), match.group(3)
-            number = claim.rows[index].number if index < len(claim.rows) else "?"
-            line = index + 1
-            column = "line_date_of_service" if column == "date_of_service" else column
-            label = f"row {number}" + (f", {column}" if column else "")
-            if item is not None:
-                label += f" (item {int(item) + 1})"
-        elif match := _LIST_PATH.fullmatch(path):
-            label = f"{_row_of(claim, match.group(1))}{match.group(1)} (item {int(match.group(2)) + 1})"
-        elif path.startswith("patient"):
-            label = f"{_row_of(claim, 'patient_account')}patient_account"  # the claim's "patient": {"account"}
-        elif path in CLAIM_COLUMNS:
-            label = f"{_row_of(claim, path)}{path}"
-        else:
-            label = path or "claim"
-        if label in out:
-            message = f"{out[label][0]} {message}"
-        out[label] = (message, line)
-    return [(label, message, line) for label, (message, line) in out.items()]
-
-
-# ---- the results workbook ----------------------------------------------------------------------------------
-
-RESULT_HEADERS = (
-    "claim_ref",
-    "row",
-    "payer",
-    "date_of_service",
-    "status",
-    "errors",
-    "warnings",
-    "info",
-    "rules",
-)
-RESULT_WIDTHS = (18, 7, 18, 14, 10, 8, 9, 7, 60)
-FINDING_HEADERS = ("claim_ref", "line", "severity", "rule", "message", "suggestion", "reference")
-FINDING_WIDTHS = (18, 6, 10, 28, 70, 60, 60)
-
-
-def result_row(result: Mapping) -> tuple:
-    """One claim's row on the Results sheet."""
-    counts = {"error": 0, "warning": 0, "info": 0}
-    rules: list[str] = []
-    for finding in result.get("findings", []):
-        counts[finding["severity"]] = counts.get(finding["severity"], 0) + 1
-        if finding["rule"] not in rules:
-            rules.append(finding["rule"])
-    return (
-        result.get("claim_ref", ""),
-        result.get("row"),
-        result.get("payer", ""),
-        result.get("date_of_service", ""),
-        result.get("status", ""),
-        counts["error"],
-        counts["warning"],
-        counts["info"],
-        ", ".join(rules),
-    )
-
-
-def write_results(out: IO[bytes] | str, results: Iterable[Mapping]) -> dict[str, int]:
-    """The results workbook (openpyxl write-only, so any number of claims): a Results sheet with one row per
-    claim and a Findings sheet with one row per finding, each with a frozen, filtered header.
-
-    ``results`` are the contract's result objects with ``claim_ref``, ``row`` and ``payer`` added, in file
-    order. Returns the number of claims by status.
-    """
-    workbook = Workbook(write_only=True)
-    results_sheet, result_cell = _sheet(workbook, "Results", RESULT_HEADERS, RESULT_WIDTHS)
-    findings_sheet, finding_cell = _sheet(workbook, "Findings", FINDING_HEADERS, FINDING_WIDTHS)
-    counts: dict[str, int] = {}
-    claims = findings = 0
-    for result in results:
-        row = result_row(result)
-        status = row[4]
-        counts[status] = counts.get(status, 0) + 1
-        cells = [result_cell(v) for v in row]
-        cells[4] = result_cell(status, font=SEVERITY_FONTS.get(status))
-        results_sheet.append(cells)
-        claims += 1
-        for finding in result.get("findings", []):
-            severity = finding["severity"]
-            findings_sheet.append(
-                [
-                    finding_cell(result.get("claim_ref", "")),
-                    finding.get("line"),
-                    finding_cell(severity, font=SEVERITY_FONTS.get(severity)),
-                    finding["rule"],
-                    *(
-                        finding_cell(finding.get(key) or "", alignment=WRAP_TOP)
-                        for key in ("message", "suggestion", "reference")
-                    ),
-                ]
-            )
-            findings += 1
-    results_sheet.auto_filter.ref = f"A1:{get_column_letter(len(RESULT_HEADERS))}{claims + 1}"
-    findings_sheet.auto_filter.ref = f"A1:{get_column_letter(len(FINDING_HEADERS))}{findings + 1}"
-    workbook.save(out)
-    return counts
-
-
-def _sheet(workbook: Workbook, title: str, headers: tuple[str, ...], widths: tuple[int, ...]):
-    sheet = workbook.create_sheet(title)
-    sheet.freeze_panes = "A2"
-    set_widths(sheet, widths)
-    cells = WriteOnlyCells(sheet)
-    sheet.append(cells.header(headers, alignment=None))
-    return sheet, cells
 
 
 # ---- the template ----------------------------------------------------------------------------------------

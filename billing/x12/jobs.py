@@ -15,18 +15,16 @@ from __future__ import annotations
 import io
 import json
 import logging
-import time
-from datetime import timedelta
+from pathlib import PurePath
 
-from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.db import connection, connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from billing.models import JobStatus, X12Upload
 from billing.x12.importing import NotX12Error, X12FileError, import_835, import_837, transaction_type
-from config.jobs import process_gone, worker_id
+from config import jobs
 
 log = logging.getLogger(__name__)
 
@@ -58,64 +56,42 @@ class _TakenOver(Exception):
 
 
 def owner_alive(upload: X12Upload) -> bool:
-    """Is someone importing this running upload? No heartbeat for JOB_STALE_SECONDS, or its process gone: no."""
-    stale = timedelta(seconds=settings.JOB_STALE_SECONDS)
-    if upload.heartbeat_at is None or timezone.now() - upload.heartbeat_at > stale:
-        return False
-    return not process_gone(upload.worker)
+    """Is someone importing this running upload? (``config.jobs.owner_alive``)"""
+    return jobs.owner_alive(upload)
 
 
-class _Heartbeat:
-    """Writes ``heartbeat_at`` at most every ``HEARTBEAT_SECONDS`` while the import runs. The import is one
-    transaction, where an update would stay invisible until its end: PostgreSQL gets the heartbeat through a
-    second connection (as codes.refresh.runs.Progress does); SQLite (one writer at a time) has only the claim's."""
+def create_x12_upload(*, practice, file, user) -> X12Upload:
+    """Store the file as a queued X12 upload of ``practice`` by ``user`` and queue ``import_x12_upload`` once it is
+    committed. The broker down: the upload stays queued for the sweeper and the page answers 503."""
+    from billing.tasks import import_x12_upload
 
-    def __init__(self, upload_id: int):
-        self.upload_id, self._last, self._side = upload_id, time.monotonic(), None
-
-    def __call__(self) -> None:
-        if time.monotonic() - self._last < HEARTBEAT_SECONDS:
-            return
-        self._last = time.monotonic()
-        if not connection.in_atomic_block:
-            X12Upload.objects.filter(pk=self.upload_id).update(heartbeat_at=timezone.now())
-        elif connection.vendor == "postgresql":
-            if self._side is None:
-                self._side = connections.create_connection("default")
-            table = connection.ops.quote_name(X12Upload._meta.db_table)
-            with self._side.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {table} SET heartbeat_at = %s WHERE id = %s",  # noqa: S608 (our table name)
-                    [timezone.now(), self.upload_id],
-                )
-
-    def close(self) -> None:
-        if self._side is not None:
-            self._side.close()
-            self._side = None
+    upload = X12Upload.objects.create(
+        practice=practice,
+        file=file,
+        original_name=PurePath(file.name).name[:255],
+        created_by=user if getattr(user, "pk", None) else None,
+    )
+    jobs.send_on_commit(import_x12_upload, upload.pk, what=f"X12 upload {upload.pk}")
+    return upload
 
 
 def run_upload(upload_id: int) -> str:
     """Import one upload. A redelivered or swept message takes over a running upload whose worker is gone; one
     whose owner is alive, or a finished one, is left as it is (so a file is never imported twice)."""
-    me = worker_id()
-    with transaction.atomic():
-        upload = X12Upload.objects.select_for_update().filter(pk=upload_id).first()
-        if upload is None or upload.status in (JobStatus.DONE, JobStatus.FAILED):
-            return upload.status if upload else JobStatus.FAILED
-        if upload.status == JobStatus.RUNNING and upload.worker and owner_alive(upload):  # no worker: swept
-            return upload.status  # delivered twice: the first run owns it
-        if upload.status == JobStatus.RUNNING:
-            log.warning("X12 upload %s: its worker %s stopped; imported again", upload_id, upload.worker or "-")
-        upload.status, upload.started_at = JobStatus.RUNNING, upload.started_at or timezone.now()
-        upload.heartbeat_at, upload.worker = timezone.now(), me
-        upload.save(update_fields=["status", "started_at", "heartbeat_at", "worker"])
+    upload = jobs.take_over(X12Upload, upload_id)
+    if upload is None:
+        status = X12Upload.objects.filter(pk=upload_id).values_list("status", flat=True).first()
+        return status or JobStatus.FAILED  # finished, or delivered twice: the first run owns it
+    me = upload.worker
+    if upload.started_at is None:
+        upload.started_at = timezone.now()
+        X12Upload.objects.filter(pk=upload_id).update(started_at=upload.started_at)
     size = max(upload.file.size, 1)
-    heartbeat = _Heartbeat(upload_id)
+    beat = jobs.OutsideTransaction(X12Upload, upload_id, interval=HEARTBEAT_SECONDS)
 
     def report(done: int) -> None:
         cache.set(progress_key(upload_id), {"percent": min(99, int(100 * done / size))}, PROGRESS_TTL)
-        heartbeat()
+        beat(heartbeat_at=timezone.now())
 
     try:
         with upload.file.open("rb") as raw, transaction.atomic():
@@ -129,7 +105,7 @@ def run_upload(upload_id: int) -> str:
                 results = import_835(stream, upload.practice, source_name=upload.original_name, user=upload.created_by)
             else:
                 raise X12FileError(f"transaction set {kind!r} is neither an 837P nor an 835")
-            heartbeat.close()  # its row is locked next: the side connection must not wait on it
+            beat.close()  # its row is locked next: the side connection must not wait on it
             current = X12Upload.objects.select_for_update().get(pk=upload_id)
             if current.status != JobStatus.RUNNING or current.worker != me:
                 raise _TakenOver(current.status)
@@ -143,12 +119,10 @@ def run_upload(upload_id: int) -> str:
         log.warning("X12 upload %s: taken over by another run; this import rolled back", upload_id)
         return str(exc)
     except (NotX12Error, X12FileError) as exc:
-        X12Upload.objects.filter(pk=upload_id, worker=me).update(
-            status=JobStatus.FAILED, error=f"Nothing was imported: {exc}", finished_at=timezone.now()
-        )
+        jobs.fail(X12Upload, upload_id, f"Nothing was imported: {exc}", worker=me)
         return JobStatus.FAILED
     finally:
-        heartbeat.close()
+        beat.close()
         cache.delete(progress_key(upload_id))
     return JobStatus.DONE
 

@@ -62,7 +62,7 @@ def test_the_beat_schedule_runs_the_sweeper():
     assert entry["task"] == "jobs.sweep" and entry["schedule"] == django_settings.JOB_SWEEP_SECONDS
     assert tasks.sweep_jobs.name == "jobs.sweep"
     assert tasks.check_upload_chunk.autoretry_for and tasks.check_upload_chunk.acks_late
-    assert report_jobs.build_check_report.acks_late and report_jobs.build_check_report.reject_on_worker_lost
+    assert tasks.build_check_report.acks_late and tasks.build_check_report.reject_on_worker_lost
 
 
 @pytest.mark.django_db(transaction=True)  # the upload is sent after the commit, as in production
@@ -172,6 +172,7 @@ def test_reports_stuck_queued_or_with_a_dead_worker_are_built_again(practice, se
     assert statuses == {queued.pk: "done", killed.pk: "done", silent.pk: "done", alive.pk: "running"}
 
 
+@pytest.mark.django_db(transaction=True)  # the job is sent after the commit, as in production
 def test_a_report_queued_while_the_broker_is_down_is_503_on_the_page(practice, monkeypatch):
     from django.urls import reverse
 
@@ -182,7 +183,7 @@ def test_a_report_queued_while_the_broker_is_down_is_503_on_the_page(practice, m
     PracticeMembership.objects.create(user=user, practice=practice)
     client = Client(raise_request_exception=False)
     client.force_login(user)
-    monkeypatch.setattr(report_jobs.build_check_report, "delay", broker_down)
+    monkeypatch.setattr(tasks.build_check_report, "delay", broker_down)
     answer = client.post(reverse("billing-report-page"), {"practice": practice.pk, "period_from": "2025-01",
                                                           "period_to": "2025-12"})  # fmt: skip
     assert answer.status_code == 503, answer.content[:300]
@@ -254,7 +255,7 @@ def test_a_backlog_gets_one_more_copy_per_stale_period_not_one_per_sweep(practic
     ReportFile.objects.filter(pk=report.pk).update(created_at=old)
     sent = []
     monkeypatch.setattr("celery.canvas.group.apply_async", lambda self, *a, **kw: sent.append(len(self.tasks)))
-    monkeypatch.setattr(report_jobs.build_check_report, "delay", lambda pk: sent.append(f"report {pk}"))
+    monkeypatch.setattr(tasks.build_check_report, "delay", lambda pk: sent.append(f"report {pk}"))
     first = job_sweep.sweep()
     assert first["chunks"] == {upload.pk: [0, 1, 2]} and first["reports"] == [report.pk]
     second = job_sweep.sweep()  # the messages are still waiting in the queue: nothing sent again

@@ -225,11 +225,6 @@ def checked_exactly_once(upload: BatchUpload, claims: int) -> None:
     assert sum(upload.counts.values()) == claims and upload.result_file
 
 
-@pytest.mark.xfail(
-    reason="known intermittent failure (issue 14 stays open): once in two CI runs the sweeps after the broker's "
-    "empty restart did not finish the upload within 180 s (stuck at 1,000 of 6,000 claims)",
-    strict=False,
-)
 def test_the_broker_killed_and_restarted_empty_mid_upload(workers, own_redis):
     workers.start()
     upload = new_upload(6000)  # 12 chunks of 500

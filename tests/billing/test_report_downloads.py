@@ -11,9 +11,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from billing import tasks
 from billing.claims.checks import store_checks
 from billing.models import ClaimCheck, DraftClaim, JobStatus, ReportFile
-from billing.reports import jobs as report_jobs
 from billing.reports.data import Period, check_records
 from billing.reports.jobs import run_check_report, start_check_report
 from config.celery import app as celery_app
@@ -22,6 +22,15 @@ from practice.models import Payer, Practice
 from tests.billing.downloads_data import load_practice_defaults, other_practice, user_in, workbook
 
 PERIOD = {"period_from": "2025-01", "period_to": "2025-12"}
+
+
+def started(capture, practice, period: Period) -> ReportFile:
+    """``start_check_report`` as a page runs it: the job is queued once the report file is committed (the test's
+    transaction never commits, so the callback is run here), with eager Celery built then."""
+    with capture(execute=True):
+        report = start_check_report(practice, period)
+    report.refresh_from_db()
+    return report
 
 
 @pytest.fixture
@@ -130,8 +139,8 @@ def test_records_count_each_claim_once_by_its_latest_check_in_the_period(checks)
     assert quarter["CLM-B"].rules == ("PAYER_REQUIRES_TRIAL_NUMBER", "PAYER_REQUIRES_MODIFIER")
 
 
-def test_the_job_writes_the_figures_of_the_checks(checks, eager, media):
-    report = start_check_report(checks, Period("2025-01", "2025-12"))
+def test_the_job_writes_the_figures_of_the_checks(checks, eager, media, django_capture_on_commit_callbacks):
+    report = started(django_capture_on_commit_callbacks, checks, Period("2025-01", "2025-12"))
     assert report.status == JobStatus.DONE, report.error
     assert report.progress == 100 and report.finished_at is not None
     assert report.file.name.endswith(".xlsx") and report.parameters["checks"] == 5
@@ -201,14 +210,16 @@ def test_notes_never_top_the_most_frequent_findings(practice, client, django_use
     assert "CODING_NOT_LOADED" in html[html.index('id="report-notes"') :]
 
 
-def test_the_job_streams_without_a_query_per_row(practice, eager, media, django_assert_max_num_queries):
+def test_the_job_streams_without_a_query_per_row(
+    practice, eager, media, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
     claims = [claim(practice, f"BULK-{i}") for i in range(300)]
     results = [
         {"status": "error", "date_of_service": "2025-01-15", "coding": [], "findings": [finding("NPI_INVALID")]}
     ] * 300
     store_checks(practice.pk, results, claims=claims, source="test")
     with django_assert_max_num_queries(75):  # at most 50 progress updates, whatever the number of rows
-        report = start_check_report(practice, Period("2025-01", "2025-01"))
+        report = started(django_capture_on_commit_callbacks, practice, Period("2025-01", "2025-01"))
     assert report.status == JobStatus.DONE and report.parameters["checks"] == 300
 
 
@@ -221,7 +232,9 @@ def test_a_failed_job_records_the_error(practice, media):
     assert run_check_report(10**9)["status"] == "missing"
 
 
-def test_a_job_that_cannot_be_queued_stays_queued_for_the_sweeper(practice, monkeypatch, eager, media, settings):
+def test_a_job_that_cannot_be_queued_stays_queued_for_the_sweeper(
+    practice, monkeypatch, eager, media, settings, django_capture_on_commit_callbacks
+):
     from kombu.exceptions import OperationalError
 
     from billing.sweep import sweep
@@ -231,9 +244,9 @@ def test_a_job_that_cannot_be_queued_stays_queued_for_the_sweeper(practice, monk
         raise OperationalError("broker unreachable")
 
     with monkeypatch.context() as patch:
-        patch.setattr(report_jobs.build_check_report, "delay", broker_down)
-        with pytest.raises(JobNotQueued):
-            start_check_report(practice, Period("2025-01", "2025-12"))
+        patch.setattr(tasks.build_check_report, "delay", broker_down)
+        with pytest.raises(JobNotQueued), django_capture_on_commit_callbacks(execute=True):
+            start_check_report(practice, Period("2025-01", "2025-12"))  # queued once the report is committed
     report = ReportFile.objects.get()
     assert report.status == JobStatus.QUEUED
     settings.JOB_STALE_SECONDS = 0
@@ -245,7 +258,9 @@ def test_a_job_that_cannot_be_queued_stays_queued_for_the_sweeper(practice, monk
 # ---- the pages and the download --------------------------------------------------------------------------------
 
 
-def test_manager_sees_the_figures_generates_and_downloads_the_report(checks, eager, media, client, django_user_model):
+def test_manager_sees_the_figures_generates_and_downloads_the_report(
+    checks, eager, media, client, django_user_model, django_capture_on_commit_callbacks
+):
     manager = user_in(django_user_model, "mgr", PRACTICE_MANAGERS, checks)
     client.force_login(manager)
     page = client.get(reverse("billing-report-page"), PERIOD)
@@ -258,7 +273,8 @@ def test_manager_sees_the_figures_generates_and_downloads_the_report(checks, eag
     html = page.content.decode()
     assert "CLM-C" in html and "PAYER_NOT_COVERED" in html
 
-    response = client.post(reverse("billing-report-page"), {"practice": checks.pk, **PERIOD})
+    with django_capture_on_commit_callbacks(execute=True):  # the job is queued once the report file is committed
+        response = client.post(reverse("billing-report-page"), {"practice": checks.pk, **PERIOD})
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:billing_reportfile_changelist")
     report = ReportFile.objects.get(practice=checks, kind="report")
@@ -278,8 +294,10 @@ def test_manager_sees_the_figures_generates_and_downloads_the_report(checks, eag
     assert {r[0]: r[2] for r in wb["By rule"].iter_rows(min_row=5, values_only=True)} == dict(rules)
 
 
-def test_the_download_is_refused_to_billing_staff_and_other_practices(checks, eager, media, client, django_user_model):
-    report = start_check_report(checks, Period("2025-01", "2025-12"))
+def test_the_download_is_refused_to_billing_staff_and_other_practices(
+    checks, eager, media, client, django_user_model, django_capture_on_commit_callbacks
+):
+    report = started(django_capture_on_commit_callbacks, checks, Period("2025-01", "2025-12"))
     url = reverse("billing-report-download", args=[report.pk])
     assert client.get(url).status_code == 302  # not logged in: to the login page
     client.force_login(user_in(django_user_model, "staff", BILLING_STAFF, checks))

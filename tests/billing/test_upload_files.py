@@ -8,7 +8,9 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from billing.checking.claim import ClaimInputError, parse_claim
+from billing.uploads import payloads, workfile
 from billing.uploads import reading as uploads
+from billing.uploads import results as results_workbook
 from billing.uploads.reading import UploadError
 
 HEADER = ",".join(uploads.COLUMNS)
@@ -25,7 +27,7 @@ def row(ref="C1", payer="medicare", pos="24", dos="2026-05-04", code="0275T", **
 
 
 def claims_of(fh, name="claims.csv"):
-    return uploads.group_claims(uploads.read_rows(fh, name))
+    return workfile.group_claims(uploads.read_rows(fh, name))
 
 
 def test_csv_rows_become_claims_in_the_contract_format():
@@ -45,7 +47,7 @@ def test_csv_rows_become_claims_in_the_contract_format():
     )
     (claim,) = claims_of(fh)
     assert (claim.ref, claim.ordinal, [r.number for r in claim.rows]) == ("A-1", 0, [2, 3])
-    payload, errors = uploads.claim_payload(claim)
+    payload, errors = payloads.claim_payload(claim)
     assert errors == {}
     assert payload == {
         "payer": "medicare",
@@ -69,7 +71,7 @@ def test_header_names_are_case_insensitive_unknown_columns_ignored_optional_ones
     header = "Patient Name,CLAIM REF,Payer,Place-of-Service,Date Of Service,Code,Units,Notes"
     fh = csv_file("Jane Doe,X1,medicare,24,2026-05-04,0275T,1,call back", header=header)
     (claim,) = claims_of(fh)
-    payload, errors = uploads.claim_payload(claim)
+    payload, errors = payloads.claim_payload(claim)
     assert not errors and payload["payer"] == "medicare" and payload["lines"][0]["code"] == "0275T"
     assert "Jane Doe" not in str(payload)  # unknown columns (here a patient name) are not read at all
     assert payload["diagnoses"] == [] and "claim_type" not in payload
@@ -100,7 +102,7 @@ def test_claim_level_columns_must_agree_and_the_row_that_disagrees_is_named():
         row("D", pos="22", code="62323"),
     )
     (claim,) = claims_of(fh)
-    payload, errors = uploads.claim_payload(claim)
+    payload, errors = payloads.claim_payload(claim)
     assert list(errors) == ["place_of_service"]
     assert "Row 5 has '22' but row 2 has '24'" in errors["place_of_service"]
     assert "claim D" in errors["place_of_service"]
@@ -111,7 +113,7 @@ def test_a_row_without_claim_ref_is_its_own_claim_with_an_error():
     fh = csv_file(row("E1"), row(""), row(""))
     claims = claims_of(fh)
     assert [c.ref for c in claims] == ["E1", "", ""]
-    _, errors = uploads.claim_payload(claims[1])
+    _, errors = payloads.claim_payload(claims[1])
     assert "Row 3 has no claim_ref" in errors["claim_ref"]
 
 
@@ -145,11 +147,11 @@ def test_unreadable_files_say_what_to_do():
 def test_bad_units_become_input_errors_naming_row_and_column():
     fh = csv_file(row("U"), row("U", code="77003", units="two"), row("U", code="64483", units="0"))
     (claim,) = claims_of(fh)
-    payload, errors = uploads.claim_payload(claim)
+    payload, errors = payloads.claim_payload(claim)
     assert not errors
     with pytest.raises(ClaimInputError) as exc:
         parse_claim(payload)
-    found = uploads.input_errors(exc.value.errors, claim)
+    found = payloads.input_errors(exc.value.errors, claim)
     assert [(field, line) for field, _, line in found] == [("row 3, units", 2), ("row 4, units", 3)]
     assert "whole number" in found[0][1]
 
@@ -160,10 +162,10 @@ def test_other_input_errors_are_named_in_the_file_s_words():
         row("V", code="77003", line_date_of_service="tomorrow", modifiers="Q0 59 XS LT RT"),
     )
     (claim,) = claims_of(fh)
-    payload, _ = uploads.claim_payload(claim)
+    payload, _ = payloads.claim_payload(claim)
     with pytest.raises(ClaimInputError) as exc:
         parse_claim(payload)
-    fields = {field: message for field, message, _ in uploads.input_errors(exc.value.errors, claim)}
+    fields = {field: message for field, message, _ in payloads.input_errors(exc.value.errors, claim)}
     assert set(fields) == {
         "row 2, date_of_service",  # claim-level columns name the row that gave them too
         "row 2, diagnoses",
@@ -186,7 +188,7 @@ def test_xlsx_with_real_dates_and_numbers_reads_like_the_csv():
     buffer.seek(0)
     (claim,) = claims_of(buffer, "claims.xlsx")
     assert [r.number for r in claim.rows] == [2, 4]
-    payload, errors = uploads.claim_payload(claim)
+    payload, errors = payloads.claim_payload(claim)
     assert not errors
     assert (payload["place_of_service"], payload["date_of_service"], payload["rendering_npi"]) == (
         "24",
@@ -205,7 +207,7 @@ def test_excel_csv_in_windows_1252_with_semicolons():
     line = ";".join(["Ç-1", "medicare", "", "24", "04/05/2026", "", "", "M48.062", "", "", "", "", "0275T"])
     fh = csv_file(line, header=header, encoding="cp1252")
     (claim,) = claims_of(fh)
-    payload, _ = uploads.claim_payload(claim)
+    payload, _ = payloads.claim_payload(claim)
     assert claim.ref == "Ç-1" and payload["date_of_service"] == "2026-04-05"  # MM/DD/YYYY
 
 
@@ -215,11 +217,11 @@ def test_the_work_file_splits_claims_into_chunks_each_reading_only_its_own_rows(
         lines += [row(f"K{n}", code="0275T"), row(f"K{n}", code="77003")]
     lines.insert(3, row("K0", code="64483"))  # K0's third line comes after K1's first
     out = io.BytesIO()
-    plan = uploads.write_work_file(uploads.read_rows(csv_file(*lines), "x.csv"), out, chunk_claims=3)
+    plan = workfile.write_work_file(uploads.read_rows(csv_file(*lines), "x.csv"), out, chunk_claims=3)
     assert (plan.total_claims, plan.total_rows, [c["count"] for c in plan.chunks]) == (7, 15, [3, 3, 1])
     seen = []
     for chunk in plan.chunks:
-        claims = uploads.read_chunk(out, chunk)
+        claims = workfile.read_chunk(out, chunk)
         assert [c.ordinal for c in claims] == list(range(chunk["first"], chunk["first"] + chunk["count"]))
         seen += [(c.ref, [r.values["code"] for r in c.rows]) for c in claims]
     assert seen[0] == ("K0", ["0275T", "77003", "64483"])
@@ -232,7 +234,7 @@ def test_template_has_every_column_and_a_claim_that_reads():
     fh = io.BytesIO(uploads.template_csv().encode())
     assert uploads.check_header(fh, "template.csv") == list(uploads.COLUMNS)
     (claim,) = claims_of(fh)
-    payload, errors = uploads.claim_payload(claim)
+    payload, errors = payloads.claim_payload(claim)
     assert not errors and len(payload["lines"]) == 2
     parse_claim(payload)
 
@@ -254,7 +256,7 @@ def test_results_workbook_has_results_and_findings_sheets_with_frozen_filtered_h
         },
     ]
     out = io.BytesIO()
-    counts = uploads.write_results(out, results)
+    counts = results_workbook.write_results(out, results)
     assert counts == {"clean": 1, "error": 1}
     book = load_workbook(io.BytesIO(out.getvalue()))
     assert book.sheetnames == ["Results", "Findings"]
@@ -266,7 +268,7 @@ def test_results_workbook_has_results_and_findings_sheets_with_frozen_filtered_h
         "A1:G4",
     )
     assert list(res.values) == [
-        uploads.RESULT_HEADERS,
+        results_workbook.RESULT_HEADERS,
         ("A", 2, "medicare", "2026-05-04", "clean", 0, 0, 0, None),
         ("=B", 4, "medicare", "2026-05-04", "error", 2, 0, 1, "PAYER_REQUIRES_MODIFIER, NCCI_PTP_CONFLICT"),
     ]

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from billing import tasks
 from billing.models import BatchUpload, ClaimCheck
+from billing.uploads import payloads, workfile
 from billing.uploads import reading as uploads
 from practice.models import Practice
 from tests.billing.upload_data import csv_bytes, eager_celery  # noqa: F401
@@ -30,7 +31,7 @@ ESI = {
 
 
 def claims_of(rows: list[dict]) -> list[uploads.UploadClaim]:
-    return list(uploads.group_claims(uploads.read_rows(io.BytesIO(csv_bytes(rows)), "claims.csv")))
+    return list(workfile.group_claims(uploads.read_rows(io.BytesIO(csv_bytes(rows)), "claims.csv")))
 
 
 def test_location_and_patient_account_columns_go_into_the_claim():
@@ -40,11 +41,11 @@ def test_location_and_patient_account_columns_go_into_the_claim():
             {**ESI, "claim_ref": "U-1", "code": "77003", "location": "", "patient_account": " a-1001 "},
         ]
     )
-    payload, errors = uploads.claim_payload(claim)
+    payload, errors = payloads.claim_payload(claim)
     assert not errors
     assert payload["location"] == "TX-ASC" and payload["patient"] == {"account": "A-1001"}
     (plain,) = claims_of([{**ESI, "claim_ref": "U-2"}])
-    payload, _ = uploads.claim_payload(plain)
+    payload, _ = payloads.claim_payload(plain)
     assert "location" not in payload and "patient" not in payload
 
 
@@ -55,7 +56,7 @@ def test_rows_that_disagree_on_the_account_never_echo_it():
             {**ESI, "claim_ref": "U-3", "patient_account": "B-2002", "location": "tx-asc"},
         ]
     )
-    _, errors = uploads.claim_payload(claim)
+    _, errors = payloads.claim_payload(claim)
     assert errors["patient_account"] == (
         "Row 3 has another account but row 2 has a different one: every row of claim U-3 must give the same "
         "patient_account (or leave it blank)."
@@ -67,7 +68,7 @@ def test_rows_that_disagree_on_the_account_never_echo_it():
 def test_the_claim_checks_errors_name_the_file_columns():
     (claim,) = claims_of([{**ESI, "claim_ref": "U-4"}])
     errors = {"location": "No location.", "patient.account": "Must be text."}
-    assert [label for label, _, _ in uploads.input_errors(errors, claim)] == [
+    assert [label for label, _, _ in payloads.input_errors(errors, claim)] == [
         "row 2, location",
         "row 2, patient_account",
     ]
