@@ -342,13 +342,10 @@ def test_admin_index_shows_the_downloads_to_managers_only(cms, practice, client,
 
 def test_diagnoses_read_from_the_icd10cm_release_of_the_year(cms, practice):
     """TEST DATA: two small ICD-10-CM releases written straight to the tables (FY2025 and FY2026)."""
-    from codes import models as cm
+    from tests.factories import ReleaseFactory
 
     def release(label, start, end, rows):
-        rel = cm.Release.objects.create(
-            kind=k.ICD10CM, label=label, effective_from=start, effective_to=end, status="loaded", sha256=label
-        )
-        cm.IcdCode.objects.bulk_create(cm.IcdCode(release=rel, code=c, billable=b, description=d) for c, b, d in rows)
+        ReleaseFactory(kind=k.ICD10CM, label=label, effective_from=start, effective_to=end, rows=rows)
 
     stenosis = [("M4806", False, "Spinal stenosis, lumbar region"), ("M48062", True, "Lumbar stenosis, claudication")]
     release("ICD-10-CM FY2025 (test)", date(2024, 10, 1), date(2025, 9, 30), stenosis)
