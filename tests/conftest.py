@@ -58,20 +58,19 @@ def _clear_release_cache():
 
 @pytest.fixture(scope="module")
 def defaults_db(django_db_setup, django_db_blocker):
-    """The default data (code sets, ICD-10-CM, payers and rules, the demo practice and users), loaded once per
-    module inside a transaction that is rolled back at the end; each test runs in a savepoint inside it."""
-    from io import StringIO
-
-    from django.core.management import call_command
+    """The default data (code sets, ICD-10-CM, payers and rules, the demo practice and users), written once per
+    module inside a transaction that is rolled back at the end; each test runs in a savepoint inside it.
+    ``load_defaults --demo`` runs once per process; later modules get a copy of its rows (tests/default_data.py)."""
     from django.db import transaction
 
     from codes.selectors import clear_cache
+    from tests.default_data import load_default_data
 
     with django_db_blocker.unblock():
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
-            call_command("load_defaults", "--demo", stdout=StringIO())
+            load_default_data()
             yield
         finally:
             transaction.set_rollback(True)

@@ -4,11 +4,19 @@ are the conformance group (tests/conformance/)."""
 
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
 DATA = Path(__file__).resolve().parent / "data"
 CMS = DATA / "cms"
 EXAMPLES = DATA / "contract" / "examples"
+
+# A test that bounds a time (wall clock or CPU): its outcome is checked in every run (``clock`` False), its time
+# only under ``-m bench`` (``clock`` True): a busy machine must not fail the default run or CI (issue 11).
+# Use: ``@CLOCK`` on the test, a ``clock`` argument, ``assert not clock or seconds < 5``.
+CLOCK = pytest.mark.parametrize(
+    "clock", [pytest.param(False, id="outcome"), pytest.param(True, id="clock", marks=pytest.mark.bench)]
+)
 
 
 def required_file(requirement: str) -> tuple[str, Path]:

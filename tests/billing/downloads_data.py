@@ -12,14 +12,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
-from django.contrib.auth.models import Group
 
 from codes import snapshot as k
 from codes.defaults import DEFAULT_SETS, FIXTURES
 from codes.loading import load_files
 from config.roles import sync_groups
 from practice.defaults import load_defaults
-from practice.models import Location, Practice, PracticeMembership, ProcedureProfile, ProfileCode
+from practice.models import Practice, ProcedureProfile, ProfileCode
+from tests.factories import LocationFactory, PracticeFactory, UserFactory
 
 HEADER_ROW = 4
 PFS_2025 = "PPRRVU2025_Oct.csv"
@@ -56,20 +56,16 @@ def load_practice_defaults(comparator: str | None = "64483") -> Practice:
 
 
 def other_practice() -> Practice:
-    practice = Practice.objects.create(key="other", name="Other Spine Clinic", npi="1234567893")
-    Location.objects.create(
-        practice=practice, name="Other ASC", place_of_service="24", mac="01112", locality="05", state="CA"
-    )
+    practice = PracticeFactory(key="other", name="Other Spine Clinic")
+    LocationFactory(practice=practice, name="Other ASC", mac="01112", locality="05", state="CA")
     return practice
 
 
 def user_in(django_user_model, username: str, group: str | None, practice: Practice | None, **extra):
-    user = django_user_model.objects.create_user(username, f"{username}@example.com", "pw", is_staff=True, **extra)
-    if group:
-        user.groups.add(Group.objects.get(name=group))
-    if practice:
-        PracticeMembership.objects.create(user=user, practice=practice)
-    return user
+    """A staff user (password ``pw``) in ``group`` and ``practice`` (tests.factories.UserFactory)."""
+    return UserFactory(
+        username=username, roles=[group] if group else [], practices=[practice] if practice else [], **extra
+    )
 
 
 # ---- test-data files ------------------------------------------------------------------------------------------

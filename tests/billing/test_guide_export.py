@@ -39,6 +39,7 @@ from tests.billing.downloads_data import (
     write_gpci_2024,
     write_pfs_2024,
 )
+from tests.testdata import CLOCK
 
 NATIONAL_NF, NATIONAL_F = "Physician national non-facility", "Physician national facility"
 ALABAMA_NF, ALABAMA_F = "Physician 10112-00 non-facility", "Physician 10112-00 facility"
@@ -70,10 +71,11 @@ def exported(cms, practice, tmp_path):
 # ---- the command -----------------------------------------------------------------------------------------------
 
 
-def test_command_writes_amounts_from_the_real_2025_files(exported):
+@CLOCK
+def test_command_writes_amounts_from_the_real_2025_files(exported, clock):
     wb, (seconds, cpu) = exported
     print(f"\nexport_billing_guide (DB -> xlsx, cold caches): {seconds * 1000:.0f} ms ({cpu * 1000:.0f} ms CPU)")
-    assert cpu < 2.0  # CPU time: SQLite runs in-process, and a busy machine does not make the test flaky
+    assert not clock or cpu < 2.0  # CPU time: SQLite runs in-process, and a busy machine does not make the test flaky
     assert wb.sheetnames == ["Overview", "Coverage", "Coding", "Claim fields", "Payment", "Changes", "Sources"]
     assert money(payment(wb, "G0276", NATIONAL_F)) == Decimal("353.87")
     assert money(payment(wb, "G0276", ALABAMA_F)) == Decimal("330.86")
@@ -289,7 +291,8 @@ def test_conversion_factors_come_from_the_fixture_file():
 # ---- the admin page --------------------------------------------------------------------------------------------
 
 
-def test_manager_downloads_the_guide_from_the_admin(cms, practice, client, django_user_model):
+@CLOCK
+def test_manager_downloads_the_guide_from_the_admin(cms, practice, client, django_user_model, clock):
     manager = user_in(django_user_model, "mgr", PRACTICE_MANAGERS, practice)
     client.force_login(manager)
     page = client.get(reverse("billing-guide-form"))
@@ -304,7 +307,7 @@ def test_manager_downloads_the_guide_from_the_admin(cms, practice, client, djang
     assert response.status_code == 200, response.content[:500]
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     assert 'filename="mild-billing-guide-2025-10112-00.xlsx"' in response["Content-Disposition"]
-    assert cpu < 2.0
+    assert not clock or cpu < 2.0
     wb = workbook(b"".join(response.streaming_content))
     assert money(payment(wb, "G0276", ALABAMA_F)) == Decimal("330.86")
     assert payment(wb, "0275T", ALABAMA_F) == "carrier priced"
@@ -342,13 +345,10 @@ def test_admin_index_shows_the_downloads_to_managers_only(cms, practice, client,
 
 def test_diagnoses_read_from_the_icd10cm_release_of_the_year(cms, practice):
     """TEST DATA: two small ICD-10-CM releases written straight to the tables (FY2025 and FY2026)."""
-    from codes import models as cm
+    from tests.factories import ReleaseFactory
 
     def release(label, start, end, rows):
-        rel = cm.Release.objects.create(
-            kind=k.ICD10CM, label=label, effective_from=start, effective_to=end, status="loaded", sha256=label
-        )
-        cm.IcdCode.objects.bulk_create(cm.IcdCode(release=rel, code=c, billable=b, description=d) for c, b, d in rows)
+        ReleaseFactory(kind=k.ICD10CM, label=label, effective_from=start, effective_to=end, rows=rows)
 
     stenosis = [("M4806", False, "Spinal stenosis, lumbar region"), ("M48062", True, "Lumbar stenosis, claudication")]
     release("ICD-10-CM FY2025 (test)", date(2024, 10, 1), date(2025, 9, 30), stenosis)

@@ -203,19 +203,18 @@ def test_a_prefetched_batch_reads_the_locations_once(demo, django_assert_num_que
 
 def test_a_draft_claim_keeps_its_location(demo):
     from billing.claims.checks import check_drafts
-    from billing.models import DraftClaim
     from practice.models import Payer
+    from tests.factories import DraftClaimFactory
 
-    draft = DraftClaim.objects.create(
+    draft = DraftClaimFactory(
         practice=demo,
         payer=Payer.objects.get(key="medicare"),
-        place_of_service="24",
         date_of_service=date(2026, 2, 10),
         rendering_npi="1234567893",
         diagnoses=["M54.16"],
         location="tx-asc",
+        lines=[{"code": "62323"}],
     )
-    draft.lines.create(number=1, code="62323", units=1, diagnosis_pointers=[1])
     (check,) = check_drafts([draft])
     assert any(f["rule"] == "PAYER_REQUIRES_PRIOR_AUTH" for f in check.result["findings"])
     draft.location = "al-asc"

@@ -20,6 +20,7 @@ from config.celery import app as celery_app
 from config.roles import BILLING_STAFF, PRACTICE_MANAGERS
 from practice.models import Payer, Practice
 from tests.billing.downloads_data import load_practice_defaults, other_practice, user_in, workbook
+from tests.factories import DraftClaimFactory
 
 PERIOD = {"period_from": "2025-01", "period_to": "2025-12"}
 
@@ -79,11 +80,10 @@ def on(year: int, month: int, day: int = 15) -> datetime:
 
 
 def claim(practice, reference: str, payer_key: str = "medicare") -> DraftClaim:
-    return DraftClaim.objects.create(
+    return DraftClaimFactory(
         practice=practice,
         reference=reference,
         payer=Payer.objects.get(key=payer_key),
-        place_of_service="24",
         date_of_service=date(2025, 1, 15),
     )
 

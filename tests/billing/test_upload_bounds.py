@@ -19,6 +19,7 @@ from billing.uploads import reading as uploads
 from practice.models import Practice
 from practice.selectors import practices_for
 from tests.billing.upload_data import eager_celery  # noqa: F401
+from tests.testdata import CLOCK
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 ADD = "/admin/billing/batchupload/add/"
@@ -97,13 +98,14 @@ def run_upload(practice, data: bytes, name: str) -> BatchUpload:
     return upload
 
 
-def test_an_xlsx_bomb_is_refused_before_parsing_in_a_moment(bomb, practice):
+@CLOCK
+def test_an_xlsx_bomb_is_refused_before_parsing_in_a_moment(bomb, practice, clock):
     assert len(bomb) < 2_000_000
     started = time.perf_counter()
     with pytest.raises(uploads.UploadError, match=r"unpacks to 3\d\d MB, more than the 256 MB one upload may take"):
         uploads.check_header(io.BytesIO(bomb), "claims.xlsx")
     upload = run_upload(practice, bomb, "claims.xlsx")
-    assert time.perf_counter() - started < 5
+    assert not clock or time.perf_counter() - started < 5
     assert upload.status == "failed" and "setting UPLOAD_MAX_XLSX_BYTES" in upload.error
     assert not ClaimCheck.objects.exists()
 
@@ -118,7 +120,8 @@ def test_a_huge_text_table_is_refused_before_parsing(settings, practice):
     assert upload.status == "failed" and "UPLOAD_MAX_SHARED_STRINGS_BYTES" in upload.error
 
 
-def test_the_csv_header_is_read_from_the_start_of_the_file_only():
+@CLOCK
+def test_the_csv_header_is_read_from_the_start_of_the_file_only(clock):
     class Counting(io.BytesIO):
         read_bytes = 0
 
@@ -132,16 +135,17 @@ def test_the_csv_header_is_read_from_the_start_of_the_file_only():
     started = time.perf_counter()
     assert uploads.check_header(fh, "claims.csv") == ["claim_ref", "payer", "place_of_service", "date_of_service",
                                                       "code", "units"]  # fmt: skip
-    assert time.perf_counter() - started < 0.5
+    assert not clock or time.perf_counter() - started < 0.5
     assert Counting.read_bytes <= uploads.HEADER_BYTES + 9 and fh.tell() == 0
 
 
-def test_too_many_claims_stops_at_the_limit_in_seconds(practice):
+@CLOCK
+def test_too_many_claims_stops_at_the_limit_in_seconds(practice, clock):
     """The issue's 200,000 rows without a claim reference (each a claim of its own) under the default limits."""
     data = HEADER + ",medicare,24,2026-05-04,0275T,1\n" * 200_000
     started = time.perf_counter()
     upload = run_upload(practice, data.encode(), "claims.csv")
-    assert time.perf_counter() - started < 10
+    assert not clock or time.perf_counter() - started < 10
     assert upload.status == "failed" and upload.error.startswith(
         "The file has more than 50,000 claims, the most one upload may have (setting UPLOAD_MAX_CLAIMS)"
     )
@@ -159,14 +163,15 @@ def test_too_many_rows(settings, practice):
     assert len(rows) == 1_000  # at the limit: fine
 
 
-def test_the_admin_form_answers_a_bomb_in_seconds_and_limits_uploads_per_hour(defaults_db, bomb, settings):
+@CLOCK
+def test_the_admin_form_answers_a_bomb_in_seconds_and_limits_uploads_per_hour(defaults_db, bomb, settings, clock):
     client = Client()
     user = User.objects.get(username="billing")
     client.force_login(user)
     practice_id = practices_for(user).get().pk
     started = time.perf_counter()
     page = client.post(ADD, {"practice": practice_id, "file": SimpleUploadedFile("claims.xlsx", bomb)})
-    assert time.perf_counter() - started < 5
+    assert not clock or time.perf_counter() - started < 5
     assert page.status_code == 200 and "more than the 256 MB one upload may take" in page.content.decode()
     settings.UPLOADS_PER_HOUR = 2
     good = (HEADER + "A1,medicare,24,2026-05-04,0275T,1\n").encode()

@@ -9,19 +9,13 @@ from codes import selectors as code_selectors
 from codes import snapshot as k
 from practice import policy, services
 from practice.models import Payer, PayerRule
+from tests.factories import ReleaseFactory
 
 RULE_2026 = date(2026, 1, 1)
 
 
 def _release(kind, start, end=None):
-    return cm.Release.objects.create(
-        kind=kind,
-        label=f"test {kind} {start}",
-        effective_from=start,
-        effective_to=end,
-        status=cm.Release.Status.LOADED,
-        sha256=f"{kind}-{start}",
-    )
+    return ReleaseFactory(kind=kind, label=f"test {kind} {start}", effective_from=start, effective_to=end)
 
 
 @pytest.fixture

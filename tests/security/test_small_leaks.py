@@ -13,7 +13,8 @@ from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
 from billing.models import ClaimCheck, DraftClaim, Finding
-from practice.models import Payer, PracticePayer
+from practice.models import Payer
+from tests.factories import PracticePayerFactory
 from tests.security.helpers import MODEL_BACKEND, contract_claim, record_figures
 
 SECRET_RULE = "B_ONLY_RULE_7Q"
@@ -29,8 +30,7 @@ def secrets_of_b(world):
     check_b = world.checks_b[0]
     Finding.objects.create(check_run=check_b, rule=SECRET_RULE, severity="error", message="only in B")
     ClaimCheck.objects.filter(pk=check_b.pk).update(payer_key=SECRET_PAYER_KEY)
-    payer = Payer.objects.create(key="bonly7q", name=SECRET_PAYER_NAME, payer_type="commercial")
-    PracticePayer.objects.create(practice=world.b, payer=payer)
+    payer = PracticePayerFactory(practice=world.b, payer__key="bonly7q", payer__name=SECRET_PAYER_NAME).payer
     DraftClaim.objects.filter(pk=world.claims_b[0].pk).update(payer=payer)
     return [SECRET_RULE, SECRET_PAYER_KEY, SECRET_PAYER_NAME]
 

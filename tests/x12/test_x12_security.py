@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from billing.models import X12Upload
 from billing.x12.importing import import_835, import_837
 from billing.x12.jobs import run_upload
 from config.roles import BILLING_STAFF, PRACTICE_MANAGERS
-from practice.models import Practice, PracticeMembership
 from tests.billing.upload_data import eager_celery  # noqa: F401
+from tests.factories import PracticeFactory, UserFactory
 from tests.x12.x12_data import DATA, ROUND_TRIP_837, x12_practice
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
@@ -26,10 +24,8 @@ def test_other_practice_sees_nothing(defaults_db, client):
         practice=practice, file=SimpleUploadedFile("c.837", ROUND_TRIP_837.read_bytes()), original_name="c.837"
     )
     run_upload(upload.pk)
-    other = Practice.objects.create(key="other", name="Other Clinic", npi="1234567893")
-    user = get_user_model().objects.create_user("other-staff", password="x-Unused-1", is_staff=True)
-    user.groups.add(Group.objects.get(name=BILLING_STAFF), Group.objects.get(name=PRACTICE_MANAGERS))
-    PracticeMembership.objects.create(user=user, practice=other)
+    other = PracticeFactory(key="other", name="Other Clinic")
+    user = UserFactory(username="other-staff", roles=[BILLING_STAFF, PRACTICE_MANAGERS], practices=[other])
     client.force_login(user)
 
     assert client.get(f"/billing/x12-uploads/{upload.pk}/results.jsonl").status_code == 404
