@@ -6,8 +6,8 @@ import pytest
 
 from tests.billing.downloads_data import workbook
 from tests.billing.upload_data import eager_celery  # noqa: F401
+from tests.billing.x12.x12_data import DATA, ROUND_TRIP_837, load_ptp, x12_practice
 from tests.e2e.pages import login
-from tests.x12.x12_data import DATA, ROUND_TRIP_837, load_ptp, x12_practice
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("eager_celery")]
 

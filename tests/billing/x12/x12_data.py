@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "x12"
+DATA = Path(__file__).resolve().parents[2] / "data" / "x12"
 ROUND_TRIP_837 = DATA / "837p_mild_round_trip.txt"
 
 PTP_TEXT = (

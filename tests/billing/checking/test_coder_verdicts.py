@@ -1,7 +1,7 @@
 """Issue 13, verdicts a certified coder would sign: the rules on small real-shaped coding (tests/billing/coder_data.py).
 
 Each test names the rule it holds the checker to and its source. The payer-rule points (2, 3, 6, 9) run on the
-shipped default data: tests/billing/test_coder_verdicts_defaults.py.
+shipped default data: tests/billing/checking/test_coder_verdicts_defaults.py.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import pytest
 
 from billing.models import ClaimCheck, DraftClaim
 from billing.x12.importing import import_837
-from tests.x12.x12_data import x12_practice
+from tests.billing.x12.x12_data import x12_practice
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from billing.x12.exporting import export_837
 from billing.x12.importing import import_837
 from billing.x12.segments import iter_segments
 from billing.x12.writer837 import ExportError
-from tests.x12.x12_data import ROUND_TRIP_837, load_ptp, x12_practice, x12valid
+from tests.billing.x12.x12_data import ROUND_TRIP_837, load_ptp, x12_practice, x12valid
 
 pytestmark = pytest.mark.django_db
 REFS = ["MILD-0001", "MILD-0002", "ESI-0003"]

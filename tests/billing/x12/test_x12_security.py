@@ -10,8 +10,8 @@ from billing.x12.importing import import_835, import_837
 from billing.x12.jobs import run_upload
 from config.roles import BILLING_STAFF, PRACTICE_MANAGERS
 from tests.billing.upload_data import eager_celery  # noqa: F401
+from tests.billing.x12.x12_data import DATA, ROUND_TRIP_837, x12_practice
 from tests.factories import PracticeFactory, UserFactory
-from tests.x12.x12_data import DATA, ROUND_TRIP_837, x12_practice
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from billing.models import DraftClaim, X12Upload
 from billing.x12.jobs import run_upload
 from tests.billing.upload_data import eager_celery  # noqa: F401
-from tests.x12.x12_data import ROUND_TRIP_837, load_ptp, x12_practice
+from tests.billing.x12.x12_data import ROUND_TRIP_837, load_ptp, x12_practice
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 

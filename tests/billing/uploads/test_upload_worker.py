@@ -29,7 +29,7 @@ from tests.billing.upload_data import claim_rows, csv_bytes, examples_without_re
 from tests.conftest_worker import WorkerProc, _test_database_url, missing_services, needs_services
 
 pytestmark = [pytest.mark.integration, needs_services]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

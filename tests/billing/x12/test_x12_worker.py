@@ -12,8 +12,8 @@ from django.core.management import call_command
 
 from billing import tasks
 from billing.models import ClaimCheck, DraftClaim, X12Upload
+from tests.billing.x12.x12_data import ROUND_TRIP_837, x12_practice
 from tests.conftest_worker import needs_services
-from tests.x12.x12_data import ROUND_TRIP_837, x12_practice
 
 pytestmark = [pytest.mark.integration, needs_services]
 

@@ -11,7 +11,7 @@ from django.core.management import call_command
 
 from billing.denials.summary import PaymentFacts, rule_for, summarise
 from billing.x12.importing import import_835, import_837
-from tests.x12.x12_data import DATA, ROUND_TRIP_837, load_ptp, x12_practice
+from tests.billing.x12.x12_data import DATA, ROUND_TRIP_837, load_ptp, x12_practice
 
 pytestmark = pytest.mark.django_db
 REMIT_835 = DATA / "835_mild_denial.txt"

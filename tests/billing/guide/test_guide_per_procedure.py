@@ -14,7 +14,7 @@ from tests.billing.downloads_data import table
 
 pytestmark = pytest.mark.django_db
 
-PROFILES = json.loads((Path(__file__).resolve().parents[2] / "fixtures/practice/procedure_profiles.json").read_text())
+PROFILES = json.loads((Path(__file__).resolve().parents[3] / "fixtures/practice/procedure_profiles.json").read_text())
 
 
 @pytest.mark.parametrize("profile", PROFILES["profiles"], ids=[p["key"] for p in PROFILES["profiles"]])
@@ -45,6 +45,6 @@ def test_esi_guide_says_where_wiser_and_the_session_limit_apply(defaults_db, tmp
 
 
 def test_no_procedure_specific_claim_fields_in_code():
-    for module in (Path(__file__).resolve().parents[2] / "billing" / "guide").glob("*.py"):
+    for module in (Path(__file__).resolve().parents[3] / "billing" / "guide").glob("*.py"):
         source = module.read_text()
         assert "MILD_CLAIM_FIELDS" not in source and "REF*P4" not in source, module.name

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from billing.models import ClaimCheck, DraftClaim
 from billing.x12.importing import X12FileError, import_837
-from tests.x12.x12_data import ROUND_TRIP_837, load_ptp, x12_practice
+from tests.billing.x12.x12_data import ROUND_TRIP_837, load_ptp, x12_practice
 
 pytestmark = pytest.mark.django_db
 REFS = ["MILD-0001", "MILD-0002", "ESI-0003"]

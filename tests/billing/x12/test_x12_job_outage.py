@@ -18,8 +18,8 @@ from billing import tasks
 from billing.models import JobStatus, X12Upload
 from config.jobs import JobNotQueued
 from tests.billing.upload_data import eager_celery  # noqa: F401
-from tests.x12.test_x12_job_recovery import broker_down, drafts, imports  # noqa: F401
-from tests.x12.x12_data import ROUND_TRIP_837, load_ptp, x12_practice
+from tests.billing.x12.test_x12_job_recovery import broker_down, drafts, imports  # noqa: F401
+from tests.billing.x12.x12_data import ROUND_TRIP_837, load_ptp, x12_practice
 
 pytestmark = [pytest.mark.usefixtures("eager_celery")]
 

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from billing.models import X12Upload
 from billing.x12.jobs import run_upload
 from tests.billing.upload_data import eager_celery  # noqa: F401
-from tests.x12.x12_data import DATA, ROUND_TRIP_837, load_ptp, x12_practice
+from tests.billing.x12.x12_data import DATA, ROUND_TRIP_837, load_ptp, x12_practice
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 SECRETS = ["SAMPLE", "EXAMPLE", "TESTCASE", "1EG4TE5MK72", "2EG4TE5MK73", "3EG4TE5MK74", "19480115", "1 ELM STREET",

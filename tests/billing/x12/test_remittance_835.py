@@ -10,7 +10,7 @@ from django.core.management import call_command
 
 from billing.models import ClaimPayment, Remittance
 from billing.x12.importing import X12FileError, import_835, import_837
-from tests.x12.x12_data import DATA, ROUND_TRIP_837, x12_practice
+from tests.billing.x12.x12_data import DATA, ROUND_TRIP_837, x12_practice
 
 pytestmark = pytest.mark.django_db
 REMIT_835 = DATA / "835_mild_denial.txt"
@@ -91,7 +91,7 @@ def test_payer_claim_number_from_the_835_makes_a_valid_replacement(defaults_db, 
     from billing.models import ClaimX12
     from billing.x12.exporting import export_837, mark_corrected
     from billing.x12.segments import iter_segments
-    from tests.x12.x12_data import x12valid
+    from tests.billing.x12.x12_data import x12valid
 
     practice = x12_practice()
     import_837(open(ROUND_TRIP_837, encoding="latin-1"), practice)  # noqa: SIM115

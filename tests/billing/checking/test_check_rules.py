@@ -301,7 +301,7 @@ def test_bilateral_modifier_allowed_where_the_fee_schedule_pays_it():
     [("93010", "26", True), ("0275T", "TC", True), ("77003", "26", False), ("77003", "TC", False)],
 )
 def test_modifier_not_applicable_components(code, modifier, flagged):
-    # in an office (11): TC in a facility is its own warning (issue 13 point 7, tests/billing/test_coder_verdicts.py)
+    # in an office (11): TC in a facility is its own warning (issue 13 point 7; checking/test_coder_verdicts.py)
     claim = commercial(
         line(code, modifiers=[modifier], pointers=[1]),
         dos="2025-11-03",
