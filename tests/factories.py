@@ -99,12 +99,11 @@ class ReleaseFactory(DjangoModelFactory):
     def rows(release, create, rows, **kwargs):
         if not rows:
             return
-        from codes.loading import SPECS
+        from codes import kinds
 
-        spec = SPECS[release.kind]
-        spec.model.objects.bulk_create(
-            spec.model(release=release, **dict(zip(spec.columns, row, strict=False))) for row in rows
-        )
+        spec = kinds.get(release.kind)
+        model = spec.model_class
+        model.objects.bulk_create(model(release=release, **dict(zip(spec.columns, row, strict=False))) for row in rows)
         release.row_count = len(rows)
         release.save(update_fields=["row_count"])
 

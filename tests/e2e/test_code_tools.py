@@ -92,7 +92,7 @@ def test_claim_form_autocomplete_and_pointer_picker(page, demo, shots):
 def test_the_suggest_endpoint_needs_a_logged_in_reader_of_the_code_sets(client, db):
     from django.contrib.auth.models import User
 
-    from codes.admin import SUGGESTIONS
+    from codes.admin.lookup import SUGGESTIONS
 
     url = "/admin/codes/release/lookup/suggest/?system=modifier&q=Q"
     assert client.get(url).status_code == 302  # to the login page
