@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
-from billing.checking.claim import date_out_of_range
+from billing.checking.claim import CLAIM_FIELDS, date_out_of_range  # noqa: F401 (CLAIM_FIELDS: imported from here by admin and API)
 
 
 def validate_claim_date(value) -> None:
@@ -27,23 +27,6 @@ class ClaimStatus(models.TextChoices):
     WARNING = "warning", "Warnings"
     CLEAN = "clean", "Clean"
     READY = "ready", "Ready to send"
-
-
-# The claim's own fields, in the order of the contract's claim format (admin form and API share them).
-CLAIM_FIELDS = (
-    "reference",
-    "payer",
-    "claim_type",
-    "place_of_service",
-    "date_of_service",
-    "submitted_on",
-    "rendering_npi",
-    "diagnoses",
-    "clinical_trial_number",
-    "prior_authorization_number",
-    "condition_codes",
-    "location",
-)
 
 
 class DraftClaim(models.Model):

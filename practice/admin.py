@@ -232,17 +232,7 @@ class PayerRuleAdmin(ScopedListFiltersMixin, SimpleHistoryAdmin):
         ("What it says", {"fields": ("codes", "coverage", "certainty", "not_covered_advice")}),
         (
             "What a claim must carry",
-            {
-                "fields": (
-                    "required_modifiers",
-                    "required_diagnoses",
-                    "trial_number_required",
-                    "approved_trials",
-                    "prior_auth_required",
-                    "allowed_places_of_service",
-                    "place_of_service_severity",
-                )
-            },
+            {"fields": PayerRule.CLAIM_REQUIREMENT_FIELDS},
         ),
         ("Where and how often", {"fields": ("states", "macs", "frequency_limit")}),
         ("Source", {"fields": ("reference", "reference_url", "notes", "code_check_notes")}),

@@ -21,6 +21,7 @@ from django.utils.safestring import mark_safe
 
 from billing.admin.base import PracticeScopedAdmin
 from billing.admin.checks import SEVERITY_COLOURS, LatestRuleFilter, _count, findings_html
+from billing.checking.claim import CLAIM_DIAGNOSIS_FIELDS, CLAIM_HEADER_FIELDS
 from billing.claims import checks, services
 from billing.models import (
     CLAIM_FIELDS,
@@ -181,22 +182,11 @@ class DraftClaimAdmin(PracticeScopedAdmin):
         (None, {"fields": ["status_badge", "findings_panel", "expected_version"]}),
         (
             "Claim",
-            {
-                "fields": [
-                    "practice",
-                    "reference",
-                    "payer",
-                    "claim_type",
-                    "place_of_service",
-                    "date_of_service",
-                    "submitted_on",
-                    "rendering_npi",
-                ]
-            },
+            {"fields": ["practice", *CLAIM_HEADER_FIELDS]},
         ),
         (
             "Diagnoses and trial",
-            {"fields": ["diagnoses", "clinical_trial_number", "prior_authorization_number", "condition_codes"]},
+            {"fields": list(CLAIM_DIAGNOSIS_FIELDS)},
         ),
         ("Work", {"fields": ["assigned_to", "notes_panel", "note", "override_rule", "override_reason"]}),
     ]

@@ -27,6 +27,20 @@ PROFESSIONAL = "professional"
 INSTITUTIONAL = "institutional"
 CLAIM_TYPES = (PROFESSIONAL, INSTITUTIONAL)
 
+# The claim's own fields, in the order of the contract's claim format, in the groups the admin form shows them
+# (the admin form, the API and the batch-upload columns all read these).
+CLAIM_HEADER_FIELDS = (
+    "reference",
+    "payer",
+    "claim_type",
+    "place_of_service",
+    "date_of_service",
+    "submitted_on",
+    "rendering_npi",
+)
+CLAIM_DIAGNOSIS_FIELDS = ("diagnoses", "clinical_trial_number", "prior_authorization_number", "condition_codes")
+CLAIM_FIELDS = (*CLAIM_HEADER_FIELDS, *CLAIM_DIAGNOSIS_FIELDS, "location")
+
 MAX_LINES = 50
 MAX_DIAGNOSES = 12
 MAX_MODIFIERS = 4

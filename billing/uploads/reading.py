@@ -36,17 +36,11 @@ from typing import IO, Any
 from openpyxl import load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from billing.checking.claim import CLAIM_DIAGNOSIS_FIELDS, CLAIM_HEADER_FIELDS
+
 CLAIM_COLUMNS = (
-    "payer",
-    "claim_type",
-    "place_of_service",
-    "date_of_service",
-    "submitted_on",
-    "rendering_npi",
-    "diagnoses",
-    "clinical_trial_number",
-    "prior_authorization_number",
-    "condition_codes",
+    *CLAIM_HEADER_FIELDS[1:],  # the reference is the file's claim_ref
+    *CLAIM_DIAGNOSIS_FIELDS,
     "location",  # the key of one of the practice's locations (tx-asc); blank: the main location
     "patient_account",  # the practice's own patient account number (frequency limits); hashed, never shown
 )

@@ -68,6 +68,16 @@ class PayerRule(models.Model):
     NCT + 8 digits; ``required_diagnoses`` is a list of ``{"codes": [...], "position": ..., "certainty": ...}``.
     """
 
+    # What a claim must carry to meet the rule (the admin form shows them together).
+    CLAIM_REQUIREMENT_FIELDS = (
+        "required_modifiers",
+        "required_diagnoses",
+        "trial_number_required",
+        "approved_trials",
+        "prior_auth_required",
+        "allowed_places_of_service",
+        "place_of_service_severity",
+    )
     RULE_FIELDS = (
         "payer",
         "practice",
@@ -78,13 +88,7 @@ class PayerRule(models.Model):
         "effective_to",
         "codes",
         "coverage",
-        "required_modifiers",
-        "required_diagnoses",
-        "trial_number_required",
-        "approved_trials",
-        "prior_auth_required",
-        "allowed_places_of_service",
-        "place_of_service_severity",
+        *CLAIM_REQUIREMENT_FIELDS,
         "not_covered_advice",
         "notes",
         "reference",
