@@ -284,6 +284,10 @@ class CodingSnapshot:
     on: date
     releases: Mapping[str, Sequence[ReleaseData]]
     _in_force: dict[str, ReleaseData | None] = field(default_factory=dict, repr=False)
+    # code as asked -> its sources / answer: a snapshot's releases do not change, and a batch asks the same
+    # few codes for every claim of a date (a Checker is rebuilt when the releases change)
+    _sources: dict[str, tuple] = field(default_factory=dict, repr=False)
+    _answers: dict[str, ProcedureAnswer] = field(default_factory=dict, repr=False)
 
     # ---- releases -------------------------------------------------------------------------------
     def data(self, kind: str) -> ReleaseData | None:
@@ -355,6 +359,12 @@ class CodingSnapshot:
     # ---- procedures -----------------------------------------------------------------------------
     def procedure_sources(self, code: str) -> list[ProcedureInfo]:
         """The code as every procedure-code source in force on the date lists it (any row dates)."""
+        known = self._sources.get(code)
+        if known is None:
+            known = self._sources[code] = tuple(self._procedure_sources(code))
+        return list(known)
+
+    def _procedure_sources(self, code: str) -> list[ProcedureInfo]:
         code = normalise_code(code)
         out = []
         for kind in PROCEDURE_KINDS:
@@ -405,6 +415,12 @@ class CodingSnapshot:
         listed only by releases that do not cover the date, whose own dates do not settle it, is NOT_LOADED
         for those releases' kinds: the caller says which code set to load, and gives no verdict.
         """
+        answer = self._answers.get(code)
+        if answer is None:
+            answer = self._answers[code] = self._procedure_answer(code)
+        return answer
+
+    def _procedure_answer(self, code: str) -> ProcedureAnswer:
         sources = self.procedure_sources(code)
         for info in sources:
             if in_effect(self.on, info.effective_from, info.effective_to):
