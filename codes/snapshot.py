@@ -288,6 +288,8 @@ class CodingSnapshot:
     # few codes for every claim of a date (a Checker is rebuilt when the releases change)
     _sources: dict[str, tuple] = field(default_factory=dict, repr=False)
     _answers: dict[str, ProcedureAnswer] = field(default_factory=dict, repr=False)
+    _diagnoses: dict[str, DiagnosisInfo | None] = field(default_factory=dict, repr=False)
+    _coding: tuple | None = field(default=None, repr=False)
 
     # ---- releases -------------------------------------------------------------------------------
     def data(self, kind: str) -> ReleaseData | None:
@@ -316,16 +318,25 @@ class CodingSnapshot:
         return bool(self.releases.get(kind))
 
     def coding(self) -> list[dict]:
-        """The releases in force on the date, for the result's ``coding`` list."""
-        return [
-            d.ref.as_coding()
-            for kind in ALL_KINDS
-            if kind not in NOT_CLAIM_KINDS and (d := self.data(kind)) is not None
-        ]
+        """The releases in force on the date, for the result's ``coding`` list (new dicts each call)."""
+        if self._coding is None:
+            self._coding = tuple(
+                d.ref.as_coding()
+                for kind in ALL_KINDS
+                if kind not in NOT_CLAIM_KINDS and (d := self.data(kind)) is not None
+            )
+        return [dict(entry) for entry in self._coding]
 
     # ---- diagnoses ------------------------------------------------------------------------------
     def diagnosis(self, code: str) -> DiagnosisInfo | None:
         """The ICD-10-CM code as the release in force lists it."""
+        try:
+            return self._diagnoses[code]
+        except KeyError:
+            found = self._diagnoses[code] = self._diagnosis(code)
+            return found
+
+    def _diagnosis(self, code: str) -> DiagnosisInfo | None:
         data = self.data(ICD10CM)
         code = normalise_code(code)
         row = data.get(code) if data else None
