@@ -146,6 +146,7 @@ class ClaimCheckView(APIView):
                 user=request.user,
                 source="api",
                 stamp=getattr(request.auth, "stamp", None),
+                text_checked=getattr(request, "text_checked", False),  # StrictJSONParser searched the body
             )
         except ClaimInputError as exc:
             return Response({k: [v] for k, v in exc.errors.items()}, status=status.HTTP_400_BAD_REQUEST)

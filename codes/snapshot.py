@@ -284,6 +284,12 @@ class CodingSnapshot:
     on: date
     releases: Mapping[str, Sequence[ReleaseData]]
     _in_force: dict[str, ReleaseData | None] = field(default_factory=dict, repr=False)
+    # code as asked -> its sources / answer: a snapshot's releases do not change, and a batch asks the same
+    # few codes for every claim of a date (a Checker is rebuilt when the releases change)
+    _sources: dict[str, tuple] = field(default_factory=dict, repr=False)
+    _answers: dict[str, ProcedureAnswer] = field(default_factory=dict, repr=False)
+    _diagnoses: dict[str, DiagnosisInfo | None] = field(default_factory=dict, repr=False)
+    _coding: tuple | None = field(default=None, repr=False)
 
     # ---- releases -------------------------------------------------------------------------------
     def data(self, kind: str) -> ReleaseData | None:
@@ -312,16 +318,25 @@ class CodingSnapshot:
         return bool(self.releases.get(kind))
 
     def coding(self) -> list[dict]:
-        """The releases in force on the date, for the result's ``coding`` list."""
-        return [
-            d.ref.as_coding()
-            for kind in ALL_KINDS
-            if kind not in NOT_CLAIM_KINDS and (d := self.data(kind)) is not None
-        ]
+        """The releases in force on the date, for the result's ``coding`` list (new dicts each call)."""
+        if self._coding is None:
+            self._coding = tuple(
+                d.ref.as_coding()
+                for kind in ALL_KINDS
+                if kind not in NOT_CLAIM_KINDS and (d := self.data(kind)) is not None
+            )
+        return [dict(entry) for entry in self._coding]
 
     # ---- diagnoses ------------------------------------------------------------------------------
     def diagnosis(self, code: str) -> DiagnosisInfo | None:
         """The ICD-10-CM code as the release in force lists it."""
+        try:
+            return self._diagnoses[code]
+        except KeyError:
+            found = self._diagnoses[code] = self._diagnosis(code)
+            return found
+
+    def _diagnosis(self, code: str) -> DiagnosisInfo | None:
         data = self.data(ICD10CM)
         code = normalise_code(code)
         row = data.get(code) if data else None
@@ -355,6 +370,12 @@ class CodingSnapshot:
     # ---- procedures -----------------------------------------------------------------------------
     def procedure_sources(self, code: str) -> list[ProcedureInfo]:
         """The code as every procedure-code source in force on the date lists it (any row dates)."""
+        known = self._sources.get(code)
+        if known is None:
+            known = self._sources[code] = tuple(self._procedure_sources(code))
+        return list(known)
+
+    def _procedure_sources(self, code: str) -> list[ProcedureInfo]:
         code = normalise_code(code)
         out = []
         for kind in PROCEDURE_KINDS:
@@ -405,6 +426,12 @@ class CodingSnapshot:
         listed only by releases that do not cover the date, whose own dates do not settle it, is NOT_LOADED
         for those releases' kinds: the caller says which code set to load, and gives no verdict.
         """
+        answer = self._answers.get(code)
+        if answer is None:
+            answer = self._answers[code] = self._procedure_answer(code)
+        return answer
+
+    def _procedure_answer(self, code: str) -> ProcedureAnswer:
         sources = self.procedure_sources(code)
         for info in sources:
             if in_effect(self.on, info.effective_from, info.effective_to):

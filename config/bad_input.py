@@ -41,6 +41,9 @@ class StrictJSONParser(JSONParser):
         path = bad_text(data)
         if path is not None:
             raise ValidationError({path or "non_field_errors": [NUL_OR_SURROGATE]})
+        request = (parser_context or {}).get("request")
+        if request is not None:
+            request.text_checked = True  # the claim check need not search the body's text again
         return data
 
 

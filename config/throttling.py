@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from array import array
 
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
@@ -47,6 +48,14 @@ class FallbackCacheMixin:
                 )
         self.cache = FALLBACK
         return super().allow_request(request, view)
+
+    def throttle_success(self):
+        """DRF's, with the history kept as an array of floats: the cache pickles it as one block of bytes, where a
+        list of floats is pickled float by float (a user's history holds up to the rate's number of requests, and
+        was read and written whole twice on every API call). A list read from an older process is converted."""
+        if not isinstance(self.history, array):
+            self.history = array("d", self.history)
+        return super().throttle_success()
 
 
 def redis_back() -> None:

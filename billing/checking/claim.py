@@ -139,16 +139,17 @@ class Claim:
         return tuple(sorted({self.date_of_service, *own}))
 
 
-def parse_claim(data: Mapping[str, Any], today: date | None = None) -> Claim:
+def parse_claim(data: Mapping[str, Any], today: date | None = None, *, text_checked: bool = False) -> Claim:
     """Check the contract's claim JSON (already decoded) and return a ``Claim``.
 
     ``today`` is the default for ``submitted_on`` when the claim has none; without it ``submitted_on`` stays
     None and the checker uses its own ``today``. Raises ``ClaimInputError`` listing every field in error.
+    ``text_checked``: the caller has already refused text that cannot be stored (the API's JSON parser).
     """
     errors: dict[str, str] = {}
     if not isinstance(data, Mapping):
         raise ClaimInputError({"": "A claim must be a JSON object."})
-    unstorable = bad_text(dict(data))  # NUL or a lone surrogate anywhere: named, never stored nor logged
+    unstorable = None if text_checked else bad_text(dict(data))  # NUL or a lone surrogate: named, never stored
     if unstorable is not None:
         raise ClaimInputError({unstorable: NUL_OR_SURROGATE})
 
@@ -310,9 +311,10 @@ def _code_list(data: Mapping, key: str, limit: int, what: str, errors: dict, *, 
     )
     out = []
     for i, item in enumerate(value):
-        if not isinstance(item, str) or not normalise_code(item):
+        normal = normalise_code(item) if isinstance(item, str) else ""
+        if not normal:
             errors[f"{path}[{i}]"] = "Must be a code written as text."
-        elif len(normalise_code(item)) > MAX_CODE_LENGTH:
+        elif len(normal) > MAX_CODE_LENGTH:
             errors[f"{path}[{i}]"] = "This is not a code: too long."
         else:
             out.append(item)
@@ -349,9 +351,10 @@ def _line(item: Any, index: int, errors: dict) -> ClaimLine | None:
     before = len(errors)
 
     code = item.get("code")
-    if not isinstance(code, str) or not normalise_code(code):
+    normal = normalise_code(code) if isinstance(code, str) else ""
+    if not normal:
         errors[f"{at}.code"] = 'The procedure code is required, as text (e.g. "0275T").'
-    elif len(normalise_code(code)) > MAX_CODE_LENGTH:
+    elif len(normal) > MAX_CODE_LENGTH:
         errors[f"{at}.code"] = "This is not a procedure code: too long."
 
     units = item.get("units", 1)
@@ -369,7 +372,7 @@ def _line(item: Any, index: int, errors: dict) -> ClaimLine | None:
         return None
     return ClaimLine(
         number=index + 1,
-        code=normalise_code(code),
+        code=normal,
         units=units,
         modifiers=modifiers,
         diagnosis_pointers=pointers,

@@ -29,6 +29,7 @@ class CheckContext:
     location: LocationInfo | None = None
     # The patient's earlier services (stored checks and earlier claims of the batch); None: no patient key.
     history: tuple | None = None
+    _line_rules: dict[int, tuple] = field(init=False, default_factory=dict, repr=False)  # id(line) -> (line, rules)
 
     def __post_init__(self) -> None:
         self.lines_by_date = {}
@@ -70,12 +71,17 @@ class CheckContext:
         ``rules_for`` has already chosen one version per rule (a practice's override in preference to the
         payer's own version): every version it gave that covers the code applies.
         """
+        known = self._line_rules.get(id(line))  # several rules ask for each line: worked out once a claim
+        if known is not None and known[0] is line:
+            return known[1]
         on = self.claim.line_date(line)
-        return tuple(
+        found = tuple(
             rule
             for rule in self.payer_rules.get(on, ())
             if rule.applies_to(line.code) and rule.covers(on) and rule.applies_at(self.location)
         )
+        self._line_rules[id(line)] = (line, found)
+        return found
 
     def pointed_diagnoses(self, line: ClaimLine) -> tuple[str, ...]:
         """The (normalised) diagnoses a line points to; pointers outside the list are left out."""

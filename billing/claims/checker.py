@@ -65,9 +65,10 @@ class Checker:
             _shared = (stamp, checker)
         return checker
 
-    def check(self, payload: dict, practice_id: int | None) -> dict:
-        """The contract's result for one claim payload. Raises ClaimInputError for malformed input."""
-        claim = parse_claim(payload, today=self.today)
+    def check(self, payload: dict, practice_id: int | None, *, text_checked: bool = False) -> dict:
+        """The contract's result for one claim payload. Raises ClaimInputError for malformed input.
+        ``text_checked``: see ``parse_claim``."""
+        claim = parse_claim(payload, today=self.today, text_checked=text_checked)
         location = self.location(claim, practice_id)
         patient = self.patient(claim, practice_id)
         history = self.history(practice_id, patient, claim) if patient else None

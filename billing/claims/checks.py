@@ -79,30 +79,52 @@ def _finding_rows(checks: Iterable[ClaimCheck]) -> Iterator[tuple]:
 def _insert_one_check(connection, check: ClaimCheck) -> None:
     """One check and its findings in one statement (PostgreSQL: a data-modifying WITH), atomic by itself: the API's
     path, which would otherwise open a transaction for two INSERTs (four round trips with BEGIN and COMMIT)."""
-    quote = connection.ops.quote_name
-    fields = [f for f in ClaimCheck._meta.concrete_fields if not f.primary_key]
+    fields = _check_fields()
     values = [f.get_db_prep_save(f.pre_save(check, True), connection) for f in fields]
+    findings = list(_finding_rows([check]))
+    if findings:
+        codes_field = Finding._meta.get_field("codes")
+        for _check_id, rule, severity, line, codes, *texts in findings:
+            values += [rule, severity, line, codes_field.get_db_prep_save(codes, connection), *texts]
+    with _server_binding_cursor(connection) as cursor:
+        cursor.execute(_one_check_sql(connection, len(findings)), values)
+        check.pk = cursor.fetchone()[0]
+    check._state.adding, check._state.db = False, connection.alias
+
+
+_ONE_CHECK_SQL: dict[tuple[str, int], str] = {}  # (database alias, findings) -> the statement: built once
+
+
+def _check_fields() -> list:
+    return [f for f in ClaimCheck._meta.concrete_fields if not f.primary_key]
+
+
+def _one_check_sql(connection, findings: int) -> str:
+    """``_insert_one_check``'s statement for a check with ``findings`` findings (the same text each time, so the
+    driver's own cache of parsed queries answers too)."""
+    key = (connection.alias, findings)
+    sql = _ONE_CHECK_SQL.get(key)
+    if sql is not None:
+        return sql
+    quote = connection.ops.quote_name
+    fields = _check_fields()
     sql = (
         f"WITH c AS (INSERT INTO {quote(ClaimCheck._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608 (names from the models; values bound)
         f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(ClaimCheck._meta.pk.column)} AS id)"
     )
-    findings = list(_finding_rows([check]))
     if findings:
         columns = [Finding._meta.get_field(name) for name in FINDING_COLUMNS]
-        codes_field = columns[FINDING_COLUMNS.index("codes")]
         casts = ["varchar", "varchar", "smallint", "jsonb", "text", "text", "text"]
         row = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
         names = ", ".join(quote(f.column) for f in columns)
         sql += (
             f", f AS (INSERT INTO {quote(Finding._meta.db_table)} ({names}) "  # noqa: S608 (names from the models; values bound)
-            f"SELECT c.id, v.* FROM c, (VALUES {', '.join([row] * len(findings))}) AS v)"
+            f"SELECT c.id, v.* FROM c, (VALUES {', '.join([row] * findings)}) AS v)"
         )
-        for _check_id, rule, severity, line, codes, *texts in findings:
-            values += [rule, severity, line, codes_field.get_db_prep_save(codes, connection), *texts]
-    with _server_binding_cursor(connection) as cursor:
-        cursor.execute(sql + " SELECT id FROM c", values)  # noqa: S608 (built above from model names only)
-        check.pk = cursor.fetchone()[0]
-    check._state.adding, check._state.db = False, connection.alias
+    sql += " SELECT id FROM c"
+    if len(_ONE_CHECK_SQL) < 1000:
+        _ONE_CHECK_SQL[key] = sql
+    return sql
 
 
 def _history_fields(practice_id: int, payloads: Sequence[dict | None]) -> list[tuple[str, list]]:
@@ -134,24 +156,30 @@ INSERT_BATCH = 500
 
 
 def _insert_checks(checks: list[ClaimCheck]) -> None:
-    """``bulk_create``, faster on PostgreSQL for batches of large JSON results.
+    """``bulk_create`` without the ORM's per-row SQL compilation: one multi-row INSERT ... RETURNING per batch.
 
-    There Django binds parameters in Python (client-side) and inserts through UNNEST of arrays: a batch of 500
-    results (about 3 kB of JSON each) spent most of its time escaping every quote of the JSON into array
-    literals. One INSERT of all the rows, bound by the server, takes a quarter of the time. The query still
-    runs through Django's cursor (logging, execute wrappers). Each check gets its id, as with bulk_create.
-    """
+    On PostgreSQL Django binds parameters in Python (client-side) and inserts through UNNEST of arrays: a batch
+    of 500 results (about 3 kB of JSON each) spent most of its time escaping every quote of the JSON into array
+    literals; bound by the server, it takes a quarter of the time. On SQLite the ORM's compiler preparing each
+    field of each row was half of the store. The query still runs through Django's cursor (logging, execute
+    wrappers). Each check gets its id, as with bulk_create (RETURNING, as bulk_create uses it)."""
     connection = connections[router.db_for_write(ClaimCheck)]
-    if connection.vendor != "postgresql" or len(checks) < 2:
+    if not checks:
+        return
+    if not connection.features.can_return_rows_from_bulk_insert:
         ClaimCheck.objects.bulk_create(checks, batch_size=INSERT_BATCH)
         return
     quote = connection.ops.quote_name
     fields = [f for f in ClaimCheck._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(quote(f.column) for f in fields)
     row = f"({', '.join(['%s'] * len(fields))})"
-    with _server_binding_cursor(connection) as cursor:
-        for start in range(0, len(checks), INSERT_BATCH):
-            batch = checks[start : start + INSERT_BATCH]
+    size = INSERT_BATCH
+    if connection.features.max_query_params:  # SQLite: at most 32,766 parameters a statement
+        size = max(1, min(size, connection.features.max_query_params // len(fields)))
+    cursor = _server_binding_cursor(connection) if connection.vendor == "postgresql" else connection.cursor()
+    with cursor:
+        for start in range(0, len(checks), size):
+            batch = checks[start : start + size]
             values = [f.get_db_prep_save(f.pre_save(check, True), connection) for check in batch for f in fields]
             cursor.execute(
                 f"INSERT INTO {quote(ClaimCheck._meta.db_table)} ({columns}) "  # noqa: S608 (names from the model)
@@ -209,11 +237,18 @@ def _payer_key(claim, result) -> str:
 
 
 def check_payload(
-    payload: dict, practice_id: int, *, user=None, source: str = "api", stamp: tuple | None = None
+    payload: dict,
+    practice_id: int,
+    *,
+    user=None,
+    source: str = "api",
+    stamp: tuple | None = None,
+    text_checked: bool = False,
 ) -> tuple[dict, ClaimCheck]:
-    """Check one claim payload (API, CLI) and keep the check. ``stamp``: see ``Checker.shared``."""
+    """Check one claim payload (API, CLI) and keep the check. ``stamp``: see ``Checker.shared``; ``text_checked``:
+    see ``parse_claim``."""
     checker = Checker.shared(stamp)
-    result = checker.check(payload, practice_id)
+    result = checker.check(payload, practice_id, text_checked=text_checked)
     result_to_store = {**result, "payer": payload.get("payer", "")}
     check = store_checks(practice_id, [result_to_store], user=user, source=source, payloads=[payload])[0]
     return result, check
