@@ -93,12 +93,7 @@ class BatchUploadAdmin(PracticeScopedAdmin):
     list_filter = ["status", "created_at"]
     search_fields = ["original_name"]
     view_fields = [
-        "name",
-        "practice",
-        "status_badge",
-        "progress",
-        "counts_text",
-        "results",
+        *list_display[:6],
         "error",
         "chunks_text",
         "created_by",
