@@ -141,6 +141,22 @@ class Workers:
         except (redis.exceptions.ConnectionError, OSError):  # a pooled connection to the broker before its restart
             return False
 
+    def supervise(self, patience: float = 15) -> int:
+        """What the deployment's supervisor does (docs/deploy.md, "Adding workers"): a live worker that does not
+        answer a ping within ``patience`` seconds is restarted. A worker that reconnected to a restarted Redis can
+        stay up without consuming (Celery issues #8030, #8091); the sweeper alone cannot help it. The number
+        restarted."""
+        restarted = 0
+        for worker in [w for w in self.procs if w.process.poll() is None]:
+            deadline = time.monotonic() + patience
+            while not self._ping(worker.node):
+                if time.monotonic() > deadline:
+                    self.kill(worker)
+                    self.start()
+                    restarted += 1
+                    break
+        return restarted
+
     def kill(self, worker: WorkerProc) -> None:
         """The whole worker (main process and pool) at once, as a killed container would be."""
         os.killpg(worker.pid, signal.SIGKILL)  # its own process group (start_new_session)
@@ -210,6 +226,7 @@ def sweep_until_done(workers: Workers, upload: BatchUpload, timeout: float = 180
     while time.monotonic() < deadline:
         if progress(upload).status in ("done", "failed"):
             return upload
+        workers.supervise()
         workers.send("jobs.sweep")
         time.sleep(STALE + 0.5)
     pytest.fail(f"upload {upload.pk} still {upload.status} at {upload.done_claims} of {upload.total_claims}")
