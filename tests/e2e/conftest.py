@@ -51,7 +51,10 @@ def browser(_playwright):
 
 
 @pytest.fixture
-def page(browser):
+def page(browser, transactional_db):
+    """A fresh browser context. It asks for the database first so that it is closed first: the context (and any
+    request the page still makes, such as a progress poll) ends before pytest-django flushes the tables, which on
+    SQLite's shared in-memory database otherwise fails with "database table is locked"."""
     context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(15_000)
     page = context.new_page()
