@@ -21,6 +21,7 @@ import logging
 import os
 import socket
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
 
@@ -36,13 +37,20 @@ class JobNotQueued(OperationalError):
     """The broker did not take a job's message; the job's row is kept queued for the sweeper."""
 
 
-def send(task, *args, what: str = "job") -> str:
-    """``task.delay(*args)``; the task id. Broker down: ``JobNotQueued`` (the row stays as it is)."""
+@contextmanager
+def _queued(what: str):
+    """The broker refusing a message becomes ``JobNotQueued`` (logged without the message's arguments)."""
     try:
-        return getattr(task.delay(*args), "id", "") or ""
+        yield
     except OperationalError as exc:
         log.error("%s could not be queued (%s): kept for the sweeper", what, type(exc).__name__)
         raise JobNotQueued(f"{what} could not be queued: the task broker did not answer") from exc
+
+
+def send(task, *args, what: str = "job") -> str:
+    """``task.delay(*args)``; the task id. Broker down: ``JobNotQueued`` (the row stays as it is)."""
+    with _queued(what):
+        return getattr(task.delay(*args), "id", "") or ""
 
 
 def send_group(task, arguments, *, what: str = "jobs") -> None:
@@ -50,11 +58,8 @@ def send_group(task, arguments, *, what: str = "jobs") -> None:
     result backend needed). Broker down: ``JobNotQueued``."""
     from celery import group
 
-    try:
+    with _queued(what):
         group(task.si(*args) for args in arguments).apply_async()
-    except OperationalError as exc:
-        log.error("%s could not be queued (%s): kept for the sweeper", what, type(exc).__name__)
-        raise JobNotQueued(f"{what} could not be queued: the task broker did not answer") from exc
 
 
 def send_on_commit(task, *args, what: str = "job", background: bool = False) -> None:
@@ -80,10 +85,11 @@ def stale_seconds() -> int:
     return int(settings.JOB_STALE_SECONDS)
 
 
-def owner_alive(job) -> bool:
-    """Is someone working on this running job (``heartbeat_at``, ``worker``)? No heartbeat for
-    JOB_STALE_SECONDS, or its process gone: no."""
-    if job.heartbeat_at is None or timezone.now() - job.heartbeat_at > timedelta(seconds=stale_seconds()):
+def owner_alive(job, stale: float | None = None) -> bool:
+    """Is someone working on this running job (``heartbeat_at``, ``worker``)? No heartbeat for ``stale`` seconds
+    (default JOB_STALE_SECONDS), or its process gone: no."""
+    stale = stale_seconds() if stale is None else stale
+    if job.heartbeat_at is None or timezone.now() - job.heartbeat_at > timedelta(seconds=stale):
         return False
     return not process_gone(job.worker)
 
@@ -127,9 +133,9 @@ class OutsideTransaction:
     transaction (an update there would stay invisible until its end): PostgreSQL gets it through a second
     connection; SQLite (one writer at a time) only outside the transaction. ``close()`` at the end."""
 
-    def __init__(self, model, pk: int, interval: float = 5.0):
+    def __init__(self, model, pk: int, interval: float = 5.0, *, write_first: bool = False):
         self.model, self.pk, self.interval = model, pk, interval
-        self._last = time.monotonic()
+        self._last = float("-inf") if write_first else time.monotonic()  # write_first: the first call writes
         self._side = None
 
     def __call__(self, *, force: bool = False, **values) -> None:

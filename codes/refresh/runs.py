@@ -13,19 +13,16 @@ from __future__ import annotations
 
 import logging
 import shutil
-import socket
 import tempfile
-import time
-from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from codes.models import RefreshRun, Release
-from config.jobs import pid_alive
+from config import jobs
 from config.jobs import worker_id as worker_id
 
 log = logging.getLogger(__name__)
@@ -40,53 +37,27 @@ ELSEWHERE = "elsewhere"  # this run is being worked on by a live process (a dupl
 
 
 def owner_alive(run: RefreshRun) -> bool:
-    """Is the process running ``run`` still there? Stale heartbeat: no. Same host: ask the OS about its pid."""
-    if run.heartbeat_at is None or timezone.now() - run.heartbeat_at > timedelta(
-        seconds=settings.REFRESH_STALE_SECONDS
-    ):
-        return False
-    host, _, pid = run.worker.rpartition(":")
-    if host == socket.gethostname() and pid.isdigit():
-        return pid_alive(int(pid))
-    return True
+    """Is the process running ``run`` still there? No heartbeat for REFRESH_STALE_SECONDS, or its process gone
+    (same host): no."""
+    return jobs.owner_alive(run, settings.REFRESH_STALE_SECONDS)
 
 
 class Progress:
     """Writes a run's step, percent, note and heartbeat, at most every ``interval`` seconds unless forced.
 
     During the load the default connection is inside the load's transaction, where an update would stay
-    invisible until the end: PostgreSQL gets the update through a second connection; SQLite (one writer at a
-    time) only sees the step boundaries."""
+    invisible until the end: ``config.jobs.OutsideTransaction`` writes it through a second connection on
+    PostgreSQL; SQLite (one writer at a time) only sees the step boundaries."""
 
     def __init__(self, run_id: int, interval: float = 0.5):
         self.run_id = run_id
-        self.interval = interval
-        self._last = 0.0
-        self._side = None
+        self._write = jobs.OutsideTransaction(RefreshRun, run_id, interval, write_first=True)
 
     def __call__(self, step: str, percent: int | None = None, note: str = "", *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last < self.interval:
-            return
-        self._last = now
-        values = {"step": step, "percent": percent, "progress_note": note[:200], "heartbeat_at": timezone.now()}
-        if not connection.in_atomic_block:
-            RefreshRun.objects.filter(pk=self.run_id).update(**values)
-        elif connection.vendor == "postgresql":
-            if self._side is None:
-                self._side = connections.create_connection("default")
-            table = connection.ops.quote_name(RefreshRun._meta.db_table)
-            with self._side.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {table} SET step = %s, percent = %s, progress_note = %s, heartbeat_at = %s "  # noqa: S608
-                    "WHERE id = %s",
-                    [values["step"], percent, values["progress_note"], values["heartbeat_at"], self.run_id],
-                )
+        self._write(force=force, step=step, percent=percent, progress_note=note[:200], heartbeat_at=timezone.now())
 
     def close(self) -> None:
-        if self._side is not None:
-            self._side.close()
-            self._side = None
+        self._write.close()
 
 
 def claim(run_id: int) -> str:
