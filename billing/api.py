@@ -13,10 +13,10 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from billing.checking.claim import ClaimInputError
+from billing.checking.claim import CLAIM_FIELDS, ClaimInputError
 from billing.claims import checker, checks, services
 from billing.claims.schema import CLAIM_FIELD_ERRORS, CheckResultField, CheckResultOutput, ClaimInput, CodingField
-from billing.models import CLAIM_FIELDS, ClaimCheck, ClaimLine, DraftClaim
+from billing.models import ClaimCheck, ClaimLine, DraftClaim
 from config.permissions import ModelPermissions, require_perms
 from config.throttling import UserRateThrottle
 from practice import access

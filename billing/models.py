@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
-from billing.checking.claim import CLAIM_FIELDS, date_out_of_range  # noqa: F401 (CLAIM_FIELDS: imported from here by admin and API)
+from billing.checking.claim import date_out_of_range
 
 
 def validate_claim_date(value) -> None:

@@ -21,10 +21,9 @@ from django.utils.safestring import mark_safe
 
 from billing.admin.base import PracticeScopedAdmin
 from billing.admin.checks import SEVERITY_COLOURS, LatestRuleFilter, _count, findings_html
-from billing.checking.claim import CLAIM_DIAGNOSIS_FIELDS, CLAIM_HEADER_FIELDS
+from billing.checking.claim import CLAIM_DIAGNOSIS_FIELDS, CLAIM_FIELDS, CLAIM_HEADER_FIELDS
 from billing.claims import checks, services
 from billing.models import (
-    CLAIM_FIELDS,
     ClaimLine,
     ClaimNote,
     ClaimStatus,
