@@ -1,8 +1,9 @@
-"""POST /api/v1/claims/check under load: gunicorn with 2 workers on 127.0.0.1, 16 concurrent clients.
+"""POST /api/v1/claims/check under load: gunicorn as the Procfile runs it, on 127.0.0.1, 16 concurrent clients.
 
 The database gets the same code sets as bench_check.py (default data with the whole ICD-10-CM XML, the complete
 PFS file as in force from 2026-01-01, GPCIs, a 2,000,000-row NCCI PTP table); the demo user ``billing`` gets an
-API token. gunicorn (``config.wsgi``, 2 sync workers, DEBUG off, the throttles raised through API_THROTTLE_USER
+API token. gunicorn (``config.wsgi`` with ``deploy/gunicorn.conf.py``: 2 × cores + 1 sync workers unless
+``--workers``, DEBUG off, the throttles raised through API_THROTTLE_USER
 and API_THROTTLE_CLAIMS_CHECK) serves it on a free port of 127.0.0.1 only. 16 clients post realistic
 claims (bench/gen_claims.py) for ``--seconds`` after a warm-up (each worker reads the code sets into memory on
 its first claims), then stop by themselves; every request counts, each check is stored as in real use. The load
@@ -95,7 +96,7 @@ def in_process(bodies: list[bytes], token: str, count: int = 300) -> tuple[int, 
     return queries, warm, cold_access
 
 
-def start_gunicorn(port: int, workers: int, log: Path) -> subprocess.Popen:
+def start_gunicorn(port: int, workers: int | None, log: Path) -> subprocess.Popen:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.dev",
@@ -108,7 +109,9 @@ def start_gunicorn(port: int, workers: int, log: Path) -> subprocess.Popen:
     }
     env.pop("REDIS_URL", None)
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    command = [str(gunicorn), "config.wsgi", "-w", str(workers), "-b", f"{HOST}:{port}", "--timeout", "60"]
+    command = [str(gunicorn), "config.wsgi", "-c", "deploy/gunicorn.conf.py", "-b", f"{HOST}:{port}"]
+    if workers:
+        command += ["-w", str(workers)]
     with open(log, "wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
@@ -209,6 +212,13 @@ def run_wrk(wrk: str, port, token, bodies, clients, seconds) -> dict:
     return json.loads(line[4:])
 
 
+def _parent(stat: Path) -> int:
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def cpu_seconds(master: int) -> float:
     """CPU time (user + system) used so far by the gunicorn master's worker processes."""
     total = 0.0
@@ -222,6 +232,19 @@ def cpu_seconds(master: int) -> float:
     return total
 
 
+def worker_rss_mib(master: int) -> float:
+    """The largest resident memory (VmRSS) among the gunicorn master's worker processes."""
+    peak = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+        except OSError:
+            continue
+        if int(fields.get("PPid", "0").strip()) == master:
+            peak = max(peak, int(fields.get("VmRSS", "0 kB").split()[0]))
+    return peak / 1024
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -230,7 +253,7 @@ def percentile(values: list[float], p: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None, help="default: deploy/gunicorn.conf.py's (2 x cores + 1)")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--max-requests", type=int, default=200_000)
@@ -270,6 +293,8 @@ def main() -> None:
         else:
             latencies, errors, elapsed = run_load(port, token, bodies, args.clients, args.seconds, args.max_requests)
         server_cpu = cpu_seconds(server.pid) - cpu_before
+        workers = sum(1 for p in Path("/proc").glob("[0-9]*/stat") if _parent(p) == server.pid)
+        rss = worker_rss_mib(server.pid)
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -290,7 +315,7 @@ def main() -> None:
         ok, error_count = len(ms), len(errors)
         p50, p90, p99, top, mean = (*(percentile(ms, p) for p in (50, 90, 99)), max(ms), statistics.fmean(ms))
     print(
-        f"gunicorn config.wsgi -w {args.workers} on {HOST}:{port}; {args.clients} concurrent clients ({client}) "
+        f"gunicorn config.wsgi -w {workers} on {HOST}:{port}; {args.clients} concurrent clients ({client}) "
         f"for {elapsed:.1f} s after a {args.warmup:.0f} s warm-up"
     )
     print(
@@ -299,9 +324,10 @@ def main() -> None:
         "(target: p99 < 50 ms)"
     )
     print(
-        f"server CPU: {1000 * server_cpu / max(ok, 1):.1f} ms per request over the {args.workers} workers "
+        f"server CPU: {1000 * server_cpu / max(ok, 1):.1f} ms per request over the {workers} workers "
         f"({server_cpu / elapsed:.2f} of the machine's {os.cpu_count()} cores busy with them); the machine's load "
-        f"average was {load_before:.1f} when the run began (other work shares these cores)"
+        f"average was {load_before:.1f} when the run began (other work shares these cores); largest worker "
+        f"{rss:.0f} MiB resident"
     )
     if not wrk and errors:
         print(f"errors: {sorted(set(errors))[:5]}")
