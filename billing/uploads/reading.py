@@ -59,8 +59,8 @@ class Limits:
     no more than one at it; an xlsx's members are measured before anything is parsed (a few hundred KB of zip can
     unpack to gigabytes of XML: millions of cells referring to one shared string)."""
 
-    max_rows: int = 200_000
-    max_claims: int = 50_000
+    max_rows: int = 400_000
+    max_claims: int = 100_000
     max_xlsx_bytes: int = 256 * 1024 * 1024  # all members, unpacked
     max_shared_strings_bytes: int = 32 * 1024 * 1024  # read whole by openpyxl when the workbook opens
 

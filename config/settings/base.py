@@ -228,8 +228,8 @@ REFRESH_LOCK_WAIT_SECONDS = env.int("REFRESH_LOCK_WAIT_SECONDS", default=3 * 360
 WATCHED_CODES = env.list("WATCHED_CODES", default=[])  # extra codes whose changes send a notice
 
 # What one batch upload may cost (billing.uploads.reading.Limits) and how many uploads a user may add per hour.
-UPLOAD_MAX_ROWS = env.int("UPLOAD_MAX_ROWS", default=200_000)
-UPLOAD_MAX_CLAIMS = env.int("UPLOAD_MAX_CLAIMS", default=50_000)
+UPLOAD_MAX_ROWS = env.int("UPLOAD_MAX_ROWS", default=400_000)
+UPLOAD_MAX_CLAIMS = env.int("UPLOAD_MAX_CLAIMS", default=100_000)
 UPLOAD_MAX_XLSX_BYTES = env.int("UPLOAD_MAX_XLSX_BYTES", default=256 * 1024 * 1024)
 UPLOAD_MAX_SHARED_STRINGS_BYTES = env.int("UPLOAD_MAX_SHARED_STRINGS_BYTES", default=32 * 1024 * 1024)
 UPLOADS_PER_HOUR = env.int("UPLOADS_PER_HOUR", default=30)

@@ -147,7 +147,7 @@ def test_too_many_claims_stops_at_the_limit_in_seconds(practice, clock):
     upload = run_upload(practice, data.encode(), "claims.csv")
     assert not clock or time.perf_counter() - started < 10
     assert upload.status == "failed" and upload.error.startswith(
-        "The file has more than 50,000 claims, the most one upload may have (setting UPLOAD_MAX_CLAIMS)"
+        "The file has more than 100,000 claims, the most one upload may have (setting UPLOAD_MAX_CLAIMS)"
     )
     assert not ClaimCheck.objects.exists()
 
