@@ -7,12 +7,11 @@ the other way round)."""
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -66,24 +65,12 @@ def enqueue(
 
 
 def send_in_background(run_id: int) -> None:
-    """Send a run's task without waiting for it. With a broker that is what ``send`` does; with in-process Celery
-    (no REDIS_URL) the task would run inside ``send``, so it runs in a thread of its own (its own database
-    connection, closed at the end) and the page that asked answers at once."""
-    from config.celery import app
+    """Send a run's task without holding the page that asked: with a broker that is what ``send`` does; with
+    in-process Celery the run goes to a thread after the response (``config.background.in_background``, the one
+    place for that; the test settings run it inline, as they run every page's job)."""
+    from config.background import in_background
 
-    if not app.conf.task_always_eager:
-        send(run_id)
-        return
-
-    def work() -> None:
-        try:
-            send(run_id)
-        except Exception:  # the run records its own failure; this is only what escaped it
-            log.exception("refresh run %s (in-process, background) failed", run_id)
-        finally:
-            connections.close_all()
-
-    threading.Thread(target=work, name=f"refresh-run-{run_id}", daemon=True).start()
+    in_background(send, run_id, label=f"refresh run {run_id}")
 
 
 def send(run_id: int) -> None:

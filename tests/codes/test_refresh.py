@@ -490,7 +490,7 @@ def test_admin_sources_refresh_now_and_runs_with_progress_and_diff(cms_server, a
         reverse("admin:codes_source_changelist"), {"action": "refresh_now", "_selected_action": [source.pk]}
     )
     assert response.status_code == 302
-    # the page does not wait for the refresh (in-process Celery: it runs in a thread after the response)
+    # in-process Celery runs the refresh after the response (in a thread outside the tests: config.background)
     (run,) = refresh.wait_for([RefreshRun.objects.get(source=source).pk], timeout=30)
     assert run.status == "loaded" and run.trigger == "admin"
     page = admin_client.get(reverse("admin:codes_source_changelist")).content.decode()

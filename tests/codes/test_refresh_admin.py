@@ -67,6 +67,7 @@ def test_refresh_now_answers_before_the_run_works(admin_client, settings, monkey
 
     if not settings.CELERY_TASK_ALWAYS_EAGER:
         pytest.skip("in-process Celery only: with a broker the run is only queued, never worked in the web process")
+    settings.EAGER_JOBS_IN_THREADS = True  # as outside the tests (config.background): the run goes to a thread
 
     class Unavailable(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
