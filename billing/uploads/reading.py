@@ -108,6 +108,8 @@ def canonical(name: Any) -> str:
 def cell_text(value: Any) -> str:
     """A cell as text: spreadsheet dates as YYYY-MM-DD, whole numbers without ".0" (an NPI or a unit count
     typed into Excel comes back as 1234567893.0), text stripped."""
+    if type(value) is str:  # every cell of a CSV, most of an xlsx: first (3 million calls for 100,000 claims)
+        return ILLEGAL_CHARACTERS_RE.sub("", value).strip() if value else ""
     if value is None:
         return ""
     if isinstance(value, datetime):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import IO
@@ -49,6 +50,7 @@ def write_work_file(
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(WORK_COLUMNS)
     offset = _flush(buffer, out)
+    cells = operator.itemgetter(*COLUMNS)
     for row in rows:
         ref = row.values["claim_ref"]
         ordinal = ordinals.get(ref) if ref else None
@@ -63,7 +65,7 @@ def write_work_file(
             if position == 0:
                 plan.chunks.append({"first": ordinal, "count": 0, "start": offset, "end": offset})
             plan.chunks[index]["count"] += 1
-        writer.writerow([ordinal, row.number, *(row.values[c] for c in COLUMNS)])
+        writer.writerow((ordinal, row.number, *cells(row.values)))
         offset += _flush(buffer, out)
         chunk = plan.chunks[ordinal // chunk_claims]
         chunk["end"] = max(chunk["end"], offset)
