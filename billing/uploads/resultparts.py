@@ -1,0 +1,180 @@
+"""The results workbook's parts on storage: each chunk of an upload saves its rows of the workbook, rendered and
+deflated (billing.uploads.sheetxml), next to the work file; the finish joins them into the xlsx.
+
+A part is ``uploads/work/upload-<id>-part-<index>.xml.z``: a magic line, a JSON line (which upload and chunk it
+belongs to, and the CRC, length, rows and deflated length of its Results and Findings rows), then the two
+deflated runs. A redelivered chunk saves the same bytes again (the check of a chunk is the same for the same claims
+on the same day). A part counts only when the chunk's done marker is there, and only if it reads back whole and
+belongs to this upload and chunk; otherwise (a chunk stored before parts existed, a storage failure, a worker
+killed while saving) the finish renders the chunk from its stored checks with the same renderer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from typing import IO
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db.models import IntegerField
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+
+from billing.models import BatchUpload, ClaimCheck
+from billing.uploads import sheetxml
+
+log = logging.getLogger(__name__)
+
+WORK_DIR = "uploads/work"
+MAGIC = b"mild results part 1\n"
+HEADER_LIMIT = 4096
+BLOCK = 1 << 20
+
+
+class UnusablePart(Exception):
+    """A part that is not this chunk's, or not whole."""
+
+
+def part_prefix(upload_id: int) -> str:
+    return f"upload-{upload_id}-part-"
+
+
+def part_name(upload_id: int, index: int) -> str:
+    return f"{WORK_DIR}/{part_prefix(upload_id)}{index}.xml.z"
+
+
+def _binding(upload: BatchUpload, index: int) -> dict:
+    """What ties a part to its upload and chunk (ids are reused by a database restored or rolled back)."""
+    chunk = upload.chunk_plan["chunks"][index]
+    created = upload.created_at.isoformat() if upload.created_at else ""
+    return {"upload": upload.pk, "created": created, "chunk": index, "first": chunk["first"], "count": chunk["count"]}
+
+
+def _run(part: sheetxml.Part) -> list[int]:
+    """How a part's header describes one deflated run: CRC-32, length, rows, deflated length."""
+    return [part.crc, part.size, part.rows, len(part.data)]
+
+
+def encode(binding: Mapping, results: sheetxml.Part, findings: sheetxml.Part) -> bytes:
+    meta = {**binding, "results": _run(results), "findings": _run(findings)}
+    return MAGIC + json.dumps(meta).encode() + b"\n" + results.data + findings.data
+
+
+def save_part(upload: BatchUpload, index: int, results: list[dict]) -> str | None:
+    """Render chunk ``index``'s rows of the workbook and save them (in place of what an earlier delivery saved).
+    Storage trouble is logged, not raised: the finish renders a missing part from the stored checks."""
+    data = encode(_binding(upload, index), *sheetxml.deflate_rendered(sheetxml.render(results)))
+    name = part_name(upload.pk, index)
+    try:
+        default_storage.delete(name)
+        saved = default_storage.save(name, ContentFile(data))
+        if saved != name:  # another delivery of this chunk saved the same bytes meanwhile
+            default_storage.delete(saved)
+    except OSError:
+        log.warning("upload %s chunk %s: results part not saved (the finish renders it)", upload.pk, index,
+                    exc_info=True)  # fmt: skip
+        return None
+    return name
+
+
+def drop_parts(upload: BatchUpload) -> None:
+    """Delete the upload's parts (a missing one is fine; storage trouble leaves files the sweeper removes)."""
+    for index in range(upload.chunks_total or 0):
+        try:
+            default_storage.delete(part_name(upload.pk, index))
+        except OSError:
+            log.warning("upload %s: results parts not deleted", upload.pk)
+            return
+
+
+def _copy_part(upload: BatchUpload, index: int, spool: IO[bytes]) -> tuple[list, list]:
+    """Copy chunk ``index``'s saved part to ``spool``; -> the Results and Findings run descriptions."""
+    with default_storage.open(part_name(upload.pk, index), "rb") as fh:
+        if fh.read(len(MAGIC)) != MAGIC:
+            raise UnusablePart("not a results part")
+        line = fh.readline(HEADER_LIMIT)
+        meta = json.loads(line)
+        if any(meta.get(key) != value for key, value in _binding(upload, index).items()):
+            raise UnusablePart("a part of another upload or chunk")
+        runs = [meta["results"], meta["findings"]]
+        if runs[0][2] != meta["count"]:
+            raise UnusablePart("not one Results row per claim")
+        left = runs[0][3] + runs[1][3]
+        while left:
+            block = fh.read(min(BLOCK, left))
+            if not block:
+                raise UnusablePart("cut short")
+            spool.write(block)
+            left -= len(block)
+        if fh.read(1):
+            raise UnusablePart("longer than it says")
+    return runs[0], runs[1]
+
+
+def stored_chunk(upload: BatchUpload, index: int) -> Iterator[dict]:
+    """The stored results of one chunk's checks, in file order."""
+    chunk = upload.chunk_plan["chunks"][index]
+    return (
+        ClaimCheck.objects.filter(upload=upload)
+        .annotate(ordinal=Cast(KT("result__ordinal"), IntegerField()))
+        .filter(ordinal__gte=chunk["first"], ordinal__lt=chunk["first"] + chunk["count"])
+        .order_by("ordinal", "id")
+        .values_list("result", flat=True)
+        .iterator(chunk_size=2000)
+    )
+
+
+def _render_stored(upload: BatchUpload, index: int, spool: IO[bytes]) -> tuple[list, list]:
+    results, findings = sheetxml.deflate_rendered(sheetxml.render(stored_chunk(upload, index)))
+    spool.write(results.data)
+    spool.write(findings.data)
+    return _run(results), _run(findings)
+
+
+def _spooled(spool: IO[bytes], offset: int, length: int) -> Callable[[], Iterator[bytes]]:
+    def blocks() -> Iterator[bytes]:
+        spool.seek(offset)
+        left = length
+        while left:
+            block = spool.read(min(BLOCK, left))
+            if not block:
+                raise OSError("the spool file is shorter than was written")
+            left -= len(block)
+            yield block
+        spool.seek(0, 2)
+
+    return blocks
+
+
+def write_workbook(upload: BatchUpload, out: IO[bytes], beat: Callable[[], None] = lambda: None) -> dict:
+    """The upload's results workbook from its chunks' parts (each read once, copied in blocks through a local
+    spool file; a chunk whose part is missing or unusable rendered from its stored checks). ``beat`` is called once
+    per chunk. -> rows of each sheet and the chunks rendered here."""
+    chunks = upload.chunk_plan["chunks"]
+    findings: list[sheetxml.Source] = []
+    rendered: list[int] = []
+    with tempfile.TemporaryFile() as spool:
+
+        def results() -> Iterator[sheetxml.Source]:
+            for index in range(len(chunks)):
+                beat()
+                start = spool.seek(0, 2)
+                try:
+                    if str(index) not in (upload.chunk_runs or {}):
+                        raise UnusablePart("the chunk has no done marker")
+                    runs = _copy_part(upload, index, spool)
+                except (OSError, UnusablePart, ValueError, KeyError, TypeError, IndexError) as exc:
+                    log.info("upload %s chunk %s: rendering the stored checks (%s)", upload.pk, index, exc)
+                    spool.seek(start)
+                    spool.truncate()
+                    runs = _render_stored(upload, index, spool)
+                    rendered.append(index)
+                (rcrc, rsize, rrows, rlen), (fcrc, fsize, frows, flen) = runs
+                findings.append(sheetxml.Source(fcrc, fsize, frows, _spooled(spool, start + rlen, flen)))
+                yield sheetxml.Source(rcrc, rsize, rrows, _spooled(spool, start, rlen))
+
+        claims, finding_rows = sheetxml.write_workbook(out, results(), findings)
+    return {"claims": claims, "findings": finding_rows, "rendered": rendered}
