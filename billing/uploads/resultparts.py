@@ -19,7 +19,7 @@ from typing import IO
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db.models import IntegerField
+from django.db.models import F, IntegerField, Max, Min
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
@@ -114,24 +114,50 @@ def _copy_part(upload: BatchUpload, index: int, spool: IO[bytes]) -> tuple[list,
     return runs[0], runs[1]
 
 
-def stored_chunk(upload: BatchUpload, index: int) -> Iterator[dict]:
-    """The stored results of one chunk's checks, in file order."""
-    chunk = upload.chunk_plan["chunks"][index]
-    return (
-        ClaimCheck.objects.filter(upload=upload)
-        .annotate(ordinal=Cast(KT("result__ordinal"), IntegerField()))
-        .filter(ordinal__gte=chunk["first"], ordinal__lt=chunk["first"] + chunk["count"])
-        .order_by("ordinal", "id")
-        .values_list("result", flat=True)
-        .iterator(chunk_size=2000)
-    )
+class StoredChunks:
+    """The stored results of the chunks the finish renders itself, chunk by chunk in file order. The first one
+    asked for finds every chunk's id range with one grouped query; each chunk is then read within its range (the
+    primary key's index), not by filtering every check of the upload on its JSON ordinal once per chunk."""
 
+    def __init__(self, upload: BatchUpload):
+        self.upload = upload
+        self.ranges: dict[int, tuple[int, int]] | None = None
 
-def _render_stored(upload: BatchUpload, index: int, spool: IO[bytes]) -> tuple[list, list]:
-    results, findings = sheetxml.deflate_rendered(sheetxml.render(stored_chunk(upload, index)))
-    spool.write(results.data)
-    spool.write(findings.data)
-    return _run(results), _run(findings)
+    def _checks(self):
+        return ClaimCheck.objects.filter(upload=self.upload).annotate(
+            ordinal=Cast(KT("result__ordinal"), IntegerField())
+        )
+
+    def results(self, index: int) -> Iterator[dict]:
+        if self.ranges is None:
+            size = int(self.upload.chunk_plan["chunk_claims"])
+            grouped = (
+                self._checks()
+                .annotate(part=F("ordinal") / size)
+                .order_by()
+                .values("part")
+                .annotate(low=Min("id"), high=Max("id"))
+                .values_list("part", "low", "high")
+            )
+            self.ranges = {part: (low, high) for part, low, high in grouped}
+        if index not in self.ranges:
+            return iter(())
+        low, high = self.ranges[index]
+        chunk = self.upload.chunk_plan["chunks"][index]
+        return (
+            self._checks()
+            .filter(id__gte=low, id__lte=high, ordinal__gte=chunk["first"], ordinal__lt=chunk["first"] + chunk["count"])
+            .order_by("ordinal", "id")
+            .values_list("result", flat=True)
+            .iterator(chunk_size=2000)
+        )
+
+    def render(self, index: int, spool: IO[bytes]) -> tuple[list, list]:
+        """Render chunk ``index`` from its stored checks into ``spool``; -> its two run descriptions."""
+        results, findings = sheetxml.deflate_rendered(sheetxml.render(self.results(index)))
+        spool.write(results.data)
+        spool.write(findings.data)
+        return _run(results), _run(findings)
 
 
 def _spooled(spool: IO[bytes], offset: int, length: int) -> Callable[[], Iterator[bytes]]:
@@ -154,6 +180,7 @@ def write_workbook(upload: BatchUpload, out: IO[bytes], beat: Callable[[], None]
     spool file; a chunk whose part is missing or unusable rendered from its stored checks). ``beat`` is called once
     per chunk. -> rows of each sheet and the chunks rendered here."""
     chunks = upload.chunk_plan["chunks"]
+    stored = StoredChunks(upload)
     findings: list[sheetxml.Source] = []
     rendered: list[int] = []
     with tempfile.TemporaryFile() as spool:
@@ -170,7 +197,7 @@ def write_workbook(upload: BatchUpload, out: IO[bytes], beat: Callable[[], None]
                     log.info("upload %s chunk %s: rendering the stored checks (%s)", upload.pk, index, exc)
                     spool.seek(start)
                     spool.truncate()
-                    runs = _render_stored(upload, index, spool)
+                    runs = stored.render(index, spool)
                     rendered.append(index)
                 (rcrc, rsize, rrows, rlen), (fcrc, fsize, frows, flen) = runs
                 findings.append(sheetxml.Source(fcrc, fsize, frows, _spooled(spool, start + rlen, flen)))
