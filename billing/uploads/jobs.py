@@ -6,7 +6,8 @@ itself is created, and its job queued on commit, by billing.uploads.services.
 byte range (billing.uploads.reading). ``check_chunk`` checks one chunk with one ``Checker`` and stores its checks, the
 progress and the chunk's done marker (``chunk_runs``) in one transaction under a lock of the upload's row, so a
 redelivered chunk changes nothing and the chunk that completes the upload is known exactly: it asks for
-``finish``, which writes the results workbook from the stored checks.
+``finish``. Each chunk also saves its rows of the results workbook (billing.uploads.resultparts) before it
+stores; ``finish`` joins them into the workbook.
 """
 
 from __future__ import annotations
