@@ -2,11 +2,12 @@
 deflated (billing.uploads.sheetxml), next to the work file; the finish joins them into the xlsx.
 
 A part is ``uploads/work/upload-<id>-part-<index>.xml.z``: a magic line, a JSON line (which upload and chunk it
-belongs to, and the CRC, length, rows and deflated length of its Results and Findings rows), then the two
-deflated runs. A redelivered chunk saves the same bytes again (the check of a chunk is the same for the same claims
-on the same day). A part counts only when the chunk's done marker is there, and only if it reads back whole and
-belongs to this upload and chunk; otherwise (a chunk stored before parts existed, a storage failure, a worker
-killed while saving) the finish renders the chunk from its stored checks with the same renderer.
+belongs to; for its Results and for its Findings rows: the XML's CRC-32 and length, the rows, the deflated length
+and CRC-32), then the two deflated runs. A redelivered chunk saves the same bytes again (the check of a chunk is the
+same for the same claims on the same day). A part counts only when the chunk's done marker is there, and only if it
+reads back whole and undamaged and belongs to this upload and chunk; otherwise (a chunk stored before parts existed,
+a storage failure, a worker killed while saving) the finish renders the chunk from its stored checks with the same
+renderer.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import IO
 
@@ -54,8 +56,9 @@ def _binding(upload: BatchUpload, index: int) -> dict:
 
 
 def _run(part: sheetxml.Part) -> list[int]:
-    """How a part's header describes one deflated run: CRC-32, length, rows, deflated length."""
-    return [part.crc, part.size, part.rows, len(part.data)]
+    """How a part's header describes one deflated run: CRC-32 and length of the XML, rows, deflated length and the
+    deflated bytes' CRC-32 (checked as the finish copies them: a part damaged on storage is not joined)."""
+    return [part.crc, part.size, part.rows, len(part.data), zlib.crc32(part.data)]
 
 
 def encode(binding: Mapping, results: sheetxml.Part, findings: sheetxml.Part) -> bytes:
@@ -102,16 +105,25 @@ def _copy_part(upload: BatchUpload, index: int, spool: IO[bytes]) -> tuple[list,
         runs = [meta["results"], meta["findings"]]
         if runs[0][2] != meta["count"]:
             raise UnusablePart("not one Results row per claim")
-        left = runs[0][3] + runs[1][3]
-        while left:
-            block = fh.read(min(BLOCK, left))
-            if not block:
-                raise UnusablePart("cut short")
-            spool.write(block)
-            left -= len(block)
+        for run in runs:
+            if _copy(fh, spool, run[3]) != run[4]:
+                raise UnusablePart("damaged (CRC-32)")
         if fh.read(1):
             raise UnusablePart("longer than it says")
     return runs[0], runs[1]
+
+
+def _copy(fh: IO[bytes], spool: IO[bytes], length: int) -> int:
+    """Copy ``length`` bytes in blocks; -> their CRC-32."""
+    crc = 0
+    while length:
+        block = fh.read(min(BLOCK, length))
+        if not block:
+            raise UnusablePart("cut short")
+        spool.write(block)
+        crc = zlib.crc32(block, crc)
+        length -= len(block)
+    return crc
 
 
 class StoredChunks:
@@ -199,7 +211,7 @@ def write_workbook(upload: BatchUpload, out: IO[bytes], beat: Callable[[], None]
                     spool.truncate()
                     runs = stored.render(index, spool)
                     rendered.append(index)
-                (rcrc, rsize, rrows, rlen), (fcrc, fsize, frows, flen) = runs
+                (rcrc, rsize, rrows, rlen, _), (fcrc, fsize, frows, flen, _) = runs
                 findings.append(sheetxml.Source(fcrc, fsize, frows, _spooled(spool, start + rlen, flen)))
                 yield sheetxml.Source(rcrc, rsize, rrows, _spooled(spool, start, rlen))
 

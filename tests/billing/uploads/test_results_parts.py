@@ -266,6 +266,21 @@ def test_a_missing_or_damaged_part_is_rendered_from_the_stored_checks(planned):
     assert cells(finish_and_read(planned)) == cells(reference(stored(planned)))
 
 
+def test_a_part_damaged_on_storage_is_not_joined(planned):
+    checker = Checker.create()
+    for index in range(4):
+        upload_jobs.check_chunk(planned.pk, index, checker=checker)
+    name = resultparts.part_name(planned.pk, 1)
+    with default_storage.open(name, "rb") as fh:
+        data = bytearray(fh.read())
+    data[-5] ^= 0x10  # one bit of the Findings run
+    default_storage.delete(name)
+    default_storage.save(name, ContentFile(bytes(data)))
+    planned.refresh_from_db()
+    assert resultparts.write_workbook(planned, io.BytesIO())["rendered"] == [1]
+    assert cells(finish_and_read(planned)) == cells(reference(stored(planned)))
+
+
 def test_a_part_of_an_earlier_upload_with_the_same_id_is_not_used(planned):
     checker = Checker.create()
     for index in range(4):
