@@ -12,7 +12,7 @@
   together, so nothing is imported twice).
 - Refresh runs: ``codes.refresh.requeue_stuck`` (queued too long, or running with a dead worker; a redelivered
   run is taken over, or failed after ``MAX_ATTEMPTS``).
-- Work files of uploads that are no longer running are removed.
+- Work files and results parts of uploads that are no longer running are removed.
 
 Sending again is always safe: every job is idempotent by its row. With the broker still down a send raises and
 the next sweep tries again.
@@ -30,12 +30,13 @@ from django.utils import timezone
 
 from billing.models import BatchUpload, JobStatus, ReportFile, X12Upload
 from billing.uploads import jobs as upload_jobs
+from billing.uploads import resultparts
 from config import jobs
 from config.jobs import JobNotQueued, send
 
 log = logging.getLogger(__name__)
 
-WORK_DIR = "uploads/work"
+WORK_DIR = resultparts.WORK_DIR
 
 
 def _last_activity(upload: BatchUpload) -> datetime:
@@ -115,19 +116,19 @@ def _send_owned_again(model, task, now: datetime, cutoff: datetime, what: str) -
 
 
 def clean_work_files() -> int:
-    """Remove work files no running upload reads (left by a worker killed while planning, or after the end)."""
+    """Remove work files and results parts no running upload reads (left by a worker killed while planning, or
+    after the end)."""
     try:
         _, names = default_storage.listdir(WORK_DIR)
     except (FileNotFoundError, NotImplementedError):
         return 0
-    wanted = {
-        (plan or {}).get("work_file")
-        for plan in BatchUpload.objects.filter(status__in=jobs.ACTIVE).values_list("chunk_plan", flat=True)
-    }
+    active = list(BatchUpload.objects.filter(status__in=jobs.ACTIVE).values_list("pk", "chunk_plan"))
+    wanted = {(plan or {}).get("work_file") for _, plan in active}
+    parts = tuple(resultparts.part_prefix(pk) for pk, _ in active)
     removed = 0
     for name in names:
         path = f"{WORK_DIR}/{name}"
-        if path in wanted:
+        if path in wanted or name.startswith(parts):
             continue
         # a planning worker saves the file a moment before the row names it: leave young files alone
         try:

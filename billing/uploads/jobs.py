@@ -6,7 +6,8 @@ itself is created, and its job queued on commit, by billing.uploads.services.
 byte range (billing.uploads.reading). ``check_chunk`` checks one chunk with one ``Checker`` and stores its checks, the
 progress and the chunk's done marker (``chunk_runs``) in one transaction under a lock of the upload's row, so a
 redelivered chunk changes nothing and the chunk that completes the upload is known exactly: it asks for
-``finish``, which writes the results workbook from the stored checks.
+``finish``. Each chunk also saves its rows of the results workbook (billing.uploads.resultparts) before it
+stores; ``finish`` joins them into the workbook.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 import tempfile
 import time
 import zoneinfo
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -24,17 +25,15 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, IntegerField
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models import F
 from django.utils import timezone
 
 from billing.checking.claim import ClaimInputError
 from billing.claims.checker import Checker
 from billing.claims.checks import input_error_result, store_checks
-from billing.models import BatchUpload, ClaimCheck, JobStatus
+from billing.models import BatchUpload, JobStatus
 from billing.uploads import reading as uploads
-from billing.uploads import results, workfile
+from billing.uploads import resultparts, workfile
 from billing.uploads.payloads import claim_payload, input_errors
 from config import jobs
 
@@ -186,6 +185,7 @@ def check_chunk(upload_id: int, index: int, *, checker: Checker | None = None) -
     checker = checker or Checker.create(today=today)
     payloads: list[dict | None] = []
     results = check_claims(checker, upload.practice_id, claims, today, payloads)
+    resultparts.save_part(upload, index, results)  # this chunk's rows of the results workbook, for ``finish``
     checked = time.perf_counter()
     with transaction.atomic():
         locked = BatchUpload.objects.select_for_update().get(pk=upload_id)
@@ -237,16 +237,6 @@ def fail_chunk(upload_id: int, index: int, exc: BaseException) -> None:
 # ---- finish and fail ---------------------------------------------------------------------------------------
 
 
-def stored_results(upload: BatchUpload) -> Iterable[dict]:
-    """The stored results of an upload's checks in file order."""
-    return (
-        ClaimCheck.objects.filter(upload=upload)
-        .order_by(Cast(KT("result__ordinal"), IntegerField()), "id")
-        .values_list("result", flat=True)
-        .iterator(chunk_size=2000)
-    )
-
-
 FINISH_BEAT = "finish_beat"  # chunk_plan key: when the finishing worker last showed it is writing the workbook
 FINISH_BEAT_SECONDS = 5.0  # at most; a third of JOB_STALE_SECONDS when that is shorter
 
@@ -275,26 +265,30 @@ def _finish_beat(upload_id: int, now: datetime | None = None) -> None:
         BatchUpload.objects.filter(pk=upload_id).update(chunk_plan={**(plan or {}), FINISH_BEAT: stamp})
 
 
-def _beating(upload_id: int, results: Iterable[dict]) -> Iterator[dict]:
-    """Pass the stored results through, writing the finish's heartbeat every few seconds."""
+def _beater(upload_id: int) -> Callable[[], None]:
+    """A function the finish calls as it goes: it writes the finish's heartbeat every few seconds."""
     every = min(FINISH_BEAT_SECONDS, jobs.stale_seconds() / 3)
     last = time.monotonic()
-    for result in results:
+
+    def beat() -> None:
+        nonlocal last
         if time.monotonic() - last >= every:
             _finish_beat(upload_id)
             last = time.monotonic()
-        yield result
+
+    return beat
 
 
 def finish(upload_id: int) -> BatchUpload:
-    """Write the results workbook from the stored checks and mark the upload done (once every chunk is in; one
-    finisher at a time, see ``_claim_finish``)."""
+    """Join the chunks' parts of the results workbook (billing.uploads.resultparts; a chunk without a usable part
+    rendered from its stored checks) and mark the upload done (once every chunk is in; one finisher at a time, see
+    ``_claim_finish``)."""
     upload = _claim_finish(upload_id)
     if upload is None:
         return BatchUpload.objects.get(pk=upload_id)
     stem = (upload.original_name or "claims").rsplit(".", 1)[0][:80]
     with tempfile.TemporaryFile() as out:
-        results.write_results(out, _beating(upload_id, stored_results(upload)))
+        written = resultparts.write_workbook(upload, out, _beater(upload_id))
         out.seek(0)
         upload.result_file.save(f"checked-{stem}.xlsx", File(out), save=False)
     updated = BatchUpload.objects.filter(pk=upload_id, status=JobStatus.RUNNING).update(
@@ -302,7 +296,8 @@ def finish(upload_id: int) -> BatchUpload:
     )
     if updated:
         _drop_work_file(upload)
-        log.info("upload %s done: %d claims", upload_id, upload.total_claims)
+        log.info("upload %s done: %d claims (%d chunks rendered at the finish)", upload_id, upload.total_claims,
+                 len(written["rendered"]))  # fmt: skip
     else:
         upload.result_file.delete(save=False)  # finished (or failed) meanwhile by another delivery
     return BatchUpload.objects.get(pk=upload_id)
@@ -318,6 +313,8 @@ def fail(upload_id: int, message: str) -> None:
 
 
 def _drop_work_file(upload: BatchUpload) -> None:
+    """Delete the work file and the chunks' parts of the results workbook."""
+    resultparts.drop_parts(upload)
     name = (upload.chunk_plan or {}).get("work_file")
     if name:
         try:

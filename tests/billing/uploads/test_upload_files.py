@@ -8,9 +8,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from billing.checking.claim import ClaimInputError, parse_claim
-from billing.uploads import payloads, workfile
+from billing.uploads import payloads, sheetxml, workfile
 from billing.uploads import reading as uploads
-from billing.uploads import results as results_workbook
 from billing.uploads.reading import UploadError
 
 HEADER = ",".join(uploads.COLUMNS)
@@ -256,8 +255,7 @@ def test_results_workbook_has_results_and_findings_sheets_with_frozen_filtered_h
         },
     ]
     out = io.BytesIO()
-    counts = results_workbook.write_results(out, results)
-    assert counts == {"clean": 1, "error": 1}
+    assert sheetxml.write_results(out, results) == (2, 3)
     book = load_workbook(io.BytesIO(out.getvalue()))
     assert book.sheetnames == ["Results", "Findings"]
     res, fnd = book["Results"], book["Findings"]
@@ -268,7 +266,7 @@ def test_results_workbook_has_results_and_findings_sheets_with_frozen_filtered_h
         "A1:G4",
     )
     assert list(res.values) == [
-        results_workbook.RESULT_HEADERS,
+        sheetxml.RESULT_HEADERS,
         ("A", 2, "medicare", "2026-05-04", "clean", 0, 0, 0, None),
         ("=B", 4, "medicare", "2026-05-04", "error", 2, 0, 1, "PAYER_REQUIRES_MODIFIER, NCCI_PTP_CONFLICT"),
     ]

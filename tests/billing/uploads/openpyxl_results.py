@@ -1,5 +1,6 @@
-"""The results workbook of a batch upload (pure, openpyxl write-only): a Results sheet with one row per claim and
-a Findings sheet with one row per finding."""
+"""The reference for billing.uploads.sheetxml: the results workbook as openpyxl (write-only) wrote it before the
+chunks rendered their own rows (a Results sheet with one row per claim, a Findings sheet with one row per finding).
+The tests compare what sheetxml writes, read back, with what this gives for the same results."""
 
 from __future__ import annotations
 
