@@ -23,6 +23,7 @@ def test_the_administrator_sees_every_kind_and_fetches_hcpcs_now(page, demo, cms
         pytest.skip("the embedded default's in-process run (a real worker keeps its own short test timeouts)")
     settings.REFRESH_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # the local copy of cms.gov is on loopback
     settings.REFRESH_READ_TIMEOUT = 30
+    settings.EAGER_JOBS_IN_THREADS = True  # as outside the tests (config.background): the fetch goes to a thread
     site = build_site(cms_server, timezone.localdate())
     source = Source.objects.get(kind=k.HCPCS)
     assert source.url.startswith("https://www.cms.gov/")  # shipped by load_defaults
