@@ -37,6 +37,7 @@ from billing.uploads import reading as uploads
 from billing.uploads import results, workfile
 from billing.uploads.payloads import claim_payload, input_errors
 from config import jobs
+from config.unstorable import has_bad_text
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,11 @@ def check_claims(
     parameter stays for the callers, the checker was built for that day). ``payloads``, when given, gets each
     checked claim's payload (None for one that could not be read), in the results' order: ``store_checks`` keeps
     the patient's hash and services from it (``patient_account``)."""
+    claims = list(claims)
+    # A payload's text is its rows' cells, cut and cased (claim_payload): when no cell of the chunk holds text that
+    # cannot be stored, no payload does, and one search of the chunk's cells stands for parse_claim's search of
+    # each payload (a sixth of its time). Otherwise each claim is searched as before, naming the field.
+    text_checked = not has_bad_text("".join(v for claim in claims for row in claim.rows for v in row.values.values()))
     prepared = [(claim, *claim_payload(claim)) for claim in claims]
     checker.prefetch(payload for _, payload, errors in prepared if not errors)
     out = []
@@ -145,7 +151,7 @@ def check_claims(
         result = None
         if not problems:
             try:
-                result = checker.check(payload, practice_id)
+                result = checker.check(payload, practice_id, text_checked=text_checked)
             except ClaimInputError as exc:
                 problems = input_errors(exc.errors, claim)
         if result is None:
