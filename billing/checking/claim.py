@@ -12,6 +12,7 @@ Codes are normalised: procedure and diagnosis codes upper case without dots or s
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -61,9 +62,15 @@ def latest_date(today: date | None = None) -> date:
     return date(today.year + FUTURE_YEARS, today.month, min(today.day, 28 if today.month == 2 else today.day))
 
 
+@functools.lru_cache(maxsize=64)
+def _latest_date(today: date) -> date:
+    """``latest_date`` for a given day, worked out once a day (every date of every claim asks it)."""
+    return latest_date(today)
+
+
 def date_out_of_range(value: date, today: date | None = None) -> str | None:
     """Why ``value`` is no date for a claim (too early, too far ahead), or None."""
-    latest = latest_date(today)
+    latest = _latest_date(today or date.today())
     if EARLIEST_DATE <= value <= latest:
         return None
     return (

@@ -21,6 +21,8 @@ _WHOLE = re.compile(r"\d+(?:\.0*)?")
 
 
 def split_list(text: str) -> list[str]:
+    if not text:
+        return []
     return [item for item in _LIST_SPLIT.split(text.strip()) if item]
 
 
@@ -89,10 +91,11 @@ def claim_payload(claim: UploadClaim) -> tuple[dict, dict[str, str]]:
             text = row.values[column]
             if not text:
                 continue
-            if column not in chosen:
+            first = chosen.get(column)
+            if first is None:
                 chosen[column] = (text, row.number)
-            elif column not in errors:
-                first_text, first_row = chosen[column]
+            elif text != first[0] and column not in errors:  # the same text is the same value: nothing to compare
+                first_text, first_row = first
                 same = _SAME[column]
                 if same(first_text) != same(text):
                     shown = (  # a patient's account number is never echoed
