@@ -319,8 +319,12 @@ class CodingSnapshot:
         return chosen
 
     def release(self, kind: str) -> ReleaseRef | None:
-        data = self.data(kind)
-        return data.ref if data else None
+        try:
+            return self._asked[("release", kind)]
+        except KeyError:
+            data = self.data(kind)
+            found = self._asked[("release", kind)] = data.ref if data else None
+            return found
 
     def loaded(self, kind: str) -> bool:
         """Whether any release of ``kind`` is loaded at all (whatever its dates)."""
