@@ -23,6 +23,8 @@ _WHOLE = re.compile(r"\d+(?:\.0*)?")
 def split_list(text: str) -> list[str]:
     if not text:
         return []
+    if text.isalnum():  # one item, nothing to split or strip (a code, a modifier, a pointer)
+        return [text]
     return [item for item in _LIST_SPLIT.split(text.strip()) if item]
 
 
