@@ -154,7 +154,7 @@ def parse_claim(data: Mapping[str, Any], today: date | None = None, *, text_chec
     ``text_checked``: the caller has already refused text that cannot be stored (the API's JSON parser).
     """
     errors: dict[str, str] = {}
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise ClaimInputError({"": "A claim must be a JSON object."})
     unstorable = None if text_checked else bad_text(dict(data))  # NUL or a lone surrogate: named, never stored
     if unstorable is not None:
@@ -220,23 +220,30 @@ def _text(data: Mapping, key: str, errors: dict, *, path: str | None = None, req
     return value
 
 
-def _date(data: Mapping, key: str, errors: dict, *, path: str | None = None, required: bool = False) -> date | None:
-    path = path or key
+def _date(
+    data: Mapping, key: str, errors: dict, *, path: str | None = None, required: bool = False, at: str = ""
+) -> date | None:
+    """``at``: the path of the object holding ``key`` (``lines[0]``), when ``path`` is not given."""
     value = data.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if value is None:
         if required:
-            errors[path] = "This field is required (a date as YYYY-MM-DD)."
+            errors[path or key] = "This field is required (a date as YYYY-MM-DD)."
         return None
-    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value.strip()):
-        errors[path] = "Must be a date written YYYY-MM-DD."
+    text = value.strip() if isinstance(value, str) else None
+    if text is not None and not text:
+        if required:
+            errors[path or key] = "This field is required (a date as YYYY-MM-DD)."
+        return None
+    if text is None or not _ISO_DATE.fullmatch(text):
+        errors[path or (f"{at}.{key}" if at else key)] = "Must be a date written YYYY-MM-DD."
         return None
     try:
-        parsed = date.fromisoformat(value.strip())
+        parsed = date.fromisoformat(text)
     except ValueError:
-        errors[path] = f"{value.strip()} is not a real date."
+        errors[path or (f"{at}.{key}" if at else key)] = f"{text} is not a real date."
         return None
     if (out_of_range := date_out_of_range(parsed)) is not None:
-        errors[path] = out_of_range
+        errors[path or (f"{at}.{key}" if at else key)] = out_of_range
         return None
     return parsed
 
@@ -307,15 +314,20 @@ def _list(data: Mapping, key: str, path: str, errors: dict, *, limit: int, not_a
 def _code_list(data: Mapping, key: str, limit: int, what: str, errors: dict, *, path: str | None = None) -> list[str]:
     """A list of up to ``limit`` non-blank code strings (missing or null: empty)."""
     path = path or key
-    value = _list(
-        data,
-        key,
-        path,
-        errors,
-        limit=limit,
-        not_a_list=f"Must be a list of {what}.",
-        too_many=f"At most {limit} {what} (this has {{count}}).",
-    )
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > limit:  # the messages are only made for an error
+        _list(
+            data,
+            key,
+            path,
+            errors,
+            limit=limit,
+            not_a_list=f"Must be a list of {what}.",
+            too_many=f"At most {limit} {what} (this has {{count}}).",
+        )
+        return []
     out = []
     for i, item in enumerate(value):
         normal = normalise_code(item) if isinstance(item, str) else ""
@@ -352,7 +364,7 @@ def _lines(data: Mapping, errors: dict) -> tuple[ClaimLine, ...]:
 
 def _line(item: Any, index: int, errors: dict) -> ClaimLine | None:
     at = f"lines[{index}]"
-    if not isinstance(item, Mapping):
+    if type(item) is not dict and not isinstance(item, Mapping):  # a dict first: the ABC check is slower
         errors[at] = "A service line must be a JSON object."
         return None
     before = len(errors)
@@ -373,7 +385,7 @@ def _line(item: Any, index: int, errors: dict) -> ClaimLine | None:
     modifiers = _modifiers(item, at, errors)
     pointers = _pointers(item, at, errors)
     charge = _charge(item, at, errors)
-    own_date = _date(item, "date_of_service", errors, path=f"{at}.date_of_service")
+    own_date = _date(item, "date_of_service", errors, at=at)
 
     if len(errors) > before:
         return None
@@ -390,38 +402,49 @@ def _line(item: Any, index: int, errors: dict) -> ClaimLine | None:
 
 
 def _modifiers(item: Mapping, at: str, errors: dict) -> tuple[str, ...]:
+    value = item.get("modifiers")
+    if value is None:
+        return ()
     path = f"{at}.modifiers"
-    value = _list(
-        item,
-        "modifiers",
-        path,
-        errors,
-        limit=MAX_MODIFIERS,
-        not_a_list='Must be a list of modifiers (e.g. ["Q0"]).',
-        too_many=f"At most {MAX_MODIFIERS} modifiers on a line (this has {{count}}).",
-    )
+    if not isinstance(value, list) or len(value) > MAX_MODIFIERS:
+        _list(
+            item,
+            "modifiers",
+            path,
+            errors,
+            limit=MAX_MODIFIERS,
+            not_a_list='Must be a list of modifiers (e.g. ["Q0"]).',
+            too_many=f"At most {MAX_MODIFIERS} modifiers on a line (this has {{count}}).",
+        )
+        return ()
     out = []
     for i, modifier in enumerate(value):
-        if not isinstance(modifier, str) or not modifier.strip():
+        text = modifier.strip() if isinstance(modifier, str) else ""
+        if not text:
             errors[f"{path}[{i}]"] = 'A modifier is a two-character code written as text (e.g. "Q0").'
-        elif len(modifier.strip()) > MAX_CODE_LENGTH:
+        elif len(text) > MAX_CODE_LENGTH:
             errors[f"{path}[{i}]"] = "This is not a modifier: too long."
         else:
-            out.append(modifier.strip().upper())
+            out.append(text.upper())
     return tuple(out)
 
 
 def _pointers(item: Mapping, at: str, errors: dict) -> tuple[int, ...]:
+    value = item.get("diagnosis_pointers")
+    if value is None:
+        return ()
     path = f"{at}.diagnosis_pointers"
-    value = _list(
-        item,
-        "diagnosis_pointers",
-        path,
-        errors,
-        limit=MAX_POINTERS,
-        not_a_list="Must be a list of diagnosis numbers (e.g. [1, 2]).",
-        too_many=f"At most {MAX_POINTERS} diagnosis pointers on a line (this has {{count}}).",
-    )
+    if not isinstance(value, list) or len(value) > MAX_POINTERS:
+        _list(
+            item,
+            "diagnosis_pointers",
+            path,
+            errors,
+            limit=MAX_POINTERS,
+            not_a_list="Must be a list of diagnosis numbers (e.g. [1, 2]).",
+            too_many=f"At most {MAX_POINTERS} diagnosis pointers on a line (this has {{count}}).",
+        )
+        return ()
     out = []
     for i, pointer in enumerate(value):
         if isinstance(pointer, bool) or not isinstance(pointer, int):
@@ -438,6 +461,10 @@ def _charge(item: Mapping, at: str, errors: dict) -> Decimal | None:
     value = item.get("charge")
     if value is None:
         return None
+    if type(value) is str and _CHARGE.fullmatch(text := value.strip()):  # the usual case: "9500.00"
+        amount = Decimal(text)
+        if amount < MAX_CHARGE:
+            return amount
     path = f"{at}.charge"
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         errors[path] = _CHARGE_FORMAT
