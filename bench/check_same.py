@@ -161,7 +161,10 @@ def profile(work, chunks, order: str) -> None:
         profiler.enable()
         jobs.check_claims(Checker.create(today=TODAY), practice_id, claims, TODAY, [])
         profiler.disable()
-    pstats.Stats(profiler).sort_stats(order).print_stats(60)
+    stats = pstats.Stats(profiler).sort_stats(order)
+    stats.print_stats(60)
+    if os.environ.get("CALLERS"):
+        stats.print_callers(os.environ["CALLERS"])
 
 
 def main() -> None:
