@@ -357,6 +357,13 @@ class CodingSnapshot:
 
     def diagnosis_elsewhere(self, code: str) -> DiagnosisInfo | None:
         """The code as another loaded ICD-10-CM release lists it (latest first), for 'not in effect'."""
+        try:
+            return self._asked[("diagnosis_elsewhere", code)]
+        except KeyError:
+            found = self._asked[("diagnosis_elsewhere", code)] = self._diagnosis_elsewhere(code)
+            return found
+
+    def _diagnosis_elsewhere(self, code: str) -> DiagnosisInfo | None:
         code = normalise_code(code)
         current = self.data(ICD10CM)
         for data in sorted(self.releases.get(ICD10CM, ()), key=lambda r: r.ref.effective_from, reverse=True):

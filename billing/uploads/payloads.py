@@ -110,8 +110,10 @@ def claim_payload(claim: UploadClaim) -> tuple[dict, dict[str, str]]:
                         f"{claim.ref} must give the same {column} (or leave it blank)."
                     )
 
+    texts = {column: text for column, (text, _) in chosen.items()}
+
     def value(column: str) -> str:
-        return chosen.get(column, ("", 0))[0]
+        return texts.get(column, "")
 
     payload: dict[str, Any] = {
         "payer": value("payer") or None,
