@@ -163,15 +163,17 @@ def parse_claim(data: Mapping[str, Any], today: date | None = None, *, text_chec
     payer = _text(data, "payer", errors, required=True)
     payer = payer.lower() if payer else payer  # payer keys are case-insensitive: Medicare -> medicare
     place = _place_of_service(data, errors)
-    date_of_service = _date(data, "date_of_service", errors, required=True)
+    now = date.today()  # the dates' range ends FUTURE_YEARS after it (asked once a claim, not once a date)
+    date_of_service = _date(data, "date_of_service", errors, required=True, now=now)
     claim_type = _claim_type(data, errors)
-    submitted_on = _date(data, "submitted_on", errors) or today
+    submitted_on = _date(data, "submitted_on", errors, now=now) or today
     npi = _text(data, "rendering_npi", errors)
     trial = _text(data, "clinical_trial_number", errors)
     prior_auth = _text(data, "prior_authorization_number", errors)
-    entered = _code_list(data, "diagnoses", MAX_DIAGNOSES, "diagnoses", errors)
+    normalised: list[str] = []
+    entered = _code_list(data, "diagnoses", MAX_DIAGNOSES, "diagnoses", errors, normals=normalised)
     condition_codes = _code_list(data, "condition_codes", MAX_CONDITION_CODES, "condition codes", errors)
-    lines = _lines(data, errors)
+    lines = _lines(data, errors, now)
     location = _location(data, errors)
     patient_account = _patient_account(data, errors)
 
@@ -182,7 +184,7 @@ def parse_claim(data: Mapping[str, Any], today: date | None = None, *, text_chec
         place_of_service=place,
         date_of_service=date_of_service,
         lines=lines,
-        diagnoses=tuple(normalise_code(code) for code in entered),
+        diagnoses=tuple(normalised),
         claim_type=claim_type,
         submitted_on=submitted_on,
         rendering_npi=npi,
@@ -221,9 +223,17 @@ def _text(data: Mapping, key: str, errors: dict, *, path: str | None = None, req
 
 
 def _date(
-    data: Mapping, key: str, errors: dict, *, path: str | None = None, required: bool = False, at: str = ""
+    data: Mapping,
+    key: str,
+    errors: dict,
+    *,
+    path: str | None = None,
+    required: bool = False,
+    at: str = "",
+    now: date | None = None,
 ) -> date | None:
-    """``at``: the path of the object holding ``key`` (``lines[0]``), when ``path`` is not given."""
+    """``at``: the path of the object holding ``key`` (``lines[0]``), when ``path`` is not given; ``now``: today
+    (None: asked here)."""
     value = data.get(key)
     if value is None:
         if required:
@@ -242,7 +252,7 @@ def _date(
     except ValueError:
         errors[path or (f"{at}.{key}" if at else key)] = f"{text} is not a real date."
         return None
-    if (out_of_range := date_out_of_range(parsed)) is not None:
+    if (out_of_range := date_out_of_range(parsed, now)) is not None:
         errors[path or (f"{at}.{key}" if at else key)] = out_of_range
         return None
     return parsed
@@ -311,8 +321,18 @@ def _list(data: Mapping, key: str, path: str, errors: dict, *, limit: int, not_a
     return value
 
 
-def _code_list(data: Mapping, key: str, limit: int, what: str, errors: dict, *, path: str | None = None) -> list[str]:
-    """A list of up to ``limit`` non-blank code strings (missing or null: empty)."""
+def _code_list(
+    data: Mapping,
+    key: str,
+    limit: int,
+    what: str,
+    errors: dict,
+    *,
+    path: str | None = None,
+    normals: list[str] | None = None,
+) -> list[str]:
+    """A list of up to ``limit`` non-blank code strings (missing or null: empty). ``normals``, when given, gets
+    each one normalised (``normalise_code``), as it was for the check."""
     path = path or key
     value = data.get(key)
     if value is None:
@@ -337,10 +357,12 @@ def _code_list(data: Mapping, key: str, limit: int, what: str, errors: dict, *, 
             errors[f"{path}[{i}]"] = "This is not a code: too long."
         else:
             out.append(item)
+            if normals is not None:
+                normals.append(normal)
     return out
 
 
-def _lines(data: Mapping, errors: dict) -> tuple[ClaimLine, ...]:
+def _lines(data: Mapping, errors: dict, now: date | None = None) -> tuple[ClaimLine, ...]:
     value = data.get("lines")
     if value is None:
         errors["lines"] = "This field is required: a claim needs at least one service line."
@@ -356,13 +378,13 @@ def _lines(data: Mapping, errors: dict) -> tuple[ClaimLine, ...]:
         return ()
     lines = []
     for i, item in enumerate(value):
-        line = _line(item, i, errors)
+        line = _line(item, i, errors, now)
         if line is not None:
             lines.append(line)
     return tuple(lines)
 
 
-def _line(item: Any, index: int, errors: dict) -> ClaimLine | None:
+def _line(item: Any, index: int, errors: dict, now: date | None = None) -> ClaimLine | None:
     at = f"lines[{index}]"
     if type(item) is not dict and not isinstance(item, Mapping):  # a dict first: the ABC check is slower
         errors[at] = "A service line must be a JSON object."
@@ -385,7 +407,7 @@ def _line(item: Any, index: int, errors: dict) -> ClaimLine | None:
     modifiers = _modifiers(item, at, errors)
     pointers = _pointers(item, at, errors)
     charge = _charge(item, at, errors)
-    own_date = _date(item, "date_of_service", errors, at=at)
+    own_date = _date(item, "date_of_service", errors, at=at, now=now)
 
     if len(errors) > before:
         return None

@@ -88,7 +88,10 @@ def claim_payload(claim: UploadClaim) -> tuple[dict, dict[str, str]]:
             "put together."
         )
     chosen: dict[str, tuple[str, int]] = {}
-    for row in claim.rows:
+    if claim.rows:  # the first row's texts are taken as they are; the later rows are compared with them
+        values, number = claim.rows[0].values, claim.rows[0].number
+        chosen = {column: (text, number) for column in CLAIM_COLUMNS if (text := values[column])}
+    for row in claim.rows[1:]:
         for column in CLAIM_COLUMNS:
             text = row.values[column]
             if not text:
