@@ -49,8 +49,9 @@ class DbPtpRelease(ReleaseData):
 
     def __init__(self, ref: ReleaseRef):
         self.ref = ref
-        self._prefetched: frozenset[str] = frozenset()
-        self._by_pair: dict[tuple[str, str], list] = {}
+        # (codes, pairs by (column 1, column 2)): one attribute, read and replaced whole, as the release is shared by
+        # the checkers of a process (SnapshotFactory) and a thread may prefetch while another asks
+        self._prefetched: tuple[frozenset[str], dict[tuple[str, str], list]] = (frozenset(), {})
         # The pairs of code sets already asked (a release's rows never change): the API's claims repeat the same
         # few combinations of codes, so most one-claim checks need no PTP query. Bounded, oldest dropped first.
         self._asked: OrderedDict[frozenset[str], list] = OrderedDict()
@@ -71,16 +72,16 @@ class DbPtpRelease(ReleaseData):
         ]
 
     def prefetch(self, codes: frozenset[str]) -> None:
-        if len(codes) > PREFETCH_MAX_CODES or codes <= self._prefetched:
+        if len(codes) > PREFETCH_MAX_CODES or codes <= self._prefetched[0]:
             return
         by_pair: dict[tuple[str, str], list] = {}
         for row in self._query(codes):
             by_pair.setdefault((row.column1, row.column2), []).append(row)
-        self._prefetched, self._by_pair = frozenset(codes), by_pair
+        self._prefetched = (frozenset(codes), by_pair)
 
     def pairs(self, codes: frozenset[str]) -> list:
-        if codes <= self._prefetched:
-            by_pair = self._by_pair
+        prefetched, by_pair = self._prefetched
+        if codes <= prefetched:
             return [row for c1 in codes for c2 in codes if c1 != c2 for row in by_pair.get((c1, c2), ())]
         rows = self._asked.get(codes)
         if rows is None:
@@ -110,6 +111,8 @@ def release_data(release: models.Release) -> ReleaseData:
 def clear_cache() -> None:
     with _cache_lock:
         _release_cache.clear()
+    with _snapshots_lock:
+        _snapshots_shared.clear()
 
 
 class LazyReleases(dict):
@@ -170,12 +173,18 @@ def loaded_releases() -> list[models.Release]:
 
 
 class SnapshotFactory:
-    """Snapshots for many dates over one read of the release list (the batch checker's path)."""
+    """Snapshots for many dates over one read of the release list (the batch checker's path).
+
+    Factories over the same releases (same ids, dates, labels and checksums: a release's rows never change after
+    its load) share their snapshots within a process, so what a snapshot works out once (the releases in force,
+    a code's sources and answer, the coding list) serves every chunk of an upload, not only the few claims of one
+    chunk on its date (a chunk of 500 claims spread over six months gave each snapshot three). Shared by at most
+    ``SNAPSHOT_FACTORIES`` factories, then started afresh, which bounds what the snapshots' caches hold.
+    """
 
     def __init__(self, releases: list[models.Release] | None = None):
         self.releases = loaded_releases() if releases is None else releases
-        self._lazy = LazyReleases(self.releases)
-        self._snapshots: dict[date, CodingSnapshot] = {}
+        self._lazy, self._snapshots = _shared_snapshots(self.releases)
 
     def __call__(self, on: date) -> CodingSnapshot:
         snap = self._snapshots.get(on)
@@ -199,6 +208,26 @@ class SnapshotFactory:
                     releases[id(data)] = data
         for data in releases.values():
             data.prefetch(wanted)
+
+
+SNAPSHOT_FACTORIES = 50  # factories (a Checker each: one per chunk of an upload) that share one set of snapshots
+SNAPSHOT_DATES = 4000  # dates (snapshots) after which a new factory starts afresh (Checker.shared rebuilds at 5000)
+_snapshots_lock = threading.Lock()
+_snapshots_shared: list = []  # [releases key, LazyReleases, {date: CodingSnapshot}, factories so far] or empty
+
+
+def _shared_snapshots(releases: list[models.Release]) -> tuple[LazyReleases, dict[date, CodingSnapshot]]:
+    """The release data and the snapshots by date that factories over the same releases share (see
+    ``SnapshotFactory``)."""
+    key = tuple(release.ref() for release in releases)
+    with _snapshots_lock:
+        shared = _snapshots_shared
+        if shared and shared[0] == key and shared[3] < SNAPSHOT_FACTORIES and len(shared[2]) < SNAPSHOT_DATES:
+            shared[3] += 1
+            return shared[1], shared[2]
+        lazy, snapshots = LazyReleases(releases), {}
+        shared[:] = [key, lazy, snapshots, 1]
+        return lazy, snapshots
 
 
 def snapshot_on(on: date) -> CodingSnapshot:

@@ -290,6 +290,12 @@ class CodingSnapshot:
     _answers: dict[str, ProcedureAnswer] = field(default_factory=dict, repr=False)
     _diagnoses: dict[str, DiagnosisInfo | None] = field(default_factory=dict, repr=False)
     _coding: tuple | None = field(default=None, repr=False)
+    # (question, key) -> answer, for the other questions a claim's rules ask of every line (modifiers, MUEs, RVUs,
+    # PTP pairs, add-on edits, the place of service): the same few keys, asked again claim after claim
+    _asked: dict[tuple, object] = field(default_factory=dict, repr=False)
+    # What a rule works out from the snapshot alone (its date and releases), kept by the rule under its own key
+    # (e.g. the text of a CODING_NOT_LOADED finding for the date): plain, frozen values only
+    memo: dict = field(default_factory=dict, repr=False)
 
     # ---- releases -------------------------------------------------------------------------------
     def data(self, kind: str) -> ReleaseData | None:
@@ -299,19 +305,26 @@ class CodingSnapshot:
         PTP release covers the date, the earliest release that took effect after it answers: its pairs'
         own dates decide whether they applied on the date.
         """
-        if kind not in self._in_force:
-            releases = self.releases.get(kind, ())
-            covering = [r for r in releases if r.ref.covers(self.on)]
-            chosen = max(covering, key=lambda r: (r.ref.effective_from, r.ref.id or 0), default=None)
-            if chosen is None and kind in CUMULATIVE_KINDS:
-                later = [r for r in releases if r.ref.effective_from > self.on]
-                chosen = min(later, key=lambda r: (r.ref.effective_from, -(r.ref.id or 0)), default=None)
-            self._in_force[kind] = chosen
-        return self._in_force[kind]
+        try:
+            return self._in_force[kind]
+        except KeyError:
+            pass
+        releases = self.releases.get(kind, ())
+        covering = [r for r in releases if r.ref.covers(self.on)]
+        chosen = max(covering, key=lambda r: (r.ref.effective_from, r.ref.id or 0), default=None)
+        if chosen is None and kind in CUMULATIVE_KINDS:
+            later = [r for r in releases if r.ref.effective_from > self.on]
+            chosen = min(later, key=lambda r: (r.ref.effective_from, -(r.ref.id or 0)), default=None)
+        self._in_force[kind] = chosen
+        return chosen
 
     def release(self, kind: str) -> ReleaseRef | None:
-        data = self.data(kind)
-        return data.ref if data else None
+        try:
+            return self._asked[("release", kind)]
+        except KeyError:
+            data = self.data(kind)
+            found = self._asked[("release", kind)] = data.ref if data else None
+            return found
 
     def loaded(self, kind: str) -> bool:
         """Whether any release of ``kind`` is loaded at all (whatever its dates)."""
@@ -344,6 +357,13 @@ class CodingSnapshot:
 
     def diagnosis_elsewhere(self, code: str) -> DiagnosisInfo | None:
         """The code as another loaded ICD-10-CM release lists it (latest first), for 'not in effect'."""
+        try:
+            return self._asked[("diagnosis_elsewhere", code)]
+        except KeyError:
+            found = self._asked[("diagnosis_elsewhere", code)] = self._diagnosis_elsewhere(code)
+            return found
+
+    def _diagnosis_elsewhere(self, code: str) -> DiagnosisInfo | None:
         code = normalise_code(code)
         current = self.data(ICD10CM)
         for data in sorted(self.releases.get(ICD10CM, ()), key=lambda r: r.ref.effective_from, reverse=True):
@@ -451,10 +471,23 @@ class CodingSnapshot:
         return ProcedureAnswer(NOT_LOADED, listings[0][1], kinds)
 
     def procedures_loaded(self) -> bool:
-        return any(self.data(kind) is not None for kind in PROCEDURE_KINDS)
+        try:
+            return self._asked[("procedures_loaded", None)]
+        except KeyError:
+            found = self._asked[("procedures_loaded", None)] = any(
+                self.data(kind) is not None for kind in PROCEDURE_KINDS
+            )
+            return found
 
     # ---- modifiers and places of service ------------------------------------------------------
     def modifier(self, code: str) -> ModifierInfo | None:
+        try:
+            return self._asked[("modifier", code)]
+        except KeyError:
+            found = self._asked[("modifier", code)] = self._modifier(code)
+            return found
+
+    def _modifier(self, code: str) -> ModifierInfo | None:
         code = (code or "").strip().upper()
         for kind in (MODIFIERS, HCPCS):
             data = self.data(kind)
@@ -480,6 +513,13 @@ class CodingSnapshot:
         return None
 
     def place_of_service(self, code: str) -> PlaceInfo | None:
+        try:
+            return self._asked[("pos", code)]
+        except KeyError:
+            found = self._asked[("pos", code)] = self._place_of_service(code)
+            return found
+
+    def _place_of_service(self, code: str) -> PlaceInfo | None:
         data = self.data(POS)
         row = data.get((code or "").strip().zfill(2)) if data else None
         if row is None or not in_effect(self.on, row.effective_from, row.effective_to):
@@ -495,6 +535,13 @@ class CodingSnapshot:
         codes = frozenset(normalise_code(c) for c in codes)
         if len(codes) < 2:
             return []
+        key = ("ptp", codes, claim_type)
+        known = self._asked.get(key)
+        if known is None:
+            known = self._asked[key] = tuple(self._ptp_edits(data, codes))
+        return list(known)
+
+    def _ptp_edits(self, data: ReleaseData, codes: frozenset[str]) -> list[PtpEdit]:
         edits = [
             PtpEdit(r.column1, r.column2, r.effective, r.deleted, r.modifier_indicator, r.rationale, data.ref)
             for r in data.pairs(codes)
@@ -502,6 +549,13 @@ class CodingSnapshot:
         return [e for e in edits if e.applies_on(self.on)]
 
     def mue(self, code: str, claim_type: str = "professional") -> MueInfo | None:
+        try:
+            return self._asked[("mue", code, claim_type)]
+        except KeyError:
+            found = self._asked[("mue", code, claim_type)] = self._mue(code, claim_type)
+            return found
+
+    def _mue(self, code: str, claim_type: str) -> MueInfo | None:
         data = self.data(MUE_HOSPITAL if claim_type == "institutional" else MUE_PRACTITIONER)
         row = data.get(normalise_code(code)) if data else None
         if row is None:
@@ -511,6 +565,12 @@ class CodingSnapshot:
     def addon_edits(self, code: str) -> list[AddonInfo]:
         """The NCCI add-on code edits for ``code`` as an add-on code that apply on the date (empty: the code is
         not an add-on code in the release in force, or no add-on release covers the date)."""
+        known = self._asked.get(("addon", code))
+        if known is None:
+            known = self._asked[("addon", code)] = tuple(self._addon_edits(code))
+        return list(known)
+
+    def _addon_edits(self, code: str) -> list[AddonInfo]:
         data = self.data(NCCI_ADDON)
         rows = data.get(normalise_code(code)) if data else None
         out = []
@@ -525,6 +585,13 @@ class CodingSnapshot:
         return out
 
     def rvu(self, code: str, modifier: str = "") -> RvuInfo | None:
+        try:
+            return self._asked[("rvu", code, modifier)]
+        except KeyError:
+            found = self._asked[("rvu", code, modifier)] = self._rvu(code, modifier)
+            return found
+
+    def _rvu(self, code: str, modifier: str) -> RvuInfo | None:
         data = self.data(PFS_RVU)
         row = data.get((normalise_code(code), modifier or "")) if data else None
         if row is None:

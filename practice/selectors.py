@@ -58,6 +58,10 @@ class RuleBook:
                 for versions_ in by_practice.values():
                     versions_.sort(key=lambda v: v.effective_from)
         self._series = series
+        # payer key -> its series in key order; (payer key, date, practice id) -> the versions in force (a batch
+        # asks the same few dates and payers claim after claim)
+        self._ordered = {payer: sorted(by_key.items()) for payer, by_key in series.items()}
+        self._in_force: dict[tuple, tuple[policy.PayerRuleVersion, ...]] = {}
 
     @classmethod
     def load(cls, payer_keys: Iterable[str] | None = None) -> RuleBook:
@@ -78,8 +82,17 @@ class RuleBook:
 
     def rules_for(self, payer_key: str, on: date, practice_id: int | None = None) -> list[policy.PayerRuleVersion]:
         """The rule versions in force on ``on`` for the payer, the practice's overrides in preference."""
+        asked = (payer_key, on, practice_id)
+        known = self._in_force.get(asked)
+        if known is None:
+            if len(self._in_force) >= 20000:  # a long-lived book (the API's) keeps a bounded memory
+                self._in_force.clear()
+            known = self._in_force[asked] = tuple(self._rules_for(payer_key, on, practice_id))
+        return list(known)
+
+    def _rules_for(self, payer_key: str, on: date, practice_id: int | None) -> list[policy.PayerRuleVersion]:
         out = []
-        for _key, by_practice in sorted(self._series.get(payer_key.lower(), {}).items()):
+        for _key, by_practice in self._ordered.get(payer_key.lower(), ()):
             chosen = None
             if practice_id is not None:
                 chosen = _in_force(by_practice.get(practice_id, ()), on)

@@ -12,6 +12,7 @@ Codes are normalised: procedure and diagnosis codes upper case without dots or s
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -61,9 +62,15 @@ def latest_date(today: date | None = None) -> date:
     return date(today.year + FUTURE_YEARS, today.month, min(today.day, 28 if today.month == 2 else today.day))
 
 
+@functools.lru_cache(maxsize=64)
+def _latest_date(today: date) -> date:
+    """``latest_date`` for a given day, worked out once a day (every date of every claim asks it)."""
+    return latest_date(today)
+
+
 def date_out_of_range(value: date, today: date | None = None) -> str | None:
     """Why ``value`` is no date for a claim (too early, too far ahead), or None."""
-    latest = latest_date(today)
+    latest = _latest_date(today or date.today())
     if EARLIEST_DATE <= value <= latest:
         return None
     return (
@@ -147,7 +154,7 @@ def parse_claim(data: Mapping[str, Any], today: date | None = None, *, text_chec
     ``text_checked``: the caller has already refused text that cannot be stored (the API's JSON parser).
     """
     errors: dict[str, str] = {}
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise ClaimInputError({"": "A claim must be a JSON object."})
     unstorable = None if text_checked else bad_text(dict(data))  # NUL or a lone surrogate: named, never stored
     if unstorable is not None:
@@ -156,15 +163,17 @@ def parse_claim(data: Mapping[str, Any], today: date | None = None, *, text_chec
     payer = _text(data, "payer", errors, required=True)
     payer = payer.lower() if payer else payer  # payer keys are case-insensitive: Medicare -> medicare
     place = _place_of_service(data, errors)
-    date_of_service = _date(data, "date_of_service", errors, required=True)
+    now = date.today()  # the dates' range ends FUTURE_YEARS after it (asked once a claim, not once a date)
+    date_of_service = _date(data, "date_of_service", errors, required=True, now=now)
     claim_type = _claim_type(data, errors)
-    submitted_on = _date(data, "submitted_on", errors) or today
+    submitted_on = _date(data, "submitted_on", errors, now=now) or today
     npi = _text(data, "rendering_npi", errors)
     trial = _text(data, "clinical_trial_number", errors)
     prior_auth = _text(data, "prior_authorization_number", errors)
-    entered = _code_list(data, "diagnoses", MAX_DIAGNOSES, "diagnoses", errors)
+    normalised: list[str] = []
+    entered = _code_list(data, "diagnoses", MAX_DIAGNOSES, "diagnoses", errors, normals=normalised)
     condition_codes = _code_list(data, "condition_codes", MAX_CONDITION_CODES, "condition codes", errors)
-    lines = _lines(data, errors)
+    lines = _lines(data, errors, now)
     location = _location(data, errors)
     patient_account = _patient_account(data, errors)
 
@@ -175,7 +184,7 @@ def parse_claim(data: Mapping[str, Any], today: date | None = None, *, text_chec
         place_of_service=place,
         date_of_service=date_of_service,
         lines=lines,
-        diagnoses=tuple(normalise_code(code) for code in entered),
+        diagnoses=tuple(normalised),
         claim_type=claim_type,
         submitted_on=submitted_on,
         rendering_npi=npi,
@@ -213,23 +222,38 @@ def _text(data: Mapping, key: str, errors: dict, *, path: str | None = None, req
     return value
 
 
-def _date(data: Mapping, key: str, errors: dict, *, path: str | None = None, required: bool = False) -> date | None:
-    path = path or key
+def _date(
+    data: Mapping,
+    key: str,
+    errors: dict,
+    *,
+    path: str | None = None,
+    required: bool = False,
+    at: str = "",
+    now: date | None = None,
+) -> date | None:
+    """``at``: the path of the object holding ``key`` (``lines[0]``), when ``path`` is not given; ``now``: today
+    (None: asked here)."""
     value = data.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if value is None:
         if required:
-            errors[path] = "This field is required (a date as YYYY-MM-DD)."
+            errors[path or key] = "This field is required (a date as YYYY-MM-DD)."
         return None
-    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value.strip()):
-        errors[path] = "Must be a date written YYYY-MM-DD."
+    text = value.strip() if isinstance(value, str) else None
+    if text is not None and not text:
+        if required:
+            errors[path or key] = "This field is required (a date as YYYY-MM-DD)."
+        return None
+    if text is None or not _ISO_DATE.fullmatch(text):
+        errors[path or (f"{at}.{key}" if at else key)] = "Must be a date written YYYY-MM-DD."
         return None
     try:
-        parsed = date.fromisoformat(value.strip())
+        parsed = date.fromisoformat(text)
     except ValueError:
-        errors[path] = f"{value.strip()} is not a real date."
+        errors[path or (f"{at}.{key}" if at else key)] = f"{text} is not a real date."
         return None
-    if (out_of_range := date_out_of_range(parsed)) is not None:
-        errors[path] = out_of_range
+    if (out_of_range := date_out_of_range(parsed, now)) is not None:
+        errors[path or (f"{at}.{key}" if at else key)] = out_of_range
         return None
     return parsed
 
@@ -297,18 +321,33 @@ def _list(data: Mapping, key: str, path: str, errors: dict, *, limit: int, not_a
     return value
 
 
-def _code_list(data: Mapping, key: str, limit: int, what: str, errors: dict, *, path: str | None = None) -> list[str]:
-    """A list of up to ``limit`` non-blank code strings (missing or null: empty)."""
+def _code_list(
+    data: Mapping,
+    key: str,
+    limit: int,
+    what: str,
+    errors: dict,
+    *,
+    path: str | None = None,
+    normals: list[str] | None = None,
+) -> list[str]:
+    """A list of up to ``limit`` non-blank code strings (missing or null: empty). ``normals``, when given, gets
+    each one normalised (``normalise_code``), as it was for the check."""
     path = path or key
-    value = _list(
-        data,
-        key,
-        path,
-        errors,
-        limit=limit,
-        not_a_list=f"Must be a list of {what}.",
-        too_many=f"At most {limit} {what} (this has {{count}}).",
-    )
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > limit:  # the messages are only made for an error
+        _list(
+            data,
+            key,
+            path,
+            errors,
+            limit=limit,
+            not_a_list=f"Must be a list of {what}.",
+            too_many=f"At most {limit} {what} (this has {{count}}).",
+        )
+        return []
     out = []
     for i, item in enumerate(value):
         normal = normalise_code(item) if isinstance(item, str) else ""
@@ -318,10 +357,12 @@ def _code_list(data: Mapping, key: str, limit: int, what: str, errors: dict, *, 
             errors[f"{path}[{i}]"] = "This is not a code: too long."
         else:
             out.append(item)
+            if normals is not None:
+                normals.append(normal)
     return out
 
 
-def _lines(data: Mapping, errors: dict) -> tuple[ClaimLine, ...]:
+def _lines(data: Mapping, errors: dict, now: date | None = None) -> tuple[ClaimLine, ...]:
     value = data.get("lines")
     if value is None:
         errors["lines"] = "This field is required: a claim needs at least one service line."
@@ -337,15 +378,15 @@ def _lines(data: Mapping, errors: dict) -> tuple[ClaimLine, ...]:
         return ()
     lines = []
     for i, item in enumerate(value):
-        line = _line(item, i, errors)
+        line = _line(item, i, errors, now)
         if line is not None:
             lines.append(line)
     return tuple(lines)
 
 
-def _line(item: Any, index: int, errors: dict) -> ClaimLine | None:
+def _line(item: Any, index: int, errors: dict, now: date | None = None) -> ClaimLine | None:
     at = f"lines[{index}]"
-    if not isinstance(item, Mapping):
+    if type(item) is not dict and not isinstance(item, Mapping):  # a dict first: the ABC check is slower
         errors[at] = "A service line must be a JSON object."
         return None
     before = len(errors)
@@ -366,7 +407,7 @@ def _line(item: Any, index: int, errors: dict) -> ClaimLine | None:
     modifiers = _modifiers(item, at, errors)
     pointers = _pointers(item, at, errors)
     charge = _charge(item, at, errors)
-    own_date = _date(item, "date_of_service", errors, path=f"{at}.date_of_service")
+    own_date = _date(item, "date_of_service", errors, at=at, now=now)
 
     if len(errors) > before:
         return None
@@ -383,38 +424,49 @@ def _line(item: Any, index: int, errors: dict) -> ClaimLine | None:
 
 
 def _modifiers(item: Mapping, at: str, errors: dict) -> tuple[str, ...]:
+    value = item.get("modifiers")
+    if value is None:
+        return ()
     path = f"{at}.modifiers"
-    value = _list(
-        item,
-        "modifiers",
-        path,
-        errors,
-        limit=MAX_MODIFIERS,
-        not_a_list='Must be a list of modifiers (e.g. ["Q0"]).',
-        too_many=f"At most {MAX_MODIFIERS} modifiers on a line (this has {{count}}).",
-    )
+    if not isinstance(value, list) or len(value) > MAX_MODIFIERS:
+        _list(
+            item,
+            "modifiers",
+            path,
+            errors,
+            limit=MAX_MODIFIERS,
+            not_a_list='Must be a list of modifiers (e.g. ["Q0"]).',
+            too_many=f"At most {MAX_MODIFIERS} modifiers on a line (this has {{count}}).",
+        )
+        return ()
     out = []
     for i, modifier in enumerate(value):
-        if not isinstance(modifier, str) or not modifier.strip():
+        text = modifier.strip() if isinstance(modifier, str) else ""
+        if not text:
             errors[f"{path}[{i}]"] = 'A modifier is a two-character code written as text (e.g. "Q0").'
-        elif len(modifier.strip()) > MAX_CODE_LENGTH:
+        elif len(text) > MAX_CODE_LENGTH:
             errors[f"{path}[{i}]"] = "This is not a modifier: too long."
         else:
-            out.append(modifier.strip().upper())
+            out.append(text.upper())
     return tuple(out)
 
 
 def _pointers(item: Mapping, at: str, errors: dict) -> tuple[int, ...]:
+    value = item.get("diagnosis_pointers")
+    if value is None:
+        return ()
     path = f"{at}.diagnosis_pointers"
-    value = _list(
-        item,
-        "diagnosis_pointers",
-        path,
-        errors,
-        limit=MAX_POINTERS,
-        not_a_list="Must be a list of diagnosis numbers (e.g. [1, 2]).",
-        too_many=f"At most {MAX_POINTERS} diagnosis pointers on a line (this has {{count}}).",
-    )
+    if not isinstance(value, list) or len(value) > MAX_POINTERS:
+        _list(
+            item,
+            "diagnosis_pointers",
+            path,
+            errors,
+            limit=MAX_POINTERS,
+            not_a_list="Must be a list of diagnosis numbers (e.g. [1, 2]).",
+            too_many=f"At most {MAX_POINTERS} diagnosis pointers on a line (this has {{count}}).",
+        )
+        return ()
     out = []
     for i, pointer in enumerate(value):
         if isinstance(pointer, bool) or not isinstance(pointer, int):
@@ -431,6 +483,10 @@ def _charge(item: Mapping, at: str, errors: dict) -> Decimal | None:
     value = item.get("charge")
     if value is None:
         return None
+    if type(value) is str and _CHARGE.fullmatch(text := value.strip()):  # the usual case: "9500.00"
+        amount = Decimal(text)
+        if amount < MAX_CHARGE:
+            return amount
     path = f"{at}.charge"
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         errors[path] = _CHARGE_FORMAT

@@ -30,6 +30,9 @@ class CheckContext:
     # The patient's earlier services (stored checks and earlier claims of the batch); None: no patient key.
     history: tuple | None = None
     _line_rules: dict[int, tuple] = field(init=False, default_factory=dict, repr=False)  # id(line) -> (line, rules)
+    # What several rules work out from the claim alone, kept under the working-out's own key (payer.covered_rules):
+    # read-only once made
+    memo: dict = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.lines_by_date = {}

@@ -66,7 +66,20 @@ def check_claim(
 
 
 def _coding(snapshots) -> tuple[dict, ...]:
-    """The releases used on any date of the claim, each once, in the order of the kinds."""
+    """The releases used on any date of the claim, each once, in the order of the kinds. For a claim of one date
+    it is worked out once a snapshot, and its dicts are shared by the results of that date: read, never changed
+    (``CheckResult.to_dict`` copies them)."""
+    snapshots = list(snapshots)
+    if len(snapshots) != 1:
+        return _coding_of(snapshots)
+    memo = snapshots[0].memo
+    found = memo.get(_coding)
+    if found is None:
+        found = memo[_coding] = _coding_of(snapshots)
+    return found
+
+
+def _coding_of(snapshots) -> tuple[dict, ...]:
     seen: dict[tuple, dict] = {}
     for snapshot in snapshots:
         for entry in snapshot.coding():

@@ -64,7 +64,8 @@ def worst_status(findings: Iterable[Finding]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
-    """The outcome of checking one claim: the releases used (``coding``) and every finding, worst first."""
+    """The outcome of checking one claim: the releases used (``coding``; its dicts may be shared by other results
+    of the same date: read them, copy to change) and every finding, worst first."""
 
     date_of_service: date
     coding: tuple[dict, ...]

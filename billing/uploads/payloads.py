@@ -21,6 +21,10 @@ _WHOLE = re.compile(r"\d+(?:\.0*)?")
 
 
 def split_list(text: str) -> list[str]:
+    if not text:
+        return []
+    if text.isalnum():  # one item, nothing to split or strip (a code, a modifier, a pointer)
+        return [text]
     return [item for item in _LIST_SPLIT.split(text.strip()) if item]
 
 
@@ -84,15 +88,19 @@ def claim_payload(claim: UploadClaim) -> tuple[dict, dict[str, str]]:
             "put together."
         )
     chosen: dict[str, tuple[str, int]] = {}
-    for row in claim.rows:
+    if claim.rows:  # the first row's texts are taken as they are; the later rows are compared with them
+        values, number = claim.rows[0].values, claim.rows[0].number
+        chosen = {column: (text, number) for column in CLAIM_COLUMNS if (text := values[column])}
+    for row in claim.rows[1:]:
         for column in CLAIM_COLUMNS:
             text = row.values[column]
             if not text:
                 continue
-            if column not in chosen:
+            first = chosen.get(column)
+            if first is None:
                 chosen[column] = (text, row.number)
-            elif column not in errors:
-                first_text, first_row = chosen[column]
+            elif text != first[0] and column not in errors:  # the same text is the same value: nothing to compare
+                first_text, first_row = first
                 same = _SAME[column]
                 if same(first_text) != same(text):
                     shown = (  # a patient's account number is never echoed
@@ -105,8 +113,10 @@ def claim_payload(claim: UploadClaim) -> tuple[dict, dict[str, str]]:
                         f"{claim.ref} must give the same {column} (or leave it blank)."
                     )
 
+    texts = {column: text for column, (text, _) in chosen.items()}
+
     def value(column: str) -> str:
-        return chosen.get(column, ("", 0))[0]
+        return texts.get(column, "")
 
     payload: dict[str, Any] = {
         "payer": value("payer") or None,

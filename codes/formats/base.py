@@ -67,4 +67,6 @@ _DOT = re.compile(r"[.\s]")
 
 def normalise_code(value: str) -> str:
     """Upper case, no dots or spaces: ``m48.062`` -> ``M48062``."""
+    if value and value.isalnum():  # no dot or space to take out (the usual case: codes already normalised)
+        return value.upper()
     return _DOT.sub("", (value or "")).upper()

@@ -7,6 +7,7 @@ findings; each finding's message is the docstring followed by what is specific t
 
 from __future__ import annotations
 
+import functools
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
@@ -75,6 +76,7 @@ def span(start: date | None, end: date | None) -> str:
     return "with no dates"
 
 
+@functools.lru_cache(maxsize=1024)  # a handful of releases, named in finding after finding
 def release_reference(ref: ReleaseRef) -> str:
     """How a finding names a release: its label, what it is, and when it is in force."""
     kind = KIND_LABELS.get(ref.kind, ref.kind)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from datetime import date
@@ -33,6 +34,7 @@ def npi_check_digit(first_nine: str) -> int:
     return (10 - total % 10) % 10
 
 
+@functools.lru_cache(maxsize=4096)  # a practice's claims carry the same few NPIs
 def npi_problem(npi: str | None) -> str | None:
     """Why an NPI is not valid, in plain words; None when it is."""
     if not npi:

@@ -6,7 +6,7 @@ that would list it is in force), so this rule says, date by date, which checks c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 
 from billing.checking.claim import INSTITUTIONAL
@@ -55,67 +55,88 @@ class CodingNotLoaded(Rule):
             if on in diagnosis_dates and snapshot.release(ICD10CM) is None:
                 yield self._missing(
                     snapshot,
+                    on,
                     (ICD10CM,),
                     WARNING,
-                    f"No ICD-10-CM release covers {on.isoformat()}: the diagnosis codes cannot be checked.",
-                    f"Load the ICD-10-CM release for fiscal year {fiscal_year(on)} "
-                    "(import_codeset icd10cm), then check the claim again.",
+                    lambda on: (
+                        f"No ICD-10-CM release covers {on.isoformat()}: the diagnosis codes cannot be checked.",
+                        f"Load the ICD-10-CM release for fiscal year {fiscal_year(on)} "
+                        "(import_codeset icd10cm), then check the claim again.",
+                    ),
                 )
             if not lines:
                 continue
             if not snapshot.procedures_loaded():
                 yield self._missing(
                     snapshot,
+                    on,
                     PROCEDURE_KINDS,
                     WARNING,
-                    f"No procedure-code release (HCPCS, CPT, fee schedule or the project's code list) covers "
-                    f"{on.isoformat()}: the procedure codes cannot be checked.",
-                    f"Load a procedure-code source in force on {on.isoformat()}, then check the claim again.",
+                    lambda on: (
+                        f"No procedure-code release (HCPCS, CPT, fee schedule or the project's code list) covers "
+                        f"{on.isoformat()}: the procedure codes cannot be checked.",
+                        f"Load a procedure-code source in force on {on.isoformat()}, then check the claim again.",
+                    ),
                 )
             else:
                 yield from self._codes_not_covered(snapshot, lines)
             if any(line.modifiers for line in lines) and not (snapshot.release(MODIFIERS) or snapshot.release(HCPCS)):
                 yield self._missing(
                     snapshot,
+                    on,
                     (MODIFIERS, HCPCS),
                     INFO,
-                    f"No modifier list covers {on.isoformat()}: modifiers were not checked.",
-                    "Load the modifier list or a HCPCS release for the date to check modifiers.",
+                    lambda on: (
+                        f"No modifier list covers {on.isoformat()}: modifiers were not checked.",
+                        "Load the modifier list or a HCPCS release for the date to check modifiers.",
+                    ),
                 )
             if len({line.code for line in lines}) > 1 and snapshot.release(ptp_kind) is None:
                 yield self._missing(
                     snapshot,
+                    on,
                     (ptp_kind,),
                     INFO,
-                    f"No NCCI procedure-to-procedure edits cover {on.isoformat()}: code pairs were not checked.",
-                    f"Load the NCCI PTP edits for {quarter(on)} to check code pairs.",
+                    lambda on: (
+                        f"No NCCI procedure-to-procedure edits cover {on.isoformat()}: code pairs were not checked.",
+                        f"Load the NCCI PTP edits for {quarter(on)} to check code pairs.",
+                    ),
                 )
             if snapshot.release(mue_kind) is None:
                 yield self._missing(
                     snapshot,
+                    on,
                     (mue_kind,),
                     INFO,
-                    f"No MUE table covers {on.isoformat()}: units were not checked against the MUEs.",
-                    f"Load the MUE table for {quarter(on)} to check units.",
+                    lambda on: (
+                        f"No MUE table covers {on.isoformat()}: units were not checked against the MUEs.",
+                        f"Load the MUE table for {quarter(on)} to check units.",
+                    ),
                 )
             if claim.claim_type != INSTITUTIONAL and snapshot.release(PFS_RVU) is None:
                 yield self._missing(
                     snapshot,
+                    on,
                     (PFS_RVU,),
                     INFO,
-                    f"No physician fee schedule covers {on.isoformat()}: the fee-schedule status and the "
-                    "bilateral and 26/TC modifier checks were skipped.",
-                    f"Load the PFS relative value file for {on.year} to run these checks.",
+                    lambda on: (
+                        f"No physician fee schedule covers {on.isoformat()}: the fee-schedule status and the "
+                        "bilateral and 26/TC modifier checks were skipped.",
+                        f"Load the PFS relative value file for {on.year} to run these checks.",
+                    ),
                 )
         snapshot = ctx.claim_snapshot()
         if snapshot.release(POS) is None:
             yield self._missing(
                 snapshot,
+                claim.date_of_service,
                 (POS,),
                 INFO,
-                f"No place-of-service list covers {claim.date_of_service.isoformat()}: the place of service "
-                "was not checked.",
-                "Load the CMS place-of-service list to check it.",
+                lambda on: (
+                    f"No place-of-service list covers {claim.date_of_service.isoformat()}: the place of service "
+                    "was not checked.",
+                    "Load the CMS place-of-service list to check it.",
+                ),
             )
 
     def _codes_not_covered(self, snapshot: CodingSnapshot, lines) -> Iterable[Finding]:
@@ -157,14 +178,28 @@ class CodingNotLoaded(Rule):
             )
 
     def _missing(
-        self, snapshot: CodingSnapshot, kinds: Sequence[str], severity: str, detail: str, suggestion: str
+        self,
+        snapshot: CodingSnapshot,
+        on: date,
+        kinds: Sequence[str],
+        severity: str,
+        text: Callable[[date], tuple[str, str]],
     ) -> Finding:
-        return self.finding(
-            f"{detail} {_loaded_elsewhere(snapshot, kinds)}",
-            severity=severity,
-            reference=f"Coding in force on {snapshot.on.isoformat()}: {_kinds_text(kinds)} not loaded for this date",
-            suggestion=suggestion,
-        )
+        """The finding that ``kinds`` are not loaded on ``on`` (the snapshot's date); ``text(on)``: its (detail,
+        suggestion). It depends on the snapshot and the date alone, so it is made once a snapshot (every claim of
+        the date has it)."""
+        key = (self.id, on, tuple(kinds), severity)
+        found = snapshot.memo.get(key)
+        if found is None:
+            detail, suggestion = text(on)
+            found = snapshot.memo[key] = self.finding(
+                f"{detail} {_loaded_elsewhere(snapshot, kinds)}",
+                severity=severity,
+                reference=f"Coding in force on {snapshot.on.isoformat()}: {_kinds_text(kinds)} not loaded for this "
+                "date",
+                suggestion=suggestion,
+            )
+        return found
 
 
 def _kinds_text(kinds: Sequence[str]) -> str:

@@ -56,34 +56,42 @@ class FeeScheduleStatus(Rule):
             return
         seen: set[tuple] = set()
         for line in ctx.claim.lines:
-            rvu = ctx.line_snapshot(line).rvu(line.code)
+            snapshot = ctx.line_snapshot(line)
+            rvu = snapshot.rvu(line.code)
             if rvu is None or (rvu.status not in INFO_STATUSES and rvu.status not in WARNING_STATUSES):
                 continue
             key = (line.code, rvu.release)
             if key in seen:
                 continue
             seen.add(key)
-            reference = f"{release_reference(rvu.release)}: {line.code} status {rvu.status}"
-            if rvu.status in INFO_STATUSES:
-                detail = f"{line.code} has status {rvu.status} ({INFO_STATUSES[rvu.status]})."
-                if not has_rvus(rvu):
-                    detail += " It has no national RVUs: it is carrier priced, with no national amount (not $0)."
-                    suggestion = f"Expect the Medicare contractor to price {line.code}; keep the operative note ready."
-                else:
-                    suggestion = f"Check that the payer's coverage conditions for {line.code} are met."
-                yield self.finding(
-                    detail,
-                    severity=INFO,
-                    line=line.number,
-                    codes=(line.code,),
-                    reference=reference,
-                    suggestion=suggestion,
-                )
+            text = snapshot.memo.get((self.id, line.code))  # the same words for every claim of the date
+            if text is None:
+                text = snapshot.memo[(self.id, line.code)] = self._text(line.code, rvu)
+            severity, detail, reference, suggestion = text
+            yield self.finding(
+                detail,
+                severity=severity,
+                line=line.number,
+                codes=(line.code,),
+                reference=reference,
+                suggestion=suggestion,
+            )
+
+    @staticmethod
+    def _text(code: str, rvu: RvuInfo) -> tuple[str | None, str, str, str]:
+        """(severity, detail, reference, suggestion) of the finding for ``code`` with this status."""
+        reference = f"{release_reference(rvu.release)}: {code} status {rvu.status}"
+        if rvu.status in INFO_STATUSES:
+            detail = f"{code} has status {rvu.status} ({INFO_STATUSES[rvu.status]})."
+            if not has_rvus(rvu):
+                detail += " It has no national RVUs: it is carrier priced, with no national amount (not $0)."
+                suggestion = f"Expect the Medicare contractor to price {code}; keep the operative note ready."
             else:
-                yield self.finding(
-                    f"{line.code} has status {rvu.status} ({WARNING_STATUSES[rvu.status]}).",
-                    line=line.number,
-                    codes=(line.code,),
-                    reference=reference,
-                    suggestion=STATUS_SUGGESTION[rvu.status].format(code=line.code),
-                )
+                suggestion = f"Check that the payer's coverage conditions for {code} are met."
+            return INFO, detail, reference, suggestion
+        return (
+            None,
+            f"{code} has status {rvu.status} ({WARNING_STATUSES[rvu.status]}).",
+            reference,
+            STATUS_SUGGESTION[rvu.status].format(code=code),
+        )

@@ -8,6 +8,7 @@ PAYER_NOT_COVERED says so and what to do instead.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 
@@ -125,19 +126,28 @@ def both_paths(ctx: CheckContext, rule: PayerRuleVersion, enrolled: str) -> str:
 
 def covered_rules(ctx: CheckContext) -> Iterator[tuple[ClaimLine, PayerRuleVersion]]:
     """Every (line, rule version) pair where the payer covers the line's code under that version (a CED service
-    for a patient outside a study is not covered: PAYER_NOT_COVERED)."""
-    for line in ctx.claim.lines:
-        for rule in ctx.rules_for_line(line):
-            if is_covered(rule) and not outside_study(ctx, line, rule):
-                yield line, rule
+    for a patient outside a study is not covered: PAYER_NOT_COVERED). Worked out once a claim (six rules ask)."""
+    found = ctx.memo.get(covered_rules)
+    if found is None:
+        found = ctx.memo[covered_rules] = tuple(
+            (line, rule)
+            for line in ctx.claim.lines
+            for rule in ctx.rules_for_line(line)
+            if is_covered(rule) and not outside_study(ctx, line, rule)
+        )
+    return iter(found)
 
 
 def once_per_rule(ctx: CheckContext) -> Iterator[tuple[PayerRuleVersion, list[ClaimLine]]]:
-    """Each covered rule version once, with the lines it applies to (for claim-level requirements)."""
-    grouped: dict[tuple, tuple[PayerRuleVersion, list[ClaimLine]]] = {}
-    for line, rule in covered_rules(ctx):
-        grouped.setdefault(rule_key(rule), (rule, []))[1].append(line)
-    yield from grouped.values()
+    """Each covered rule version once, with the lines it applies to (for claim-level requirements). Worked out
+    once a claim (five rules ask); the lists are read, never changed."""
+    found = ctx.memo.get(once_per_rule)
+    if found is None:
+        grouped: dict[tuple, tuple[PayerRuleVersion, list[ClaimLine]]] = {}
+        for line, rule in covered_rules(ctx):
+            grouped.setdefault(rule_key(rule), (rule, []))[1].append(line)
+        found = ctx.memo[once_per_rule] = tuple(grouped.values())
+    return iter(found)
 
 
 def codes_of(lines: list[ClaimLine]) -> tuple[str, ...]:
@@ -229,17 +239,24 @@ class PayerRequiresModifier(Rule):
             )
 
 
-def _matches(requirement: DiagnosisRequirement, diagnosis: str) -> bool:
+@functools.lru_cache(maxsize=1024)
+def _wanted_codes(requirement: DiagnosisRequirement) -> tuple[tuple[str, bool], ...]:
+    """(code or prefix, is a prefix) for each code of the requirement, normalised once per requirement."""
+    out = []
     for code in requirement.codes:
         wanted = code.replace(".", "").strip().upper()
-        if wanted.endswith("*"):
-            if diagnosis.startswith(wanted[:-1]):
-                return True
-        elif diagnosis == wanted:
+        out.append((wanted[:-1], True) if wanted.endswith("*") else (wanted, False))
+    return tuple(out)
+
+
+def _matches(requirement: DiagnosisRequirement, diagnosis: str) -> bool:
+    for wanted, prefix in _wanted_codes(requirement):
+        if diagnosis.startswith(wanted) if prefix else diagnosis == wanted:
             return True
     return False
 
 
+@functools.lru_cache(maxsize=1024)
 def _wanted_text(requirement: DiagnosisRequirement) -> str:
     shown = []
     for code in requirement.codes:

@@ -96,11 +96,11 @@ def test_a_chunk_that_fails_fails_the_upload_in_plain_words(practice, settings, 
     calls = []
     real_check = Checker.check
 
-    def check(self, payload, practice_id):
+    def check(self, payload, practice_id, **options):
         calls.append(payload)
         if len(calls) == 3:
             raise RuntimeError("the coding cache is broken")
-        return real_check(self, payload, practice_id)
+        return real_check(self, payload, practice_id, **options)
 
     monkeypatch.setattr(Checker, "check", check)
     upload = new_upload(practice, csv_bytes(rows(6)))
