@@ -240,6 +240,11 @@ def main() -> None:
         "that holds when other work shares the machine)"
     )
     print(f"  => {count / check_seconds:,.0f} claims/s for the check alone (target: 2,000/s on one core)")
+    stores = sorted(run["seconds"] - run["check_seconds"] for run in upload.chunk_runs.values())
+    print(
+        f"  store (checks and findings; wall) per chunk: median {stores[len(stores) // 2] * 1e3:.0f} ms, "
+        f"all {sum(stores):.2f} s = {sum(stores) / count * 1e6:.0f} µs a claim"
+    )
     print(
         f"queries per check: alone (API) {_spread(alone)}; in a prefetched batch {_spread(batched)}; "
         f"per chunk of {args.chunk}: {min(chunk_queries)} to {max(chunk_queries)} (not per claim)"

@@ -99,8 +99,9 @@ def _in_thread(target, *args) -> threading.Thread:
 
 @pytest.mark.django_db(transaction=True)
 def test_two_deliveries_storing_at_once_on_postgresql_store_one_chunk(monkeypatch, settings):
-    """Both deliveries have inserted their checks before either asks for the upload row's lock (neither waited on
-    the other's store): one wins, the other's checks are rolled back, and neither fails (no deadlock)."""
+    """Both deliveries have stored their checks (their foreign keys checked: each holds a KEY SHARE lock on the
+    upload's row) before either asks for the row's lock: neither waited on the other's store, one wins, the other's
+    checks are rolled back, and neither fails (FOR UPDATE there would deadlock; FOR NO KEY UPDATE does not)."""
     _needs_postgresql()
     upload = planned_upload(settings)
     real = upload_jobs.store_checks
@@ -116,17 +117,17 @@ def test_two_deliveries_storing_at_once_on_postgresql_store_one_chunk(monkeypatc
 
     def deliver():
         try:
-            outcomes.append(upload_jobs.check_chunk(upload.pk, 2, checker=Checker.create()))
+            outcomes.append(upload_jobs.check_chunk(upload.pk, 1, checker=Checker.create()))
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 
     threads = [_in_thread(deliver) for _ in range(2)]
     for thread in threads:
         thread.join(60)
-    assert errors == [] and sorted(o.claims for o in outcomes) == [0, 1]
+    assert errors == [] and sorted(o.claims for o in outcomes) == [0, 3]
     upload.refresh_from_db()
-    assert (upload.done_claims, upload.chunks_done, sorted(upload.chunk_runs)) == (1, 1, ["2"])
-    assert stored(upload) == ["R006"]
+    assert (upload.done_claims, upload.chunks_done, sorted(upload.chunk_runs)) == (3, 1, ["1"])
+    assert stored(upload) == ["R003", "R004", "R005"]
 
 
 @pytest.mark.django_db(transaction=True)
