@@ -261,7 +261,7 @@ def _history_fields(practice_id: int, payloads: Sequence[dict | None]) -> list[t
 def _copy_checks(connection, checks: Sequence[ClaimCheck]) -> None:
     """PostgreSQL: the batch's ids in one query (nextval over generate_series), then its rows with one COPY.
 
-    COPY, rather than a multi-row INSERT: psycopg parsed each 8,000-placeholder INSERT's text in Python and the
+    COPY, rather than a multi-row INSERT: psycopg parsed each 7,000-placeholder INSERT's text in Python and the
     server planned it; COPY streams the rows, formatted by psycopg's C code, and the server neither parses nor
     plans a statement per batch. The ids are drawn first so that the findings can name their checks."""
     table, pk = ClaimCheck._meta.db_table, ClaimCheck._meta.pk.column
@@ -295,10 +295,13 @@ def _copy_findings(connection, rows: Iterable[tuple]) -> None:
     with connection.wrap_database_errors, connection.connection.cursor() as cursor, cursor.copy(sql) as copy:
         write = copy.write_row
         for check_id, rule, severity, line, codes, *texts in rows:
-            key = tuple(codes)
-            encoded = codes_json.get(key)
-            if encoded is None:
-                encoded = codes_json[key] = dumps(codes)
+            if type(codes) is list and all(type(code) is str for code in codes):  # the usual: the same few lists
+                key = tuple(codes)
+                encoded = codes_json.get(key)
+                if encoded is None:
+                    encoded = codes_json[key] = dumps(codes)
+            else:
+                encoded = dumps(codes)
             write((check_id, rule, severity, line, encoded, *texts))
 
 

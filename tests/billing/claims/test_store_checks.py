@@ -154,7 +154,12 @@ def test_draft_claims_and_a_shared_coding_store_as_the_orm_would():
         for n in range(3)
     ]
     coding = [{"kind": "icd10cm", "release": "ICD-10-CM «2026»", "effective_from": "2026-04-01", "effective_to": None}]
-    findings = [{"rule": "X_RULE", "severity": "info", "codes": ["0275T", "Q0"], "message": "m\tn\\o\n«p»"}]
+    findings = [
+        {"rule": "X_RULE", "severity": "info", "codes": ["0275T", "Q0"], "message": "m\tn\\o\n«p»"},
+        {"rule": "X_RULE", "severity": "info", "codes": [1], "message": "1"},
+        {"rule": "X_RULE", "severity": "info", "codes": [True], "message": "true, not 1"},
+        {"rule": "X_RULE", "severity": "info", "codes": ["0275T", "Q0"], "message": "the same codes again"},
+    ]
     error = {
         "rule": "Y",
         "severity": "error",
