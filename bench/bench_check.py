@@ -131,6 +131,17 @@ class QueryCounter:
         return execute(sql, params, many, context)
 
 
+def _process_cpu(pid: int | None) -> float:
+    """User + system CPU seconds of a process on this machine (0 when it cannot be read)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _spread(counter: Counter) -> str:
     return ", ".join(f"{q} ({n} claims)" for q, n in sorted(counter.items()))
 
@@ -211,6 +222,12 @@ def main() -> None:
 
     profiler = cProfile.Profile() if args.profile else None
     chunk_queries = []
+    server_pid = None
+    if connection.vendor == "postgresql":  # the server's process for this connection (same machine: its CPU time)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            server_pid = cursor.fetchone()[0]
+    server_started = _process_cpu(server_pid)
     started, cpu_started = time.perf_counter(), time.process_time()
     for index in range(upload.chunks_total):
         before = queries.count
@@ -222,6 +239,7 @@ def main() -> None:
                 profiler.disable()
         chunk_queries.append(queries.count - before)
     chunks_seconds, chunks_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    server_cpu = _process_cpu(server_pid) - server_started
     upload.refresh_from_db()
     check_seconds = sum(run["check_seconds"] for run in upload.chunk_runs.values())
 
@@ -239,7 +257,14 @@ def main() -> None:
         f"  => {count / chunks_cpu:,.0f} claims per CPU-second of this process ({chunks_cpu:.2f} s CPU: the figure "
         "that holds when other work shares the machine)"
     )
+    if server_pid:
+        print(f"  PostgreSQL server process CPU during the chunks: {server_cpu:.2f} s (read from /proc)")
     print(f"  => {count / check_seconds:,.0f} claims/s for the check alone (target: 2,000/s on one core)")
+    stores = sorted(run["seconds"] - run["check_seconds"] for run in upload.chunk_runs.values())
+    print(
+        f"  store (checks and findings; wall) per chunk: median {stores[len(stores) // 2] * 1e3:.0f} ms, "
+        f"all {sum(stores):.2f} s = {sum(stores) / count * 1e6:.0f} µs a claim"
+    )
     print(
         f"queries per check: alone (API) {_spread(alone)}; in a prefetched batch {_spread(batched)}; "
         f"per chunk of {args.chunk}: {min(chunk_queries)} to {max(chunk_queries)} (not per claim)"

@@ -81,6 +81,23 @@ def run_upload(csv_path: Path, practice, user) -> tuple[float, object]:
     return seconds, upload
 
 
+def phases(upload) -> str:
+    """Where an upload's time went: the chunks (planned to the last chunk's done marker, whole seconds), the sum
+    of the chunks' own times (check, and store until the lock), the stores' share, and the finish (workbook)."""
+    from datetime import datetime
+
+    runs = upload.chunk_runs.values()
+    last = max(datetime.fromisoformat(run["at"]) for run in runs)
+    chunks = (last - upload.started_at).total_seconds()
+    busy = sum(run["seconds"] for run in runs)
+    stores = sum(run["seconds"] - run["check_seconds"] for run in runs)
+    finish = (upload.finished_at - last).total_seconds()
+    return (
+        f"chunks {chunks:.0f} s from the plan to the last chunk (their own times add up to {busy:.1f} s, the stores "
+        f"{stores:.1f} s of it), finish (workbook) {finish:.0f} s"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--claims", type=int, default=20_000, help="claims for the 1-against-2 comparison")
@@ -128,6 +145,7 @@ def main() -> None:
                 f"{args.claims:,} claims, {concurrency} worker process(es): {seconds:.1f} s end to end "
                 f"({rates[concurrency]:,.0f} claims/s; {upload.chunks_total} chunks; workbook included)"
             )
+            print(f"  {phases(upload)}")
             if concurrency == 2 and args.big:
                 seconds, upload = run_upload(files[args.big], practice, user)
                 print(

@@ -6,6 +6,7 @@ releases that answered, so it can be explained later, and sets each draft claim'
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 
@@ -28,11 +29,12 @@ def store_checks(
     upload=None,
     payloads: Sequence[dict | None] | None = None,
 ) -> list[ClaimCheck]:
-    """Keep checks and their findings with two bulk inserts (no query per finding). ``upload``: the batch
-    upload they come from; ``payloads``: the claims checked, in the same order, so that a claim naming a patient
-    account keeps the patient's keyed hash and its services for later frequency checks."""
+    """Keep checks and their findings in bulk (no query per check or finding; PostgreSQL: COPY). ``upload``: the
+    batch upload they come from; ``payloads``: the claims checked, in the same order, so that a claim naming a
+    patient account keeps the patient's keyed hash and its services for later frequency checks."""
     claims = claims or [None] * len(results)
     history = _history_fields(practice_id, payloads or [None] * len(results))
+    checked_by = user if getattr(user, "pk", None) else None
     checks = [
         ClaimCheck(
             practice_id=practice_id,
@@ -44,7 +46,7 @@ def store_checks(
             result=result,
             coding=result.get("coding", []),
             source=source,
-            checked_by=user if getattr(user, "pk", None) else None,
+            checked_by=checked_by,
             upload=upload,
             patient_hash=patient,
             services=services,
@@ -55,10 +57,115 @@ def store_checks(
     if len(checks) == 1 and connection.vendor == "postgresql":
         _insert_one_check(connection, checks[0])  # one statement: no transaction to open and commit
         return checks
-    with transaction.atomic():
-        _insert_checks(checks)
-        _insert_findings(_finding_rows(checks))
+    if not checks:
+        return checks
+    now = timezone.now()  # checked_at (auto_now_add): one moment for the batch
+    for check in checks:
+        check.checked_at = now
+    with transaction.atomic(using=connection.alias):
+        if connection.vendor == "postgresql":
+            _copy_checks(connection, checks)
+            _copy_findings(connection, _finding_rows(checks))
+            # The foreign keys (deferred to the commit, as Django declares them) are checked now: a caller that
+            # takes a lock after the store (billing.uploads.jobs.check_chunk) holds it for its commit alone, not
+            # for the ~4,000 checks of a chunk's rows (a quarter of a chunk's store had waited in the commit).
+            connection.check_constraints()
+        else:
+            _insert_checks(connection, checks)
+            _insert_findings(connection, _finding_rows(checks))
+    for check in checks:
+        check._state.adding, check._state.db = False, connection.alias
     return checks
+
+
+# The columns a batch writes, with each check's value read straight from the instance (no field's
+# get_db_prep_save per value: the values are already plain ints, strings, dates and JSON-able data).
+CHECK_COLUMNS = (
+    "practice_id", "claim_id", "reference", "payer_key", "date_of_service", "status", "result", "coding", "source",
+    "upload_id", "checked_at", "checked_by_id", "patient_hash", "services",
+)  # fmt: skip
+_DATE, _RESULT, _CODING, _CHECKED_AT, _SERVICES = (
+    CHECK_COLUMNS.index(name) for name in ("date_of_service", "result", "coding", "checked_at", "services")
+)
+FINDING_COLUMNS = ("check_run", "rule", "severity", "line", "codes", "message", "reference", "suggestion")
+INSERT_BATCH = 500
+
+
+def _check_columns() -> tuple[str, ...]:
+    """CHECK_COLUMNS, proved to be every column of ClaimCheck but its id (a column added to the model and not here
+    would otherwise be left to its database default, silently)."""
+    model = {f.attname for f in ClaimCheck._meta.concrete_fields if not f.primary_key}
+    if model != set(CHECK_COLUMNS):
+        raise RuntimeError(f"billing.claims.checks.CHECK_COLUMNS is out of step with ClaimCheck: {sorted(model)}")
+    return CHECK_COLUMNS
+
+
+def _check_rows(checks: Sequence[ClaimCheck], adapt_date, adapt_datetime) -> Iterator[list]:
+    """Each check's values in CHECK_COLUMNS order, dates through the backend's adapters (called once for the
+    batch's one ``checked_at``), JSON encoded as the JSONField would (``json.dumps``), with the ``coding`` encoded
+    once for the checks that share it (``_ResultJson``)."""
+    checked_at = {}
+    columns = _check_columns()
+    encode = _ResultJson()
+    dumps = _json
+    for check in checks:
+        row = [getattr(check, name) for name in columns]
+        row[_RESULT], row[_CODING] = encode(row[_RESULT], row[_CODING])
+        row[_SERVICES] = dumps(row[_SERVICES])
+        if row[_DATE] is not None:
+            row[_DATE] = adapt_date(row[_DATE])
+        when = row[_CHECKED_AT]
+        if when not in checked_at:
+            checked_at[when] = adapt_datetime(when)
+        row[_CHECKED_AT] = checked_at[when]
+        yield row
+
+
+_json = json.JSONEncoder().encode  # json.dumps as the JSONField calls it (no encoder), without dumps' own checks
+
+
+def _text_key(entries: list) -> tuple | None:
+    """A key equal for equal lists of objects whose values are text or null (equal keys: equal JSON; numbers are
+    left out, True == 1 == 1.0 would share a key), None for any other list."""
+    key = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            return None
+        items = tuple(entry.items())
+        for name, value in items:
+            if type(name) is not str or (value is not None and type(value) is not str):
+                return None
+        key.append(items)
+    return tuple(key)
+
+
+class _ResultJson:
+    """A check's ``result`` and ``coding`` as JSON, the text ``json.dumps`` gives, with the coding (a third of a
+    result's JSON: the releases that answered) encoded once per batch for the checks that share it (most of a batch:
+    one coding per date range of the releases) and put into the result's text in its place, where it appeared
+    twice (in the result and alone). The stdlib's C encoder already encodes; this only avoids encoding the same
+    thing again (a placeholder string stands for the coding in the result and is replaced by the coding's text,
+    when it occurs exactly once)."""
+
+    PLACEHOLDER = "\x00coding\x00"  # a NUL character cannot be stored (config.unstorable): no result holds it
+
+    def __init__(self):
+        self.codings: dict[tuple, str] = {}
+        self.placeholder = _json(self.PLACEHOLDER)
+
+    def __call__(self, result, coding) -> tuple[str, str]:
+        if not isinstance(result, dict) or result.get("coding") is not coding or not isinstance(coding, list):
+            return _json(result), _json(coding)
+        key = _text_key(coding)
+        if key is None:  # not a list of objects of text (or null) values: encoded as it is
+            return _json(result), _json(coding)
+        coding_json = self.codings.get(key)
+        if coding_json is None:
+            coding_json = self.codings[key] = _json(coding)
+        text = _json({**result, "coding": self.PLACEHOLDER})
+        if text.count(self.placeholder) != 1:
+            return _json(result), coding_json
+        return text.replace(self.placeholder, coding_json), coding_json
 
 
 def _finding_rows(checks: Iterable[ClaimCheck]) -> Iterator[tuple]:
@@ -151,64 +258,99 @@ def _history_fields(practice_id: int, payloads: Sequence[dict | None]) -> list[t
     return out
 
 
-FINDING_COLUMNS = ("check_run", "rule", "severity", "line", "codes", "message", "reference", "suggestion")
-INSERT_BATCH = 500
+def _copy_checks(connection, checks: Sequence[ClaimCheck]) -> None:
+    """PostgreSQL: the batch's ids in one query (nextval over generate_series), then its rows with one COPY.
+
+    COPY, rather than a multi-row INSERT: psycopg parsed each 7,000-placeholder INSERT's text in Python and the
+    server planned it; COPY streams the rows, formatted by psycopg's C code, and the server neither parses nor
+    plans a statement per batch. The ids are drawn first so that the findings can name their checks."""
+    table, pk = ClaimCheck._meta.db_table, ClaimCheck._meta.pk.column
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(s) FROM (SELECT pg_get_serial_sequence(%s, %s)::regclass AS s) AS q, "
+            "generate_series(1, %s) ORDER BY 1",
+            [quote(table), pk, len(checks)],
+        )
+        ids = [i for (i,) in cursor.fetchall()]
+    for check, pk_value in zip(checks, ids):
+        check.pk = pk_value
+    columns = ", ".join(quote(c) for c in (pk, *_check_columns()))
+    rows = _check_rows(checks, _same, _same)  # psycopg formats dates and times itself
+    sql = f"COPY {quote(table)} ({columns}) FROM STDIN"  # noqa: S608 (names from the model)
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor, cursor.copy(sql) as copy:
+        write = copy.write_row
+        for check, row in zip(checks, rows):
+            write([check.pk, *row])
 
 
-def _insert_checks(checks: list[ClaimCheck]) -> None:
-    """``bulk_create`` without the ORM's per-row SQL compilation: one multi-row INSERT ... RETURNING per batch.
+def _copy_findings(connection, rows: Iterable[tuple]) -> None:
+    """PostgreSQL: findings with one COPY (was one INSERT per finding, executemany: a round of parse, bind and
+    execute on the server for each of the ~3.5 findings of a claim)."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(Finding._meta.get_field(name).column) for name in FINDING_COLUMNS)
+    table = quote(Finding._meta.db_table)
+    dumps, codes_json = _json, {}
+    sql = f"COPY {table} ({columns}) FROM STDIN"  # noqa: S608 (names from the model)
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor, cursor.copy(sql) as copy:
+        write = copy.write_row
+        for check_id, rule, severity, line, codes, *texts in rows:
+            if type(codes) is list and all(type(code) is str for code in codes):  # the usual: the same few lists
+                key = tuple(codes)
+                encoded = codes_json.get(key)
+                if encoded is None:
+                    encoded = codes_json[key] = dumps(codes)
+            else:
+                encoded = dumps(codes)
+            write((check_id, rule, severity, line, encoded, *texts))
 
-    On PostgreSQL Django binds parameters in Python (client-side) and inserts through UNNEST of arrays: a batch
-    of 500 results (about 3 kB of JSON each) spent most of its time escaping every quote of the JSON into array
-    literals; bound by the server, it takes a quarter of the time. On SQLite the ORM's compiler preparing each
-    field of each row was half of the store. The query still runs through Django's cursor (logging, execute
-    wrappers). Each check gets its id, as with bulk_create (RETURNING, as bulk_create uses it)."""
-    connection = connections[router.db_for_write(ClaimCheck)]
-    if not checks:
-        return
+
+def _same(value):
+    return value
+
+
+def _insert_checks(connection, checks: Sequence[ClaimCheck]) -> None:
+    """Other databases (SQLite): one multi-row INSERT ... RETURNING per batch, values straight from the instances
+    (the ORM's compiler preparing each field of each row was half of the store); each check gets its id, as with
+    bulk_create. The query runs through Django's cursor (logging, execute wrappers)."""
     if not connection.features.can_return_rows_from_bulk_insert:
         ClaimCheck.objects.bulk_create(checks, batch_size=INSERT_BATCH)
         return
     quote = connection.ops.quote_name
-    fields = [f for f in ClaimCheck._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(quote(f.column) for f in fields)
-    row = f"({', '.join(['%s'] * len(fields))})"
+    names = _check_columns()
+    columns = ", ".join(quote(c) for c in names)
+    row = f"({', '.join(['%s'] * len(names))})"
     size = INSERT_BATCH
     if connection.features.max_query_params:  # SQLite: at most 32,766 parameters a statement
-        size = max(1, min(size, connection.features.max_query_params // len(fields)))
-    cursor = _server_binding_cursor(connection) if connection.vendor == "postgresql" else connection.cursor()
-    with cursor:
+        size = max(1, min(size, connection.features.max_query_params // len(names)))
+    ops = connection.ops
+    rows = list(_check_rows(checks, ops.adapt_datefield_value, ops.adapt_datetimefield_value))
+    with connection.cursor() as cursor:
         for start in range(0, len(checks), size):
-            batch = checks[start : start + size]
-            values = [f.get_db_prep_save(f.pre_save(check, True), connection) for check in batch for f in fields]
+            batch = rows[start : start + size]
             cursor.execute(
                 f"INSERT INTO {quote(ClaimCheck._meta.db_table)} ({columns}) "  # noqa: S608 (names from the model)
                 f"VALUES {', '.join([row] * len(batch))} RETURNING {quote(ClaimCheck._meta.pk.column)}",
-                values,
+                [value for values in batch for value in values],
             )
-            for check, (pk,) in zip(batch, cursor.fetchall()):
+            for check, (pk,) in zip(checks[start : start + size], cursor.fetchall()):
                 check.pk = pk
-                check._state.adding, check._state.db = False, connection.alias
 
 
-def _insert_findings(rows: Iterable[tuple]) -> int:
-    """Insert findings as (check id, rule, severity, line, codes, message, reference, suggestion) with one
-    ``executemany`` of a single INSERT: what ``bulk_create`` does, without building a model instance and
-    compiling SQL for each of the thousands of findings of a batch (the store was half a chunk's time)."""
-    connection = connections[router.db_for_write(Finding)]
+def _insert_findings(connection, rows: Iterable[tuple]) -> int:
+    """Other databases (SQLite): findings with one ``executemany`` of a single INSERT: what ``bulk_create`` does,
+    without building a model instance and compiling SQL for each of the thousands of findings of a batch."""
     quote = connection.ops.quote_name
-    fields = [Finding._meta.get_field(name) for name in FINDING_COLUMNS]
-    codes_field = fields[FINDING_COLUMNS.index("codes")]
-    table, columns = quote(Finding._meta.db_table), ", ".join(quote(f.column) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
+    table = quote(Finding._meta.db_table)
+    columns = ", ".join(quote(Finding._meta.get_field(name).column) for name in FINDING_COLUMNS)
+    marks = ", ".join(["%s"] * len(FINDING_COLUMNS))
     sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 (names from the model; values bound)
+    dumps = _json
     prepared = [
-        (check_id, rule, severity, line, codes_field.get_db_prep_save(codes, connection), *texts)
-        for check_id, rule, severity, line, codes, *texts in rows
+        (check_id, rule, severity, line, dumps(codes), *texts) for check_id, rule, severity, line, codes, *texts in rows
     ]
     if prepared:
-        cursor = _server_binding_cursor(connection) if connection.vendor == "postgresql" else connection.cursor()
-        with cursor:
+        with connection.cursor() as cursor:
             cursor.executemany(sql, prepared)
     return len(prepared)
 

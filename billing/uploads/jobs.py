@@ -4,10 +4,11 @@ itself is created, and its job queued on commit, by billing.uploads.services.
 
 ``plan`` reads the uploaded file once and writes the normalised work file that the chunks read, each only its own
 byte range (billing.uploads.reading). ``check_chunk`` checks one chunk with one ``Checker`` and stores its checks, the
-progress and the chunk's done marker (``chunk_runs``) in one transaction under a lock of the upload's row, so a
-redelivered chunk changes nothing and the chunk that completes the upload is known exactly: it asks for
-``finish``. Each chunk also saves its rows of the results workbook (billing.uploads.resultparts) before it
-stores; ``finish`` joins them into the workbook.
+progress and the chunk's done marker (``chunk_runs``) in one transaction that takes the upload row's lock last, once
+the checks are stored (workers store side by side; the lock is held for the progress update and the commit), so a
+redelivered chunk changes nothing and the chunk that completes the upload is known exactly: it asks for ``finish``.
+Each chunk also saves its rows of the results workbook (billing.uploads.resultparts) before it stores; ``finish``
+joins them into the workbook.
 """
 
 from __future__ import annotations
@@ -200,6 +201,10 @@ def _date_or(text: str | None, default: date | None = None) -> date | None:
         return default
 
 
+class _ChunkTaken(Exception):
+    """Raised inside ``check_chunk``'s transaction to roll its stored checks back."""
+
+
 def check_chunk(upload_id: int, index: int, *, checker: Checker | None = None) -> ChunkOutcome:
     """Check chunk ``index`` of a running upload and store it; nothing when its done marker is already there."""
     upload = BatchUpload.objects.select_related("created_by").get(pk=upload_id)
@@ -216,33 +221,41 @@ def check_chunk(upload_id: int, index: int, *, checker: Checker | None = None) -
     results = check_claims(checker, upload.practice_id, claims, today, payloads)
     resultparts.save_part(upload, index, results)  # this chunk's rows of the results workbook, for ``finish``
     checked = time.perf_counter()
-    with transaction.atomic():
-        locked = BatchUpload.objects.select_for_update().get(pk=upload_id)
-        if locked.status != JobStatus.RUNNING or key in locked.chunk_runs:
-            return ChunkOutcome()  # a second delivery of this chunk got here first
-        store_checks(
-            upload.practice_id, results, user=upload.created_by, source="upload", upload=locked, payloads=payloads
-        )
-        counts = dict(locked.counts or {})
-        for result in results:
-            counts[result["status"]] = counts.get(result["status"], 0) + 1
-        runs = {
-            **locked.chunk_runs,
-            key: {
-                "claims": len(results),
-                "worker": jobs.worker_id(),
-                "check_seconds": round(checked - started, 3),
-                "seconds": round(time.perf_counter() - started, 3),
-                "at": timezone.now().isoformat(timespec="seconds"),
-            },
-        }
-        BatchUpload.objects.filter(pk=upload_id).update(
-            done_claims=F("done_claims") + len(results),
-            chunks_done=F("chunks_done") + 1,
-            counts=counts,
-            chunk_runs=runs,
-        )
-        finished = locked.chunks_done + 1 >= locked.chunks_total
+    try:
+        with transaction.atomic():
+            # Store first, lock last: the checks go in before the upload's row is locked, so workers store their
+            # chunks side by side and the lock is held only for the progress UPDATE and the commit. A second
+            # delivery of this chunk that got there first, or the upload failed meanwhile: the stored checks are
+            # rolled back (_ChunkTaken). NO KEY UPDATE (PostgreSQL), the lock the progress UPDATE takes anyway: it
+            # does not wait on, nor block, the KEY SHARE lock of a check's foreign key to the upload.
+            store_checks(
+                upload.practice_id, results, user=upload.created_by, source="upload", upload=upload, payloads=payloads
+            )
+            locked = BatchUpload.objects.select_for_update(no_key=True).get(pk=upload_id)
+            if locked.status != JobStatus.RUNNING or key in locked.chunk_runs:
+                raise _ChunkTaken
+            counts = dict(locked.counts or {})
+            for result in results:
+                counts[result["status"]] = counts.get(result["status"], 0) + 1
+            runs = {
+                **locked.chunk_runs,
+                key: {
+                    "claims": len(results),
+                    "worker": jobs.worker_id(),
+                    "check_seconds": round(checked - started, 3),
+                    "seconds": round(time.perf_counter() - started, 3),
+                    "at": timezone.now().isoformat(timespec="seconds"),
+                },
+            }
+            BatchUpload.objects.filter(pk=upload_id).update(
+                done_claims=F("done_claims") + len(results),
+                chunks_done=F("chunks_done") + 1,
+                counts=counts,
+                chunk_runs=runs,
+            )
+            finished = locked.chunks_done + 1 >= locked.chunks_total
+    except _ChunkTaken:
+        return ChunkOutcome()  # a second delivery of this chunk got here first, or the upload ended meanwhile
     return ChunkOutcome(claims=len(results), finished=finished)
 
 
