@@ -137,16 +137,23 @@ class ClaimLine(models.Model):
 
 
 class ClaimCheck(models.Model):
-    """One check of a claim, kept with its findings and the releases it used, to be explained later."""
+    """One check of a claim, kept with its findings and the releases it used, to be explained later.
 
-    practice = models.ForeignKey("practice.Practice", on_delete=models.CASCADE, related_name="checks")
+    Indexes: every one is kept up on each of the thousands of checks an upload stores (bench/bench_check.py prints
+    PostgreSQL's CPU for it). The practice is the first column of two composite indexes, so it has none of its own;
+    ``payer_key`` and ``status`` are indexed plainly (``Meta.indexes``), without the ``LIKE`` index that
+    ``db_index`` adds on PostgreSQL (nothing searches them by pattern)."""
+
+    practice = models.ForeignKey(
+        "practice.Practice", on_delete=models.CASCADE, related_name="checks", db_index=False
+    )  # indexed by (practice, checked_at) and check_patient_history
     claim = models.ForeignKey(DraftClaim, null=True, blank=True, on_delete=models.CASCADE, related_name="checks")
     reference = models.CharField(
         max_length=40, blank=True, help_text="The claim's name: its draft's reference or the file's claim_ref."
     )
-    payer_key = models.CharField(max_length=50, db_index=True)
+    payer_key = models.CharField(max_length=50)
     date_of_service = models.DateField(null=True, blank=True, help_text="Empty when the claim's date was unreadable.")
-    status = models.CharField(max_length=8, db_index=True)
+    status = models.CharField(max_length=8)
     result = models.JSONField(help_text="The contract's result object.")
     coding = models.JSONField(default=list, help_text="The releases in force that answered.")
     source = models.CharField(max_length=16, default="admin")  # admin, api, cli, upload
@@ -167,6 +174,8 @@ class ClaimCheck(models.Model):
         indexes = [
             models.Index(fields=["practice", "checked_at"]),
             models.Index(fields=["practice", "patient_hash", "date_of_service"], name="check_patient_history"),
+            models.Index(fields=["payer_key"], name="check_payer_key"),
+            models.Index(fields=["status"], name="check_status"),
         ]
 
     def __str__(self) -> str:
@@ -179,7 +188,7 @@ class ClaimCheck(models.Model):
 
 class Finding(models.Model):
     check_run = models.ForeignKey(ClaimCheck, on_delete=models.CASCADE, related_name="findings")
-    rule = models.CharField(max_length=40, db_index=True)
+    rule = models.CharField(max_length=40)
     severity = models.CharField(max_length=8)
     line = models.PositiveSmallIntegerField(null=True, blank=True)
     codes = models.JSONField(default=list, blank=True)
@@ -189,6 +198,7 @@ class Finding(models.Model):
 
     class Meta:
         ordering = ["check_run", "id"]
+        indexes = [models.Index(fields=["rule"], name="finding_rule")]  # no LIKE index (see ClaimCheck)
 
     def __str__(self) -> str:
         return f"{self.severity}: {self.rule}"

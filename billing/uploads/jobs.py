@@ -244,7 +244,7 @@ def check_chunk(upload_id: int, index: int, *, checker: Checker | None = None) -
                     "worker": jobs.worker_id(),
                     "check_seconds": round(checked - started, 3),
                     "seconds": round(time.perf_counter() - started, 3),
-                    "at": timezone.now().isoformat(timespec="seconds"),
+                    "at": timezone.now().isoformat(timespec="milliseconds"),
                 },
             }
             BatchUpload.objects.filter(pk=upload_id).update(
