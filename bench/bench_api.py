@@ -82,7 +82,8 @@ def in_process(bodies: list[bytes], token: str, count: int = 300) -> tuple[int, 
     with CaptureQueriesContext(connection) as ctx:
         response = client.post("/api/v1/claims/check", bodies[0], content_type="application/json")
     assert response.status_code == 200, response.content
-    queries = len([q for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]])
+    control = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")  # transaction control, not queries
+    queries = len([q for q in ctx.captured_queries if not q["sql"].upper().startswith(control)])
     started = _time.process_time()
     for n in range(count):
         client.post("/api/v1/claims/check", bodies[n % len(bodies)], content_type="application/json")
@@ -273,7 +274,8 @@ def main() -> None:
     bodies = payloads(500)
     queries, warm_ms, cold_ms = in_process(bodies, token)
     print(
-        f"claims posted: {len(bodies)} distinct, in turn; queries per request: {queries} (target <= 3); in-process "
+        f"claims posted: {len(bodies)} distinct, in turn; queries per request: {queries}, not counting BEGIN and "
+        f"COMMIT (target <= 3); in-process "
         f"CPU per request: {warm_ms:.2f} ms with the access cache, {cold_ms:.2f} ms reading the user every time "
         "(target <= 2 ms)"
     )
