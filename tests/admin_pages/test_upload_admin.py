@@ -13,7 +13,7 @@ from openpyxl import Workbook, load_workbook
 from billing.claims.checker import Checker
 from billing.models import BatchUpload, ClaimCheck, Finding
 from billing.uploads import reading as uploads
-from billing.uploads import results
+from billing.uploads import sheetxml
 from practice.models import Practice
 from practice.selectors import practices_for
 from tests.billing.upload_data import claim_rows, csv_bytes, eager_celery, examples_without_requirements  # noqa: F401
@@ -77,7 +77,7 @@ def test_upload_checks_every_claim_and_the_workbook_agrees_with_the_api(billing,
 
     book = workbook(billing, upload)
     header, *lines = list(book["Results"].values)
-    assert header == results.RESULT_HEADERS
+    assert header == sheetxml.RESULT_HEADERS
     assert [line[0] for line in lines] == [*examples, "BAD-UNITS"]  # file order
     got = {line[0]: (line[4], sorted(filter(None, (line[8] or "").split(", ")))) for line in lines}
     assert got == expected
