@@ -58,6 +58,18 @@ def setup(label: str = "bench") -> str:
     return connection.vendor
 
 
+def process_cpu(pid: int | None) -> float:
+    """User + system CPU seconds of a process on this machine, from /proc (0 when it cannot be read): the
+    PostgreSQL backend's share of a benchmark."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Timer:
     def __enter__(self):
         self.start = time.perf_counter()

@@ -31,7 +31,7 @@ from datetime import date
 from io import StringIO
 from pathlib import Path
 
-from _setup import OUT, ROOT, Timer, machine, setup
+from _setup import OUT, ROOT, Timer, machine, process_cpu, setup
 
 SHARED_CMS = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared")) / "cms"  # as settings.SHARED_DIR
 # Synthetic PTP pairs among the mild® claim codes (not CMS's: the real table is not in ../shared). Effective
@@ -131,17 +131,6 @@ class QueryCounter:
         return execute(sql, params, many, context)
 
 
-def _process_cpu(pid: int | None) -> float:
-    """User + system CPU seconds of a process on this machine (0 when it cannot be read)."""
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _spread(counter: Counter) -> str:
     return ", ".join(f"{q} ({n} claims)" for q, n in sorted(counter.items()))
 
@@ -227,7 +216,7 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             server_pid = cursor.fetchone()[0]
-    server_started = _process_cpu(server_pid)
+    server_started = process_cpu(server_pid)
     started, cpu_started = time.perf_counter(), time.process_time()
     for index in range(upload.chunks_total):
         before = queries.count
@@ -239,7 +228,7 @@ def main() -> None:
                 profiler.disable()
         chunk_queries.append(queries.count - before)
     chunks_seconds, chunks_cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    server_cpu = _process_cpu(server_pid) - server_started
+    server_cpu = process_cpu(server_pid) - server_started
     upload.refresh_from_db()
     check_seconds = sum(run["check_seconds"] for run in upload.chunk_runs.values())
 

@@ -18,21 +18,8 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out"
-
-
-def server_cpu(pid: int | None) -> float:
-    """The PostgreSQL backend's user + system CPU seconds (0 when it cannot be read)."""
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+from _setup import OUT, ROOT, process_cpu
 
 
 def main() -> None:
@@ -81,12 +68,12 @@ def main() -> None:
             if (n + round_) % 2:
                 order.reverse()
             for name, module in order:
-                cpu, server, wall = time.process_time(), server_cpu(pid), time.perf_counter()
+                cpu, server, wall = time.process_time(), process_cpu(pid), time.perf_counter()
                 with transaction.atomic():
                     stored = module.store_checks(
                         upload.practice_id, chunk, user=upload.created_by, source="upload", upload=upload
                     )
-                took = [time.process_time() - cpu, server_cpu(pid) - server, time.perf_counter() - wall]
+                took = [time.process_time() - cpu, process_cpu(pid) - server, time.perf_counter() - wall]
                 for i, value in enumerate(took):
                     figures[name][i] += value
                 per_chunk[name].append(took[0] + took[1])
