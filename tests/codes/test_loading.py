@@ -115,6 +115,14 @@ def test_a_deleted_ptp_release_takes_its_rows_and_partition(cms_dir):
             return cursor.fetchone()[0]
 
     assert exists() == (connection.vendor == "postgresql")
+    assert models.PtpEdit.objects.filter(release_id=result.release_id).count() == result.rows
+    if connection.vendor == "postgresql":  # the release id was the COPY's default only while the rows went in
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT column_default FROM information_schema.columns WHERE table_name = %s AND column_name = %s",
+                [partition, "release_id"],
+            )
+            assert cursor.fetchall() == [(None,)]
     models.Release.objects.get(pk=result.release_id).delete()
     assert not models.PtpEdit.objects.filter(release_id=result.release_id).exists()
     assert not exists()
