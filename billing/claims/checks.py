@@ -54,14 +54,14 @@ def store_checks(
         for claim, result, (patient, services) in zip(claims, results, history)
     ]
     connection = connections[router.db_for_write(ClaimCheck)]
-    if len(checks) == 1 and connection.vendor == "postgresql":
-        _insert_one_check(connection, checks[0])  # one statement: no transaction to open and commit
-        return checks
     if not checks:
         return checks
     now = timezone.now()  # checked_at (auto_now_add): one moment for the batch
     for check in checks:
         check.checked_at = now
+    if len(checks) == 1 and connection.vendor == "postgresql":
+        _insert_one_check(connection, checks[0])  # one statement: no transaction to open and commit
+        return checks
     with transaction.atomic(using=connection.alias):
         if connection.vendor == "postgresql":
             _copy_checks(connection, checks)
@@ -186,8 +186,7 @@ def _finding_rows(checks: Iterable[ClaimCheck]) -> Iterator[tuple]:
 def _insert_one_check(connection, check: ClaimCheck) -> None:
     """One check and its findings in one statement (PostgreSQL: a data-modifying WITH), atomic by itself: the API's
     path, which would otherwise open a transaction for two INSERTs (four round trips with BEGIN and COMMIT)."""
-    fields = _check_fields()
-    values = [f.get_db_prep_save(f.pre_save(check, True), connection) for f in fields]
+    (values,) = _check_rows([check], _same, _same)  # psycopg adapts dates and times itself
     findings = list(_finding_rows([check]))
     if findings:
         codes_field = Finding._meta.get_field("codes")
@@ -202,10 +201,6 @@ def _insert_one_check(connection, check: ClaimCheck) -> None:
 _ONE_CHECK_SQL: dict[tuple[str, int], str] = {}  # (database alias, findings) -> the statement: built once
 
 
-def _check_fields() -> list:
-    return [f for f in ClaimCheck._meta.concrete_fields if not f.primary_key]
-
-
 def _one_check_sql(connection, findings: int) -> str:
     """``_insert_one_check``'s statement for a check with ``findings`` findings (the same text each time, so the
     driver's own cache of parsed queries answers too)."""
@@ -214,10 +209,10 @@ def _one_check_sql(connection, findings: int) -> str:
     if sql is not None:
         return sql
     quote = connection.ops.quote_name
-    fields = _check_fields()
+    columns = _check_columns()
     sql = (
-        f"WITH c AS (INSERT INTO {quote(ClaimCheck._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608 (names from the models; values bound)
-        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(ClaimCheck._meta.pk.column)} AS id)"
+        f"WITH c AS (INSERT INTO {quote(ClaimCheck._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608 (names from the models; values bound)
+        f"VALUES ({', '.join(['%s'] * len(columns))}) RETURNING {quote(ClaimCheck._meta.pk.column)} AS id)"
     )
     if findings:
         columns = [Finding._meta.get_field(name) for name in FINDING_COLUMNS]

@@ -144,6 +144,24 @@ def test_a_batch_stores_the_rows_the_orm_would_store(defaults_db):
     assert ClaimCheck.objects.get(pk=fast[0].pk).checked_at == NOW
 
 
+def test_one_check_at_a_time_stores_the_rows_the_orm_would_store(defaults_db):
+    """The API's path: one check a call (PostgreSQL: one statement, check and findings), the same rows as the ORM's."""
+    practice = Practice.objects.get(key="demo")
+    user = User.objects.get(username="billing")
+    results, payloads = upload_results(practice)
+    with mock.patch("django.utils.timezone.now", return_value=NOW):
+        fast = [
+            store.store_checks(practice.pk, [result], user=user, payloads=[payload])[0]
+            for result, payload in zip(results, payloads)
+        ]
+        orm = orm_store(practice.pk, results, user=user, payloads=payloads)
+    assert all(c.pk and not c._state.adding for c in fast)
+    got, want = stored_rows(fast), stored_rows(orm)
+    if connection.vendor == "sqlite":
+        assert got == want
+    assert decoded(got) == decoded(want)
+
+
 def test_draft_claims_and_a_shared_coding_store_as_the_orm_would():
     """Checks of draft claims (their reference and payer key come from the claim), no user, results whose
     ``coding`` is shared (encoded once for the batch) or unusual (encoded as it is)."""
