@@ -70,6 +70,21 @@ def process_cpu(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def peak_rss_mib(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a server's processes (a Celery or gunicorn master and its children), the
+    largest one, in MiB."""
+    peak = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+        if int(fields.get("PPid", "0").strip()) == pid or int(fields.get("Pid", "0").strip()) == pid:
+            peak = max(peak, int(fields.get("VmHWM", "0 kB").split()[0]))
+    return peak / 1024
+
+
 class Timer:
     def __enter__(self):
         self.start = time.perf_counter()

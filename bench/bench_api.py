@@ -31,7 +31,7 @@ import threading
 import time
 from pathlib import Path
 
-from _setup import OUT, ROOT, machine, setup
+from _setup import OUT, ROOT, machine, peak_rss_mib, setup
 from bench_check import load_code_sets
 
 HOST = "127.0.0.1"  # loopback only
@@ -233,19 +233,6 @@ def cpu_seconds(master: int) -> float:
     return total
 
 
-def worker_rss_mib(master: int) -> float:
-    """The largest resident memory (VmRSS) among the gunicorn master's worker processes."""
-    peak = 0
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
-        except OSError:
-            continue
-        if int(fields.get("PPid", "0").strip()) == master:
-            peak = max(peak, int(fields.get("VmRSS", "0 kB").split()[0]))
-    return peak / 1024
-
-
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -296,7 +283,7 @@ def main() -> None:
             latencies, errors, elapsed = run_load(port, token, bodies, args.clients, args.seconds, args.max_requests)
         server_cpu = cpu_seconds(server.pid) - cpu_before
         workers = sum(1 for p in Path("/proc").glob("[0-9]*/stat") if _parent(p) == server.pid)
-        rss = worker_rss_mib(server.pid)
+        rss = peak_rss_mib(server.pid)
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -329,7 +316,7 @@ def main() -> None:
         f"server CPU: {1000 * server_cpu / max(ok, 1):.1f} ms per request over the {workers} workers "
         f"({server_cpu / elapsed:.2f} of the machine's {os.cpu_count()} cores busy with them); the machine's load "
         f"average was {load_before:.1f} when the run began (other work shares these cores); largest worker "
-        f"{rss:.0f} MiB resident"
+        f"{rss:.0f} MiB resident at its peak"
     )
     if not wrk and errors:
         print(f"errors: {sorted(set(errors))[:5]}")

@@ -22,21 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from _setup import OUT, ROOT, machine, setup
-
-
-def worker_rss_mib(pid: int) -> float:
-    """Peak resident memory (VmHWM) of the worker's pool processes and itself, the largest one."""
-    peak = 0
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            text = status.read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-        if int(fields.get("PPid", "0").strip()) == pid or int(fields.get("Pid", "0").strip()) == pid:
-            peak = max(peak, int(fields.get("VmHWM", "0 kB").split()[0]))
-    return peak / 1024
+from _setup import OUT, ROOT, machine, peak_rss_mib, setup
 
 
 def start_worker(concurrency: int, log: Path) -> subprocess.Popen:
@@ -160,7 +146,7 @@ def main() -> None:
                 print(
                     f"{args.big:,} claims, 2 worker processes: {seconds:.1f} s end to end "
                     f"({args.big / seconds:,.0f} claims/s; target < 60 s); worker peak memory "
-                    f"{worker_rss_mib(worker.pid):.0f} MiB per process"
+                    f"{peak_rss_mib(worker.pid):.0f} MiB per process"
                 )
         finally:
             worker.terminate()
